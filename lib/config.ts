@@ -1,0 +1,157 @@
+/**
+ * One typed configuration for every stage, read from the environment and overridden by flags.
+ *
+ * @module
+ */
+
+/** Settings shared by the producer, consumer, catalog and query steps. */
+export interface PipelineConfig {
+  /** Kafka bootstrap servers. Env `KAFKA_BROKERS` (comma-separated), flag `--brokers`. @default ["localhost:9092"] */
+  brokers: string[];
+  /** Topic carrying the ticks. Env `KAFKA_TOPIC`, flag `--topic`. @default "stock_market" */
+  topic: string;
+  /** Consumer group of the lake sink. Env `KAFKA_GROUP`, flag `--group`. @default "stock_market_lake" */
+  group: string;
+  /** Lake root: a folder or `s3://bucket/prefix`. Env `LAKE_URI`, flag `--lake`. @default "./lake" */
+  lake: string;
+  /** AWS region. Env `AWS_REGION` (or `AWS_DEFAULT_REGION`), flag `--region`. @default "us-east-1" */
+  region: string;
+  /** Endpoint of an AWS emulator such as moto. Env `AWS_ENDPOINT_URL`, flag `--endpoint`. */
+  endpoint?: string;
+  /** Glue database. Env `GLUE_DATABASE`, flag `--database`. @default "stock_market" */
+  database: string;
+  /** Lake table. Env `GLUE_TABLE`, flag `--table`. @default "ticks" */
+  table: string;
+  /** Athena workgroup. Env `ATHENA_WORKGROUP`, flag `--workgroup`. @default "primary" */
+  workgroup: string;
+  /** Where Athena writes results, `s3://…`. Env `ATHENA_OUTPUT`, flag `--athena-output`. */
+  athenaOutput?: string;
+}
+
+/** Which environment variable and which flag set each field, for errors and `--help`. */
+export const CONFIG_SOURCES: Record<keyof PipelineConfig, { env: string; flag: string }> = {
+  brokers: { env: "KAFKA_BROKERS", flag: "brokers" },
+  topic: { env: "KAFKA_TOPIC", flag: "topic" },
+  group: { env: "KAFKA_GROUP", flag: "group" },
+  lake: { env: "LAKE_URI", flag: "lake" },
+  region: { env: "AWS_REGION", flag: "region" },
+  endpoint: { env: "AWS_ENDPOINT_URL", flag: "endpoint" },
+  database: { env: "GLUE_DATABASE", flag: "database" },
+  table: { env: "GLUE_TABLE", flag: "table" },
+  workgroup: { env: "ATHENA_WORKGROUP", flag: "workgroup" },
+  athenaOutput: { env: "ATHENA_OUTPUT", flag: "athena-output" },
+};
+
+/** The defaults a fresh clone runs with: everything local. */
+export const DEFAULT_CONFIG: Readonly<PipelineConfig> = {
+  brokers: ["localhost:9092"],
+  topic: "stock_market",
+  group: "stock_market_lake",
+  lake: "./lake",
+  region: "us-east-1",
+  database: "stock_market",
+  table: "ticks",
+  workgroup: "primary",
+};
+
+/** Raised for a setting that cannot be used; the message names the variable or flag and what it accepts. */
+export class ConfigError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** Options of {@linkcode loadConfig}. */
+export interface LoadConfigOptions {
+  /** Parsed flags, by flag name (`brokers`, `lake`, …); these win over the environment. */
+  flags?: Record<string, unknown>;
+  /** The environment to read. @default Deno.env.toObject() */
+  env?: Record<string, string | undefined>;
+}
+
+/**
+ * Builds the configuration: defaults, then environment variables, then flags.
+ *
+ * @example
+ * ```ts
+ * import { loadConfig } from "./config.ts";
+ * const config = loadConfig({ env: { KAFKA_BROKERS: "b1:9092,b2:9092" }, flags: { topic: "t" } });
+ * config.brokers; // ["b1:9092", "b2:9092"]
+ * ```
+ * @throws {ConfigError} naming the variable or flag when a value is malformed.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): PipelineConfig {
+  const env = options.env ?? Deno.env.toObject();
+  const flags = options.flags ?? {};
+  const pick = (field: keyof PipelineConfig): { value?: string; from: string } => {
+    const { env: name, flag } = CONFIG_SOURCES[field];
+    const fromFlag = flags[flag];
+    if (fromFlag !== undefined && fromFlag !== null) {
+      if (typeof fromFlag !== "string") throw new ConfigError(`--${flag} needs a value.`);
+      return { value: fromFlag, from: `--${flag}` };
+    }
+    let fromEnv = env[name];
+    if (field === "region" && !fromEnv) fromEnv = env.AWS_DEFAULT_REGION;
+    return fromEnv ? { value: fromEnv, from: name } : { from: name };
+  };
+  const text = (field: keyof PipelineConfig, pattern?: RegExp, accepted?: string): string => {
+    const { value, from } = pick(field);
+    const result = value?.trim() || String(DEFAULT_CONFIG[field] ?? "");
+    if (value !== undefined && value.trim() === "") {
+      throw new ConfigError(`${from} is empty; unset it to use the default "${result}".`);
+    }
+    if (pattern && value !== undefined && !pattern.test(result)) {
+      throw new ConfigError(`${from}="${value}" is not valid: expected ${accepted}.`);
+    }
+    return result;
+  };
+  const optional = (field: keyof PipelineConfig, pattern: RegExp, accepted: string) => {
+    const { value, from } = pick(field);
+    if (value === undefined || value.trim() === "") return undefined;
+    if (!pattern.test(value.trim())) {
+      throw new ConfigError(`${from}="${value}" is not valid: expected ${accepted}.`);
+    }
+    return value.trim();
+  };
+
+  const brokersSource = pick("brokers");
+  const brokers = brokersSource.value === undefined
+    ? [...DEFAULT_CONFIG.brokers]
+    : brokersSource.value.split(",").map((b) => b.trim()).filter((b) => b !== "");
+  for (const broker of brokers) {
+    if (!/^[A-Za-z0-9._\-\[\]:]+:\d{1,5}$/.test(broker)) {
+      throw new ConfigError(
+        `${brokersSource.from}="${brokersSource.value}" is not valid: expected host:port[,host:port…], e.g. localhost:9092.`,
+      );
+    }
+  }
+  if (brokers.length === 0) {
+    throw new ConfigError(
+      `${brokersSource.from} is empty: expected host:port, e.g. localhost:9092.`,
+    );
+  }
+  const topicPattern = /^[A-Za-z0-9._-]{1,249}$/;
+  const topicRule = "1-249 characters of letters, digits, '.', '_' or '-'";
+  return {
+    brokers,
+    topic: text("topic", topicPattern, topicRule),
+    group: text("group", /^[^\s]+$/, "a group id without spaces"),
+    lake: text(
+      "lake",
+      /^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?|[^:]+|file:\/\/.+)$/,
+      "a folder or s3://bucket/prefix",
+    ),
+    region: text("region", /^[a-z]{2}(-[a-z]+)+-\d$/, "an AWS region such as us-east-1"),
+    endpoint: optional(
+      "endpoint",
+      /^https?:\/\/.+/,
+      "an http(s):// URL such as http://127.0.0.1:5000",
+    ),
+    database: text("database", /^[a-z0-9_]{1,255}$/, "lower-case letters, digits and '_'"),
+    table: text("table", /^[a-z0-9_]{1,255}$/, "lower-case letters, digits and '_'"),
+    workgroup: text("workgroup", /^[A-Za-z0-9._-]{1,128}$/, "an Athena workgroup name"),
+    athenaOutput: optional("athenaOutput", /^s3:\/\/.+/, "an s3://bucket/prefix/ location"),
+  };
+}

@@ -1,0 +1,174 @@
+/**
+ * The one record that crosses every boundary of the pipeline: a price bar for one symbol at one
+ * instant. Sources produce it, Kafka carries its JSON wire form, the lake stores its columns.
+ *
+ * @module
+ */
+
+/** A price bar (OHLCV) for one symbol at one instant, in UTC. */
+export interface Tick {
+  /** Ticker or index symbol, e.g. `NYA` or `000001.SS`. Never empty. */
+  symbol: string;
+  /** Event time in milliseconds since the Unix epoch, UTC. */
+  ts: number;
+  /** Opening price; `null` where the source lacks it. */
+  open: number | null;
+  /** Highest price in the interval; `null` where the source lacks it. */
+  high: number | null;
+  /** Lowest price in the interval; `null` where the source lacks it. */
+  low: number | null;
+  /** Closing price. */
+  close: number | null;
+  /** Close adjusted for splits and dividends; `null` where the source lacks it. */
+  adj_close: number | null;
+  /** Traded volume (the Kaggle set stores it as a float, often `0.0`). */
+  volume: number | null;
+  /** Close converted to US dollars (Kaggle `CloseUSD`); `null` where the source lacks it. */
+  close_usd: number | null;
+}
+
+/** The numeric columns of a {@linkcode Tick}, in lake column order. */
+export const PRICE_COLUMNS = [
+  "open",
+  "high",
+  "low",
+  "close",
+  "adj_close",
+  "volume",
+  "close_usd",
+] as const;
+
+/** A numeric column of a {@linkcode Tick}. */
+export type PriceColumn = typeof PRICE_COLUMNS[number];
+
+/** Every lake column of a {@linkcode Tick}, in order (the partition column `dt` is added by the lake). */
+export const TICK_COLUMNS = ["symbol", "ts", ...PRICE_COLUMNS] as const;
+
+/** Raised when a value cannot be a {@linkcode Tick}; the message says which field and why. */
+export class InvalidTickError extends Error {
+  /** Creates the error with a reason such as `high 3 is below low 4`. */
+  constructor(message: string) {
+    super(message);
+    this.name = "InvalidTickError";
+  }
+}
+
+/**
+ * Checks the rules every tick must satisfy and returns the reason it fails, or `undefined`.
+ *
+ * Rules: a non-empty symbol; a finite timestamp between years 1900 and 2200; every present price
+ * and volume finite and not negative; `high >= low` when both are present; `close` present.
+ *
+ * @example
+ * ```ts
+ * import { tickProblem } from "./tick.ts";
+ * tickProblem({ symbol: "X", ts: 0, open: 1, high: 1, low: 2, close: 1, adj_close: null,
+ *   volume: 0, close_usd: null }); // "high 1 is below low 2"
+ * ```
+ */
+export function tickProblem(tick: Tick): string | undefined {
+  if (typeof tick.symbol !== "string" || tick.symbol.trim() === "") return "empty symbol";
+  if (!Number.isFinite(tick.ts)) return "missing or impossible date";
+  if (tick.ts < MIN_TS || tick.ts > MAX_TS) {
+    return `date ${new Date(tick.ts).toISOString()} is outside 1900..2200`;
+  }
+  for (const column of PRICE_COLUMNS) {
+    const value = tick[column];
+    if (value === null) continue;
+    if (typeof value !== "number" || Number.isNaN(value)) return `${column} is not a number`;
+    if (!Number.isFinite(value)) return `${column} is not finite`;
+    if (value < 0) return `${column} ${value} is negative`;
+  }
+  if (tick.close === null) return "close is missing";
+  if (tick.high !== null && tick.low !== null && tick.high < tick.low) {
+    return `high ${tick.high} is below low ${tick.low}`;
+  }
+  return undefined;
+}
+
+const MIN_TS = Date.UTC(1900, 0, 1);
+const MAX_TS = Date.UTC(2200, 0, 1);
+
+/**
+ * Serialises a tick to its Kafka wire form: one JSON object, `ts` as an ISO-8601 UTC string.
+ *
+ * @example
+ * ```ts
+ * import { encodeTick } from "./tick.ts";
+ * encodeTick({ symbol: "NYA", ts: 0, open: 1, high: 1, low: 1, close: 1, adj_close: 1,
+ *   volume: 0, close_usd: 1 }); // '{"symbol":"NYA","ts":"1970-01-01T00:00:00.000Z",...}'
+ * ```
+ */
+export function encodeTick(tick: Tick): string {
+  return JSON.stringify({
+    symbol: tick.symbol,
+    ts: new Date(tick.ts).toISOString(),
+    open: tick.open,
+    high: tick.high,
+    low: tick.low,
+    close: tick.close,
+    adj_close: tick.adj_close,
+    volume: tick.volume,
+    close_usd: tick.close_usd,
+  });
+}
+
+/**
+ * Parses and validates the wire form written by {@linkcode encodeTick}. `ts` may also be epoch
+ * milliseconds. Missing price fields become `null`.
+ *
+ * @throws {InvalidTickError} when the text is not JSON, a field has the wrong type, or a rule of
+ * {@linkcode tickProblem} fails. The message names the field.
+ */
+export function decodeTick(text: string): Tick {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new InvalidTickError(`not JSON: ${preview(text)}`);
+  }
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new InvalidTickError(`not a JSON object: ${preview(text)}`);
+  }
+  const record = raw as Record<string, unknown>;
+  if (typeof record.symbol !== "string") throw new InvalidTickError("symbol must be a string");
+  const tick: Tick = {
+    symbol: record.symbol,
+    ts: parseTimestamp(record.ts),
+    open: 0,
+    high: 0,
+    low: 0,
+    close: 0,
+    adj_close: 0,
+    volume: 0,
+    close_usd: 0,
+  };
+  for (const column of PRICE_COLUMNS) {
+    const value = record[column];
+    if (value === undefined || value === null) tick[column] = null;
+    else if (typeof value === "number") tick[column] = value;
+    else throw new InvalidTickError(`${column} must be a number or null, got ${typeof value}`);
+  }
+  const problem = tickProblem(tick);
+  if (problem) throw new InvalidTickError(problem);
+  return tick;
+}
+
+function parseTimestamp(value: unknown): number {
+  if (typeof value === "number") return value;
+  if (typeof value === "string") {
+    const ms = Date.parse(value);
+    if (!Number.isNaN(ms)) return ms;
+    throw new InvalidTickError(`ts "${value}" is not an ISO-8601 date`);
+  }
+  throw new InvalidTickError("ts must be an ISO-8601 string or epoch milliseconds");
+}
+
+function preview(text: string): string {
+  return JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text);
+}
+
+/** The UTC calendar date `YYYY-MM-DD` of an epoch-millisecond instant (the lake's `dt`). */
+export function utcDate(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
