@@ -1,0 +1,388 @@
+/**
+ * The one source of the Kafka broker configuration: the same functions render `server.properties`
+ * for the broker `deno task up` runs on this machine and for the broker an EC2 instance runs from
+ * its user-data, so the two cannot drift apart.
+ *
+ * Both are single-node KRaft brokers (no ZooKeeper) running Apache Kafka {@linkcode KAFKA_VERSION}.
+ * Locally the broker listens and advertises on one `PLAINTEXT` listener on `127.0.0.1`. On EC2 it
+ * has two: `INTERNAL` for the broker itself and tools on the instance, and `EXTERNAL` advertised
+ * under the instance's public DNS name, which is what clients outside AWS must be given back in
+ * metadata responses (the classic "connects, then times out" EC2 mistake).
+ *
+ * @module
+ */
+
+/** The Apache Kafka release every broker of this project runs. */
+export const KAFKA_VERSION = "3.9.1";
+
+/** The Scala build of {@linkcode KAFKA_VERSION} (artifact `kafka_2.13`, tarball `kafka_2.13-…`). */
+export const SCALA_VERSION = "2.13";
+
+/** Where the EC2 user-data downloads the Kafka tarball from (the Apache archive keeps old releases). */
+export const KAFKA_TARBALL_URL =
+  `https://archive.apache.org/dist/kafka/${KAFKA_VERSION}/kafka_${SCALA_VERSION}-${KAFKA_VERSION}.tgz`;
+
+/**
+ * The token the EC2 user-data replaces with the instance's public DNS name (read from IMDSv2 at
+ * boot), e.g. `sed -i "s/\${PUBLIC_DNS}/$PUBLIC_DNS/" server.properties`.
+ */
+export const PUBLIC_DNS_PLACEHOLDER = "${PUBLIC_DNS}";
+
+/** Options of {@linkcode renderServerProperties}. */
+export interface BrokerConfigOptions {
+  /** `local`: one PLAINTEXT listener on `host`. `ec2`: INTERNAL + EXTERNAL listeners on all interfaces. */
+  mode: "local" | "ec2";
+  /** Where the broker keeps its logs (partitions); becomes `log.dirs`. Use an absolute path. */
+  dataDir: string;
+  /** The client port (local: PLAINTEXT, ec2: EXTERNAL). @default {9092} */
+  port?: number;
+  /** The KRaft controller port, bound to `host` (local) or `localhost` (ec2). @default {9093} */
+  controllerPort?: number;
+  /** Local mode: the address the broker binds to and advertises. @default {"127.0.0.1"} */
+  host?: string;
+  /**
+   * EC2 mode (required there): the name advertised on the EXTERNAL listener, normally the instance's
+   * public DNS name, or {@linkcode PUBLIC_DNS_PLACEHOLDER} for the user-data to substitute at boot.
+   */
+  advertisedHost?: string;
+  /** EC2 mode: the INTERNAL listener's port (inter-broker traffic, tools on the instance). @default {9094} */
+  internalPort?: number;
+  /**
+   * EC2 mode: the name advertised on the INTERNAL listener. `localhost` suits a single node; pass the
+   * private IP (or a placeholder the user-data fills in) for clients inside the VPC. @default {"localhost"}
+   */
+  internalHost?: string;
+  /** Partitions of topics created without an explicit count. @default {3} */
+  partitions?: number;
+}
+
+/** Raised for a broker option that cannot produce a working configuration. */
+export class BrokerConfigError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "BrokerConfigError";
+  }
+}
+
+const HOST_PATTERN =
+  /^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const PLACEHOLDER_PATTERN = /^\$\{[A-Z_][A-Z0-9_]*\}$/;
+
+function checkPort(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > 65535) {
+    throw new BrokerConfigError(`${name} must be a port number from 1 to 65535, got ${value}.`);
+  }
+  return value;
+}
+
+function checkHost(name: string, value: string, allowPlaceholder: boolean): string {
+  const ok = HOST_PATTERN.test(value) || /^\d{1,3}(\.\d{1,3}){3}$/.test(value) ||
+    (allowPlaceholder && PLACEHOLDER_PATTERN.test(value));
+  if (!ok) {
+    const also = allowPlaceholder ? ` or a placeholder such as ${PUBLIC_DNS_PLACEHOLDER}` : "";
+    throw new BrokerConfigError(
+      `${name} "${value}" is not a host name or IPv4 address${also}.`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Renders a single-node KRaft `server.properties` for Kafka {@linkcode KAFKA_VERSION}.
+ *
+ * @example Local broker
+ * ```ts
+ * import { renderServerProperties } from "./broker_config.ts";
+ * const text = renderServerProperties({ mode: "local", dataDir: "/abs/.cache/kafka/data" });
+ * // listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093 …
+ * ```
+ * @example EC2 broker, public DNS filled in by the user-data at boot
+ * ```ts
+ * import { PUBLIC_DNS_PLACEHOLDER, renderServerProperties } from "./broker_config.ts";
+ * const text = renderServerProperties({
+ *   mode: "ec2",
+ *   dataDir: "/var/lib/kafka",
+ *   advertisedHost: PUBLIC_DNS_PLACEHOLDER,
+ * });
+ * // advertised.listeners=INTERNAL://localhost:9094,EXTERNAL://${PUBLIC_DNS}:9092
+ * ```
+ * @throws {BrokerConfigError} for a bad port, host, partition count or data folder, or EC2 mode
+ * without `advertisedHost`.
+ */
+export function renderServerProperties(options: BrokerConfigOptions): string {
+  const mode = options.mode;
+  if (mode !== "local" && mode !== "ec2") {
+    throw new BrokerConfigError(`mode must be "local" or "ec2", got "${mode}".`);
+  }
+  const port = checkPort("port", options.port ?? 9092);
+  const controllerPort = checkPort("controllerPort", options.controllerPort ?? 9093);
+  const partitions = options.partitions ?? 3;
+  if (!Number.isInteger(partitions) || partitions < 1) {
+    throw new BrokerConfigError(
+      `partitions must be a whole number of at least 1, got ${partitions}.`,
+    );
+  }
+  const dataDir = options.dataDir;
+  if (typeof dataDir !== "string" || dataDir.trim() === "" || /[\r\n,]/.test(dataDir)) {
+    throw new BrokerConfigError(
+      `dataDir must be a folder path without commas or line breaks, got "${dataDir}".`,
+    );
+  }
+
+  let listenerLines: string[];
+  if (mode === "local") {
+    const host = checkHost("host", options.host ?? "127.0.0.1", false);
+    if (port === controllerPort) {
+      throw new BrokerConfigError(
+        `port and controllerPort must differ, both are ${port}.`,
+      );
+    }
+    listenerLines = [
+      `controller.quorum.voters=1@${host}:${controllerPort}`,
+      `listeners=PLAINTEXT://${host}:${port},CONTROLLER://${host}:${controllerPort}`,
+      `advertised.listeners=PLAINTEXT://${host}:${port}`,
+      "controller.listener.names=CONTROLLER",
+      "inter.broker.listener.name=PLAINTEXT",
+      "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+    ];
+  } else {
+    if (options.advertisedHost === undefined || options.advertisedHost.trim() === "") {
+      throw new BrokerConfigError(
+        `advertisedHost is required in ec2 mode: pass the instance's public DNS name or ${PUBLIC_DNS_PLACEHOLDER} for the user-data to fill in.`,
+      );
+    }
+    const advertised = checkHost("advertisedHost", options.advertisedHost, true);
+    const internalHost = checkHost("internalHost", options.internalHost ?? "localhost", true);
+    const internalPort = checkPort("internalPort", options.internalPort ?? 9094);
+    if (new Set([port, controllerPort, internalPort]).size !== 3) {
+      throw new BrokerConfigError(
+        `port, controllerPort and internalPort must all differ, got ${port}, ${controllerPort} and ${internalPort}.`,
+      );
+    }
+    listenerLines = [
+      `controller.quorum.voters=1@localhost:${controllerPort}`,
+      `listeners=INTERNAL://0.0.0.0:${internalPort},EXTERNAL://0.0.0.0:${port},CONTROLLER://localhost:${controllerPort}`,
+      `advertised.listeners=INTERNAL://${internalHost}:${internalPort},EXTERNAL://${advertised}:${port}`,
+      "controller.listener.names=CONTROLLER",
+      "inter.broker.listener.name=INTERNAL",
+      "listener.security.protocol.map=CONTROLLER:PLAINTEXT,INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT",
+    ];
+  }
+
+  return [
+    `# Apache Kafka ${KAFKA_VERSION}, single-node KRaft (${mode}). Rendered by lib/ops/broker_config.ts.`,
+    "process.roles=broker,controller",
+    "node.id=1",
+    ...listenerLines,
+    `log.dirs=${dataDir}`,
+    "# One node: every internal topic has one replica, or consumer groups never get a coordinator.",
+    "offsets.topic.replication.factor=1",
+    "transaction.state.log.replication.factor=1",
+    "transaction.state.log.min.isr=1",
+    "min.insync.replicas=1",
+    "default.replication.factor=1",
+    "group.initial.rebalance.delay.ms=0",
+    `num.partitions=${partitions}`,
+    "# Topics are created up front by the pipeline (lib/kafka/admin.ts), never by a typo.",
+    "auto.create.topics.enable=false",
+    "# Keep a week or 1 GiB per partition, whichever comes first, in 256 MiB segments.",
+    "log.retention.hours=168",
+    "log.retention.bytes=1073741824",
+    "log.segment.bytes=268435456",
+    "log.retention.check.interval.ms=300000",
+    "",
+  ].join("\n");
+}
+
+/**
+ * Parses Java properties text of the simple `key=value` kind this module writes: blank lines and
+ * `#` comments are skipped. Useful for checking a rendered file.
+ *
+ * @throws {BrokerConfigError} for a line that is not `key=value`.
+ */
+export function parseProperties(text: string): Map<string, string> {
+  const result = new Map<string, string>();
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#") || line.startsWith("!")) return;
+    const at = line.indexOf("=");
+    if (at <= 0) {
+      throw new BrokerConfigError(`Line ${index + 1} is not key=value: "${line}".`);
+    }
+    result.set(line.slice(0, at).trim(), line.slice(at + 1).trim());
+  });
+  return result;
+}
+
+/**
+ * Java heap per EC2 instance type, in MiB: about a third of the memory on the small types (the page
+ * cache does the real work for Kafka), capped at 2 GiB. A t2.micro with the Kafka default of 1 GiB
+ * heap is the classic out-of-memory kill.
+ */
+export const HEAP_MB_BY_INSTANCE_TYPE: Readonly<Record<string, number>> = {
+  "t2.micro": 384,
+  "t3.micro": 384,
+  "t3a.micro": 384,
+  "t4g.micro": 384,
+  "t2.small": 768,
+  "t3.small": 768,
+  "t3a.small": 768,
+  "t4g.small": 768,
+  "t2.medium": 1024,
+  "t3.medium": 1024,
+  "t3a.medium": 1024,
+  "t4g.medium": 1024,
+  "t2.large": 2048,
+  "t3.large": 2048,
+  "t3a.large": 2048,
+  "t4g.large": 2048,
+  "t3.xlarge": 2048,
+  "m5.large": 2048,
+  "m5.xlarge": 2048,
+  "m6i.large": 2048,
+  "m6i.xlarge": 2048,
+  "m7i.large": 2048,
+  "c5.large": 2048,
+  "r5.large": 2048,
+};
+
+/**
+ * The broker heap for an EC2 instance type.
+ *
+ * @example
+ * ```ts
+ * import { heapForInstanceType } from "./broker_config.ts";
+ * heapForInstanceType("t2.micro"); // { heapMb: 384 }
+ * ```
+ * @throws {BrokerConfigError} for a type that is too small or not in {@linkcode HEAP_MB_BY_INSTANCE_TYPE}.
+ */
+export function heapForInstanceType(type: string): { heapMb: number } {
+  const key = String(type).trim().toLowerCase();
+  const heapMb = HEAP_MB_BY_INSTANCE_TYPE[key];
+  if (heapMb !== undefined) return { heapMb };
+  const known = Object.keys(HEAP_MB_BY_INSTANCE_TYPE).join(", ");
+  if (/\.nano$/.test(key)) {
+    throw new BrokerConfigError(
+      `Instance type "${type}" has 0.5 GiB of memory, too little for a Kafka broker: use t2.micro or larger (${known}).`,
+    );
+  }
+  throw new BrokerConfigError(
+    `Unknown instance type "${type}": use one of ${known}.`,
+  );
+}
+
+/**
+ * The `KAFKA_HEAP_OPTS` value for a heap size (fixed size: `-Xms` equals `-Xmx`).
+ *
+ * @example
+ * ```ts
+ * import { kafkaHeapOpts } from "./broker_config.ts";
+ * kafkaHeapOpts(384); // "-Xms384m -Xmx384m"
+ * ```
+ * @throws {BrokerConfigError} for a heap below 128 MiB or not a whole number.
+ */
+export function kafkaHeapOpts(heapMb: number): string {
+  if (!Number.isInteger(heapMb) || heapMb < 128) {
+    throw new BrokerConfigError(`heapMb must be a whole number of at least 128, got ${heapMb}.`);
+  }
+  return `-Xms${heapMb}m -Xmx${heapMb}m`;
+}
+
+/** Where a tarball install of Kafka lives on the EC2 instance. */
+export const EC2_KAFKA_HOME = "/opt/kafka";
+
+/** Options of {@linkcode renderKafkaEnv}. */
+export interface KafkaEnvOptions {
+  /** Broker heap in MiB, e.g. from {@linkcode heapForInstanceType}. */
+  heapMb: number;
+  /** Where Kafka's scripts write their own log files (`LOG_DIR`). @default {"/opt/kafka/logs"} */
+  logDir?: string;
+}
+
+/**
+ * Renders the environment file the systemd unit reads (`EnvironmentFile=`), setting
+ * `KAFKA_HEAP_OPTS` and `LOG_DIR` for `kafka-server-start.sh`.
+ *
+ * @example
+ * ```ts
+ * import { heapForInstanceType, renderKafkaEnv } from "./broker_config.ts";
+ * renderKafkaEnv(heapForInstanceType("t2.micro"));
+ * // KAFKA_HEAP_OPTS="-Xms384m -Xmx384m"\nLOG_DIR="/opt/kafka/logs"\n
+ * ```
+ */
+export function renderKafkaEnv(options: KafkaEnvOptions): string {
+  const logDir = options.logDir ?? `${EC2_KAFKA_HOME}/logs`;
+  if (!logDir.startsWith("/") || /["\s]/.test(logDir)) {
+    throw new BrokerConfigError(
+      `logDir must be an absolute path without spaces or quotes, got "${logDir}".`,
+    );
+  }
+  return `KAFKA_HEAP_OPTS="${kafkaHeapOpts(options.heapMb)}"\nLOG_DIR="${logDir}"\n`;
+}
+
+/** Options of {@linkcode renderSystemdUnit}. */
+export interface SystemdUnitOptions {
+  /** Where the Kafka tarball is unpacked. @default {"/opt/kafka"} */
+  kafkaHome?: string;
+  /** The rendered `server.properties`. @default {"/opt/kafka/config/kraft/server.properties"} */
+  propertiesPath?: string;
+  /** The file from {@linkcode renderKafkaEnv}. @default {"/etc/default/kafka"} */
+  envFile?: string;
+  /** The system user the broker runs as. @default {"kafka"} */
+  user?: string;
+}
+
+/**
+ * Renders the systemd unit (`/etc/systemd/system/kafka.service`) that runs the EC2 broker from a
+ * Kafka {@linkcode KAFKA_VERSION} tarball install and restarts it if it fails.
+ *
+ * @example
+ * ```ts
+ * import { renderSystemdUnit } from "./broker_config.ts";
+ * const unit = renderSystemdUnit({});
+ * // ExecStart=/opt/kafka/bin/kafka-server-start.sh /opt/kafka/config/kraft/server.properties
+ * ```
+ */
+export function renderSystemdUnit(options: SystemdUnitOptions = {}): string {
+  const home = options.kafkaHome ?? EC2_KAFKA_HOME;
+  const properties = options.propertiesPath ?? `${home}/config/kraft/server.properties`;
+  const envFile = options.envFile ?? "/etc/default/kafka";
+  const user = options.user ?? "kafka";
+  for (
+    const [name, path] of [["kafkaHome", home], ["propertiesPath", properties], [
+      "envFile",
+      envFile,
+    ]]
+  ) {
+    if (!path.startsWith("/") || /\s/.test(path)) {
+      throw new BrokerConfigError(
+        `${name} must be an absolute path without spaces, got "${path}".`,
+      );
+    }
+  }
+  if (!/^[a-z_][a-z0-9_-]*$/.test(user)) {
+    throw new BrokerConfigError(`user must be a system user name such as "kafka", got "${user}".`);
+  }
+  return [
+    "[Unit]",
+    `Description=Apache Kafka ${KAFKA_VERSION} broker (single-node KRaft)`,
+    "Wants=network-online.target",
+    "After=network-online.target",
+    "",
+    "[Service]",
+    "Type=simple",
+    `User=${user}`,
+    `EnvironmentFile=${envFile}`,
+    `ExecStart=${home}/bin/kafka-server-start.sh ${properties}`,
+    `ExecStop=${home}/bin/kafka-server-stop.sh`,
+    "Restart=on-failure",
+    "RestartSec=5",
+    "TimeoutStopSec=60",
+    "LimitNOFILE=100000",
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
+    "",
+  ].join("\n");
+}
