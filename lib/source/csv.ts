@@ -1,0 +1,562 @@
+/**
+ * Streams ticks out of a CSV file with constant memory: the file is read in chunks through a
+ * streaming UTF-8 decoder, split into lines, and each row is parsed, checked and yielded before
+ * the next chunk is read. A 1 GB file is never loaded whole.
+ *
+ * Two layouts are recognised from the header (names case-insensitive and trimmed):
+ *
+ * - **Kaggle "Stock Exchange Data"**: `Index,Date,Open,High,Low,Close,Adj Close,Volume,CloseUSD`
+ *   (`indexProcessed.csv`) or the same without `CloseUSD` (`indexData.csv`). Every value must be
+ *   present; the `"null"` cells of `indexData.csv` reject their row.
+ * - **Plain OHLCV**: a time column (`date`, `timestamp`, `datetime` or `time`), a symbol column
+ *   (`symbol`, `ticker` or `name`) and `close`; optionally `open`, `high`, `low`, `volume`,
+ *   `adj_close` (or `adj close`) and `close_usd` (or `closeusd`), in any order. Missing columns and
+ *   empty cells become `null`.
+ *
+ * Times are accepted as `YYYY-MM-DD` (00:00 UTC), ISO-8601 `YYYY-MM-DD[T ]HH:MM[:SS[.fff]]` with an
+ * optional zone (`Z` or `±HH:MM`; no zone means UTC), or epoch numbers: values of 100,000,000,000
+ * and above are milliseconds, smaller values are seconds.
+ *
+ * A bad row never stops the stream: it becomes a {@linkcode Reject} handed to `onReject`, and good
+ * rows keep flowing. CSV follows RFC 4180: quoted fields (with `""` escapes and line breaks),
+ * CRLF or LF line endings, an optional UTF-8 BOM, blank lines skipped.
+ *
+ * @module
+ */
+
+import { PRICE_COLUMNS, type PriceColumn, type Tick, tickProblem } from "../tick.ts";
+import type { Reject } from "./rejects.ts";
+
+/** A field of a {@linkcode Tick} that a CSV column can fill. */
+export type TickField = "symbol" | "ts" | PriceColumn;
+
+/** A header matched to a known layout: which column fills which tick field. */
+export interface CsvLayout {
+  /** `kaggle` for the Kaggle "Stock Exchange Data" files, `ohlcv` for plain OHLCV. */
+  name: "kaggle" | "ohlcv";
+  /** Human-readable name of the layout, for logs. */
+  title: string;
+  /** The header as read (trimmed, BOM removed). */
+  header: string[];
+  /** 0-based column of each tick field, or -1 when the file has no such column. */
+  columns: Record<TickField, number>;
+  /** Whether every mapped cell must hold a value (Kaggle); otherwise empty cells become `null`. */
+  strict: boolean;
+}
+
+interface FieldSpec {
+  field: TickField;
+  /** Accepted header names, lower-case. */
+  names: string[];
+  /** Whether the header must contain the column. */
+  required: boolean;
+}
+
+interface LayoutSpec {
+  name: CsvLayout["name"];
+  title: string;
+  strict: boolean;
+  fields: FieldSpec[];
+}
+
+const price = (field: PriceColumn, required: boolean, ...names: string[]): FieldSpec => ({
+  field,
+  names: names.length ? names : [field],
+  required,
+});
+
+/** The layouts {@linkcode detectLayout} recognises, in the order they are tried. */
+const LAYOUTS: readonly LayoutSpec[] = [
+  {
+    name: "kaggle",
+    title: 'Kaggle "Stock Exchange Data" (indexProcessed.csv, or indexData.csv without CloseUSD)',
+    strict: true,
+    fields: [
+      { field: "symbol", names: ["index"], required: true },
+      { field: "ts", names: ["date"], required: true },
+      price("open", true),
+      price("high", true),
+      price("low", true),
+      price("close", true),
+      price("adj_close", true, "adj close"),
+      price("volume", true),
+      price("close_usd", false, "closeusd"),
+    ],
+  },
+  {
+    name: "ohlcv",
+    title: "Plain OHLCV",
+    strict: false,
+    fields: [
+      { field: "ts", names: ["date", "timestamp", "datetime", "time"], required: true },
+      { field: "symbol", names: ["symbol", "ticker", "name"], required: true },
+      price("close", true),
+      price("open", false),
+      price("high", false),
+      price("low", false),
+      price("volume", false),
+      price("adj_close", false, "adj_close", "adj close"),
+      price("close_usd", false, "close_usd", "closeusd"),
+    ],
+  },
+];
+
+/** One line per accepted layout, listing its columns; used in error messages and `--help`. */
+export const CSV_LAYOUTS_HELP: string = LAYOUTS.map((layout) => {
+  const cols = (required: boolean) =>
+    layout.fields.filter((f) => f.required === required).map((f) => f.names.join("|"));
+  const optional = cols(false);
+  return `  - ${layout.title}: ${cols(true).join(", ")}` +
+    (optional.length ? `; optional: ${optional.join(", ")}` : "");
+}).join("\n");
+
+/** Raised when a CSV header matches no known layout; the message lists the accepted layouts. */
+export class UnknownCsvLayoutError extends Error {
+  /** The file whose header was not recognised. */
+  readonly file: string;
+  /** The header as read. */
+  readonly header: string[];
+  /** Creates the error for a file and the header seen in it. */
+  constructor(file: string, header: string[], missing: string) {
+    super(
+      `Cannot read "${file}": its header "${header.join(",")}" matches no known CSV layout ` +
+        `(${missing}). Accepted layouts (column names are case-insensitive, in any order):\n` +
+        `${CSV_LAYOUTS_HELP}\nRename the columns to one of these layouts or convert the file.`,
+    );
+    this.name = "UnknownCsvLayoutError";
+    this.file = file;
+    this.header = header;
+  }
+}
+
+/** Raised when a CSV file cannot be read at all (missing, empty, not text); the message says why. */
+export class CsvReadError extends Error {
+  /** The file that could not be read. */
+  readonly file: string;
+  /** Creates the error. */
+  constructor(file: string, message: string, options?: ErrorOptions) {
+    super(`Cannot read "${file}": ${message}`, options);
+    this.name = "CsvReadError";
+    this.file = file;
+  }
+}
+
+/**
+ * Matches a header to a layout.
+ *
+ * @param header Column names as read; they are trimmed, lower-cased and stripped of a BOM.
+ * @param options.file File name for the error message. @default "<csv>"
+ * @throws {UnknownCsvLayoutError} when no layout fits; the message lists every accepted layout.
+ *
+ * @example
+ * ```ts
+ * import { detectLayout } from "./csv.ts";
+ * const layout = detectLayout(["Index", "Date", "Open", "High", "Low", "Close", "Adj Close",
+ *   "Volume", "CloseUSD"]);
+ * layout.name; // "kaggle"
+ * layout.columns.close_usd; // 8
+ * ```
+ */
+export function detectLayout(header: string[], options: { file?: string } = {}): CsvLayout {
+  const clean = header.map((name, i) => (i === 0 ? name.replace(/^\uFEFF/, "") : name).trim());
+  const lower = clean.map((name) => name.toLowerCase());
+  const misses: string[] = [];
+  for (const spec of LAYOUTS) {
+    const columns = {} as Record<TickField, number>;
+    const missing: string[] = [];
+    for (const { field, names, required } of spec.fields) {
+      const index = lower.findIndex((name) => names.includes(name));
+      columns[field] = index;
+      if (index < 0 && required) missing.push(names.join("|"));
+    }
+    if (missing.length === 0) {
+      return { name: spec.name, title: spec.title, header: clean, columns, strict: spec.strict };
+    }
+    misses.push(`${spec.name} lacks ${missing.join(", ")}`);
+  }
+  throw new UnknownCsvLayoutError(options.file ?? "<csv>", clean, misses.join("; "));
+}
+
+/**
+ * Splits one CSV record into fields (RFC 4180): fields are separated by commas; a field that
+ * starts with `"` is quoted, may hold commas and line breaks, and escapes `"` as `""`. Stray
+ * quotes inside an unquoted field are kept as they are.
+ *
+ * @example
+ * ```ts
+ * import { parseCsvFields } from "./csv.ts";
+ * parseCsvFields('a,"b,c","say ""hi"""'); // ["a", "b,c", 'say "hi"']
+ * ```
+ */
+export function parseCsvFields(record: string): string[] {
+  if (!record.includes('"')) return record.split(",");
+  const fields: string[] = [];
+  let i = 0;
+  const n = record.length;
+  while (true) {
+    if (record[i] === '"') {
+      let value = "";
+      i++;
+      while (i < n) {
+        const quote = record.indexOf('"', i);
+        if (quote < 0) {
+          value += record.slice(i);
+          i = n;
+          break;
+        }
+        value += record.slice(i, quote);
+        if (record[quote + 1] === '"') {
+          value += '"';
+          i = quote + 2;
+        } else {
+          i = quote + 1;
+          break;
+        }
+      }
+      // Anything between the closing quote and the next comma is kept (lenient).
+      const comma = record.indexOf(",", i);
+      const end = comma < 0 ? n : comma;
+      fields.push(value + record.slice(i, end));
+      if (comma < 0) break;
+      i = comma + 1;
+    } else {
+      const comma = record.indexOf(",", i);
+      if (comma < 0) {
+        fields.push(record.slice(i));
+        break;
+      }
+      fields.push(record.slice(i, comma));
+      i = comma + 1;
+    }
+  }
+  return fields;
+}
+
+/** How many rows a CSV read has seen so far; updated live while the stream is consumed. */
+export interface CsvCounts {
+  /** Data rows read (the header and blank lines are not rows). */
+  rows: number;
+  /** Rows yielded as ticks. */
+  good: number;
+  /** Rows handed to `onReject`. */
+  rejected: number;
+}
+
+/** Options of {@linkcode readCsvTicks} and {@linkcode parseCsvTicks}. */
+export interface CsvReadOptions {
+  /** Called once per bad row; the stream goes on. @default ignore (the row is only counted) */
+  onReject?: (reject: Reject) => void;
+  /** Stops reading when aborted: the stream ends quietly and the file is closed. */
+  signal?: AbortSignal;
+}
+
+/**
+ * A stream of ticks from a CSV file: an async generator (use `for await`) that also exposes the
+ * live {@linkcode CsvCounts} and, once the header has been read, the detected layout. Its return
+ * value is the final counts.
+ */
+export interface CsvTicks extends AsyncGenerator<Tick, CsvCounts, undefined> {
+  /** Rows read, good and rejected so far. */
+  readonly counts: Readonly<CsvCounts>;
+  /** The layout detected from the header; `undefined` until the first tick is requested. */
+  readonly layout: CsvLayout | undefined;
+}
+
+/**
+ * Streams the ticks of a CSV file, detecting its layout from the header.
+ *
+ * @param path The CSV file.
+ * @throws {CsvReadError} (on first iteration) when the file is missing, unreadable or empty.
+ * @throws {UnknownCsvLayoutError} (on first iteration) when the header matches no layout.
+ *
+ * @example
+ * ```ts ignore
+ * import { readCsvTicks } from "./csv.ts";
+ * import { formatReject } from "./rejects.ts";
+ * const ticks = readCsvTicks("data/stock_data.csv", {
+ *   onReject: (r) => console.error(formatReject(r)),
+ * });
+ * for await (const tick of ticks) console.log(tick.symbol, tick.close);
+ * console.log(ticks.counts); // { rows: 50400, good: 50400, rejected: 0 }
+ * ```
+ */
+export function readCsvTicks(path: string, options: CsvReadOptions = {}): CsvTicks {
+  async function* open(): AsyncGenerator<Uint8Array> {
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(path, { read: true });
+    } catch (error) {
+      const why = error instanceof Deno.errors.NotFound
+        ? "no such file. Check the path, or run `deno task generate-data` to create the sample"
+        : `${(error as Error).message}. Check the path and its permissions`;
+      throw new CsvReadError(path, why, { cause: error });
+    }
+    // The stream closes the file when it ends or when the consumer stops early.
+    yield* file.readable;
+  }
+  return parseCsvTicks(open(), { ...options, file: path });
+}
+
+/**
+ * Streams the ticks of CSV bytes from any source (a file's `readable`, a `fetch` body, a test's
+ * `ReadableStream`). {@linkcode readCsvTicks} is this with a file.
+ *
+ * @param bytes UTF-8 CSV, in chunks of any size (sync or async iterable, e.g. a `ReadableStream`).
+ * @param options.file Name used in rejects and errors. @default "<csv>"
+ */
+export function parseCsvTicks(
+  bytes: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  options: CsvReadOptions & { file?: string } = {},
+): CsvTicks {
+  const counts: CsvCounts = { rows: 0, good: 0, rejected: 0 };
+  const state: { layout?: CsvLayout } = {};
+  const generator = generateTicks(bytes, options.file ?? "<csv>", options, counts, state);
+  return Object.defineProperties(generator, {
+    counts: { value: counts, enumerable: true },
+    layout: { get: () => state.layout, enumerable: true },
+  }) as CsvTicks;
+}
+
+/** Longest record (in physical lines) a quoted field may span before it is called unterminated. */
+const MAX_RECORD_LINES = 100;
+/** Longest line kept in memory; longer means the file is not a line-oriented CSV. */
+const MAX_LINE_CHARS = 1 << 20;
+
+interface RawRecord {
+  line: number;
+  text: string;
+  problem?: string;
+}
+
+/** Joins physical lines into records, following quoted fields across line breaks. */
+class RecordAssembler {
+  #pending: { line: number; lines: string[]; quotes: number } | undefined;
+
+  push(line: number, text: string, ready: RawRecord[]): void {
+    const pending = this.#pending;
+    if (pending) {
+      pending.lines.push(text);
+      pending.quotes += countQuotes(text);
+      if (pending.quotes % 2 === 0) {
+        this.#pending = undefined;
+        ready.push({ line: pending.line, text: pending.lines.join("\n") });
+      } else if (pending.lines.length > MAX_RECORD_LINES) {
+        this.#flushUnterminated(ready);
+      }
+      return;
+    }
+    const quotes = countQuotes(text);
+    if (quotes % 2 === 1) this.#pending = { line, lines: [text], quotes };
+    else ready.push({ line, text });
+  }
+
+  end(ready: RawRecord[]): void {
+    while (this.#pending) this.#flushUnterminated(ready);
+  }
+
+  /** Rejects the first line of the pending record and re-reads the lines after it. */
+  #flushUnterminated(ready: RawRecord[]): void {
+    const { line, lines } = this.#pending!;
+    this.#pending = undefined;
+    ready.push({ line, text: lines[0], problem: "a quoted field is never closed" });
+    for (let i = 1; i < lines.length; i++) this.push(line + i, lines[i], ready);
+  }
+}
+
+function countQuotes(text: string): number {
+  let count = 0;
+  for (let i = text.indexOf('"'); i >= 0; i = text.indexOf('"', i + 1)) count++;
+  return count;
+}
+
+async function* generateTicks(
+  bytes: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  file: string,
+  options: CsvReadOptions,
+  counts: CsvCounts,
+  state: { layout?: CsvLayout },
+): AsyncGenerator<Tick, CsvCounts, undefined> {
+  const { onReject, signal } = options;
+  const decoder = new TextDecoder("utf-8", { ignoreBOM: false });
+  const assembler = new RecordAssembler();
+  const ready: RawRecord[] = [];
+  let layout: CsvLayout | undefined;
+  let buffer = "";
+  let lineNo = 0;
+  let done = false;
+  const iterator = Symbol.asyncIterator in bytes
+    ? bytes[Symbol.asyncIterator]()
+    : bytes[Symbol.iterator]();
+
+  const reject = (line: number, reason: string, raw: string) => {
+    counts.rejected++;
+    onReject?.({ file, line, reason, raw });
+  };
+
+  try {
+    while (!done) {
+      if (signal?.aborted) return counts;
+      let result: IteratorResult<Uint8Array, unknown>;
+      try {
+        result = await iterator.next();
+      } catch (error) {
+        if (error instanceof CsvReadError) throw error;
+        throw new CsvReadError(file, `reading failed: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+      if (result.done) {
+        done = true;
+        buffer += decoder.decode();
+      } else {
+        buffer += decoder.decode(result.value, { stream: true });
+      }
+      let from = 0;
+      for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n", from)) {
+        const end = nl > from && buffer.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+        assembler.push(++lineNo, buffer.slice(from, end), ready);
+        from = nl + 1;
+      }
+      buffer = from === 0 ? buffer : buffer.slice(from);
+      if (done) {
+        if (buffer !== "") {
+          const end = buffer.endsWith("\r") ? buffer.length - 1 : buffer.length;
+          assembler.push(++lineNo, buffer.slice(0, end), ready);
+        }
+        assembler.end(ready);
+      } else if (buffer.length > MAX_LINE_CHARS) {
+        throw new CsvReadError(
+          file,
+          `line ${lineNo + 1} is longer than ${MAX_LINE_CHARS} characters. ` +
+            "Is this a CSV file with one row per line?",
+        );
+      }
+
+      for (let r = 0; r < ready.length; r++) {
+        const record = ready[r];
+        if (record.text.trim() === "" && !record.problem) continue; // blank line
+        if (!layout) {
+          if (record.problem) throw new CsvReadError(file, `the header ${record.problem}.`);
+          layout = detectLayout(parseCsvFields(record.text), { file });
+          state.layout = layout;
+          continue;
+        }
+        counts.rows++;
+        if (record.problem) {
+          reject(record.line, record.problem, record.text);
+          continue;
+        }
+        const result = rowToTick(parseCsvFields(record.text), layout);
+        if (typeof result === "string") {
+          reject(record.line, result, record.text);
+          continue;
+        }
+        counts.good++;
+        if (signal?.aborted) return counts;
+        yield result;
+      }
+      ready.length = 0;
+    }
+    if (!layout) {
+      throw new CsvReadError(
+        file,
+        "the file is empty; expected a header row such as " +
+          "Index,Date,Open,High,Low,Close,Adj Close,Volume,CloseUSD.",
+      );
+    }
+    return counts;
+  } finally {
+    // Closes the file when the consumer stops early or an error is thrown.
+    if (!done) await iterator.return?.();
+  }
+}
+
+/** Turns the fields of one data row into a tick, or returns why it cannot. */
+function rowToTick(fields: string[], layout: CsvLayout): Tick | string {
+  const { header, columns, strict } = layout;
+  if (fields.length !== header.length) {
+    const names = header.join(",");
+    return `has ${fields.length} field${
+      fields.length === 1 ? "" : "s"
+    }, expected ${header.length} ` +
+      `(${names.length > 80 ? `${names.slice(0, 79)}…` : names})`;
+  }
+  const symbol = fields[columns.symbol].trim();
+  if (symbol === "") return "empty symbol";
+  const ts = parseTimestamp(fields[columns.ts].trim());
+  if (typeof ts === "string") return ts;
+  const tick: Tick = {
+    symbol,
+    ts,
+    open: null,
+    high: null,
+    low: null,
+    close: null,
+    adj_close: null,
+    volume: null,
+    close_usd: null,
+  };
+  for (const column of PRICE_COLUMNS) {
+    const index = columns[column];
+    if (index < 0) continue;
+    const value = parseNumber(fields[index].trim(), column, strict);
+    if (typeof value === "string") return value;
+    tick[column] = value;
+  }
+  return tickProblem(tick) ?? tick;
+}
+
+const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+function parseNumber(text: string, column: PriceColumn, strict: boolean): number | null | string {
+  if (text === "") return strict ? `${column} is empty` : null;
+  if (NUMBER.test(text)) return Number(text);
+  if (text.toLowerCase() === "null") return `${column} is "null" (the source has no value)`;
+  return `${column} "${text.length > 20 ? `${text.slice(0, 20)}…` : text}" is not a number`;
+}
+
+const ISO =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
+const EPOCH = /^\d{1,16}(?:\.\d+)?$/;
+/** Epoch values from here up are milliseconds (1973-03-03 in ms; year 5138 in seconds). */
+const EPOCH_MS_FROM = 100_000_000_000;
+
+/**
+ * Parses a CSV time cell to epoch milliseconds (UTC), or returns why it cannot: `YYYY-MM-DD`,
+ * ISO-8601 with optional time and zone (no zone = UTC), or epoch seconds / milliseconds.
+ */
+function parseTimestamp(text: string): number | string {
+  const iso = ISO.exec(text);
+  if (iso) {
+    const [, y, mo, d, h = "0", mi = "0", s = "0", frac = "", zone] = iso;
+    const year = +y, month = +mo, day = +d, hour = +h, minute = +mi, second = +s;
+    if (
+      month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 ||
+      minute > 59 || second > 59
+    ) {
+      return `date "${text}" is not a real calendar date or time`;
+    }
+    if (year < 1900 || year > 2200) return `date "${text}" is outside 1900..2200`;
+    const millis = frac === "" ? 0 : Math.round(Number(`0.${frac}`) * 1000);
+    let ms = Date.UTC(year, month - 1, day, hour, minute, second, millis);
+    if (zone && zone.toUpperCase() !== "Z") {
+      const sign = zone[0] === "-" ? -1 : 1;
+      const digits = zone.slice(1).replace(":", "");
+      const zh = +digits.slice(0, 2), zm = +(digits.slice(2) || "0");
+      if (zh > 23 || zm > 59) return `date "${text}" has an impossible time zone`;
+      ms -= sign * (zh * 60 + zm) * 60_000;
+    }
+    return ms;
+  }
+  if (EPOCH.test(text)) {
+    const value = Number(text);
+    return Math.round(value >= EPOCH_MS_FROM ? value : value * 1000);
+  }
+  if (text === "") return "date is empty";
+  return `date "${text.length > 30 ? `${text.slice(0, 30)}…` : text}" is not YYYY-MM-DD, ` +
+    "ISO-8601 or epoch seconds/milliseconds";
+}
+
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}

@@ -1,0 +1,302 @@
+import assert from "node:assert/strict";
+import {
+  CsvReadError,
+  detectLayout,
+  parseCsvFields,
+  parseCsvTicks,
+  readCsvTicks,
+  UnknownCsvLayoutError,
+} from "./csv.ts";
+import { formatReject, type Reject } from "./rejects.ts";
+import type { Tick } from "../tick.ts";
+
+const testdata = new URL("./testdata/", import.meta.url);
+const fixture = (name: string) => new URL(name, testdata).pathname;
+
+/** Reads every tick of CSV text, collecting rejects. */
+async function readText(text: string | Uint8Array, chunkSize = 7) {
+  const bytes = typeof text === "string" ? new TextEncoder().encode(text) : text;
+  async function* chunks() {
+    for (let i = 0; i < bytes.length; i += chunkSize) yield bytes.subarray(i, i + chunkSize);
+  }
+  const rejects: Reject[] = [];
+  const stream = parseCsvTicks(chunks(), { file: "t.csv", onReject: (r) => rejects.push(r) });
+  const ticks: Tick[] = [];
+  for await (const tick of stream) ticks.push(tick);
+  return { ticks, rejects, counts: stream.counts, layout: stream.layout };
+}
+
+const KAGGLE_HEADER = "Index,Date,Open,High,Low,Close,Adj Close,Volume,CloseUSD";
+
+Deno.test("readCsvTicks maps the Kaggle indexProcessed layout to ticks at 00:00 UTC", async () => {
+  const stream = readCsvTicks(fixture("index_processed.csv"));
+  const ticks = await Array.fromAsync(stream);
+  assert.equal(stream.layout?.name, "kaggle");
+  assert.deepEqual(stream.counts, { rows: 4, good: 4, rejected: 0 });
+  assert.deepEqual(ticks[0], {
+    symbol: "HSI",
+    ts: Date.UTC(1986, 11, 31),
+    open: 2568.300049,
+    high: 2568.300049,
+    low: 2568.300049,
+    close: 2568.300049,
+    adj_close: 2568.300049,
+    volume: 0,
+    close_usd: 333.87900637,
+  });
+  assert.equal(ticks[2].volume, 2978130000);
+  assert.equal(ticks[3].symbol, "000001.SS");
+  assert.equal(ticks[3].low, 3580.11499);
+});
+
+Deno.test("readCsvTicks rejects the null rows of Kaggle indexData.csv and keeps the rest", async () => {
+  const rejects: Reject[] = [];
+  const stream = readCsvTicks(fixture("index_data.csv"), { onReject: (r) => rejects.push(r) });
+  const ticks = await Array.fromAsync(stream);
+  assert.deepEqual(ticks.map((t) => t.ts), [Date.UTC(1965, 11, 31), Date.UTC(1966, 0, 4)]);
+  assert.equal(ticks[0].close_usd, null);
+  assert.equal(rejects.length, 1);
+  assert.equal(
+    formatReject(rejects[0]),
+    `${fixture("index_data.csv")}:3: open is "null" (the source has no value)`,
+  );
+  assert.equal(rejects[0].raw, "NYA,1966-01-03,null,null,null,null,null,null");
+  assert.deepEqual(stream.counts, { rows: 3, good: 2, rejected: 1 });
+});
+
+Deno.test("readCsvTicks reads plain OHLCV in any column order with quotes, zones and epochs", async () => {
+  const stream = readCsvTicks(fixture("ohlcv.csv"));
+  const ticks = await Array.fromAsync(stream);
+  assert.equal(stream.layout?.name, "ohlcv");
+  assert.deepEqual(ticks.map((t) => t.symbol), ["AAPL", "BRK.B", "MSFT", "GOOG"]);
+  assert.deepEqual(ticks[0], {
+    symbol: "AAPL",
+    ts: Date.UTC(2024, 2, 1, 14, 30),
+    open: 179,
+    high: 181.25,
+    low: 178.5,
+    close: 180.5,
+    adj_close: 180.5,
+    volume: 1200,
+    close_usd: null,
+  });
+  assert.equal(ticks[1].ts, Date.UTC(2024, 2, 1, 13, 30), "+02:00 is converted to UTC");
+  assert.equal(ticks[1].adj_close, null, "an empty optional cell is null");
+  assert.equal(ticks[2].ts, 1709303400_000, "10-digit epochs are seconds");
+  assert.deepEqual([ticks[2].open, ticks[2].volume], [null, null]);
+  assert.equal(ticks[3].ts, 1709303400500, "13-digit epochs are milliseconds");
+  assert.deepEqual(stream.counts, { rows: 4, good: 4, rejected: 0 });
+});
+
+Deno.test("parseCsvTicks counts line numbers from the header across quoted line breaks", async () => {
+  const { ticks, rejects } = await readText(
+    'date,symbol,close,note\n2024-01-01,A,1,"two\nlines"\n2024-01-02,B,-1,x\n',
+  );
+  assert.equal(ticks.length, 1);
+  assert.deepEqual(rejects.map(formatReject), ["t.csv:4: close -1 is negative"]);
+});
+
+Deno.test("parseCsvTicks handles a UTF-8 BOM, CRLF line endings and a trailing empty line", async () => {
+  const body = `\uFEFF${KAGGLE_HEADER}\r\nNYA,2020-01-02,1,2,0.5,1.5,1.5,0.0,1.5\r\n\r\n`;
+  for (const chunkSize of [1, 3, 1024]) {
+    const { ticks, rejects, layout } = await readText(body, chunkSize);
+    assert.equal(layout?.header[0], "Index", "the BOM is not part of the first column name");
+    assert.deepEqual(rejects, []);
+    assert.equal(ticks.length, 1);
+    assert.equal(ticks[0].close_usd, 1.5, "no \\r is left on the last field");
+  }
+});
+
+Deno.test("parseCsvTicks reads a last row that has no line ending", async () => {
+  const { ticks } = await readText("date,symbol,close\n2024-01-01,A,1\n2024-01-02,B,2");
+  assert.deepEqual(ticks.map((t) => t.symbol), ["A", "B"]);
+});
+
+Deno.test("parseCsvTicks rejects each kind of bad row with its line and reason while good rows flow", async () => {
+  const rows = [
+    KAGGLE_HEADER, // 1
+    "NYA,2020-01-02,1,2,0.5,1.5,1.5,0.0,1.5", // 2 good
+    "NYA,2020-01-03,1,2,0.5,1.5,1.5,0.0", // 3 too few fields
+    "NYA,2020-01-06,1,2,0.5,1.5,1.5,0.0,1.5,9", // 4 too many fields
+    "NYA,2020-01-07,abc,2,0.5,1.5,1.5,0.0,1.5", // 5 not a number
+    "NYA,2020-01-08,NaN,2,0.5,1.5,1.5,0.0,1.5", // 6 NaN
+    "NYA,2020-01-09,1,2,0.5,-1.5,1.5,0.0,1.5", // 7 negative
+    "NYA,2020-01-10,1,0.5,2,1.5,1.5,0.0,1.5", // 8 high below low
+    "NYA,2021-02-30,1,2,0.5,1.5,1.5,0.0,1.5", // 9 impossible date
+    " ,2020-01-13,1,2,0.5,1.5,1.5,0.0,1.5", // 10 empty symbol
+    "NYA,13/01/2020,1,2,0.5,1.5,1.5,0.0,1.5", // 11 unknown date format
+    "NYA,2020-01-14,1,2,0.5,,1.5,0.0,1.5", // 12 empty cell in the Kaggle layout
+    "", // 13 blank line: skipped, not a row
+    "NYA,2020-01-15,1,2,0.5,1.5,1.5,0.0,1.5", // 14 good
+    'NYA,2020-01-16,1,2,0.5,1.5,1.5,0.0,"1.5', // 15 unterminated quote
+  ];
+  const { ticks, rejects, counts } = await readText(rows.join("\n") + "\n");
+  assert.deepEqual(ticks.map((t) => t.ts), [Date.UTC(2020, 0, 2), Date.UTC(2020, 0, 15)]);
+  assert.deepEqual(rejects.map(formatReject), [
+    "t.csv:3: has 8 fields, expected 9 (Index,Date,Open,High,Low,Close,Adj Close,Volume,CloseUSD)",
+    "t.csv:4: has 10 fields, expected 9 (Index,Date,Open,High,Low,Close,Adj Close,Volume,CloseUSD)",
+    't.csv:5: open "abc" is not a number',
+    't.csv:6: open "NaN" is not a number',
+    "t.csv:7: close -1.5 is negative",
+    "t.csv:8: high 0.5 is below low 2",
+    't.csv:9: date "2021-02-30" is not a real calendar date or time',
+    "t.csv:10: empty symbol",
+    't.csv:11: date "13/01/2020" is not YYYY-MM-DD, ISO-8601 or epoch seconds/milliseconds',
+    "t.csv:12: close is empty",
+    "t.csv:15: a quoted field is never closed",
+  ]);
+  assert.equal(rejects[0].raw, rows[2], "the raw line is kept");
+  assert.equal(rejects[0].file, "t.csv");
+  assert.deepEqual(counts, { rows: 13, good: 2, rejected: 11 });
+});
+
+Deno.test("parseCsvTicks re-reads the lines after a quote that never closes", async () => {
+  const lines = [
+    '2024-01-01,A,1,"oops',
+    ...Array.from({ length: 150 }, (_, i) => `2024-01-02,B${i},2,x`),
+  ];
+  const { ticks, rejects } = await readText(`date,symbol,close,note\n${lines.join("\n")}\n`, 4096);
+  assert.deepEqual(rejects.map(formatReject), ["t.csv:2: a quoted field is never closed"]);
+  assert.equal(ticks.length, 150);
+  assert.equal(ticks[0].symbol, "B0");
+});
+
+Deno.test("readCsvTicks names the file, the header and the accepted layouts for an unknown header", async () => {
+  const path = fixture("unknown.csv");
+  await assert.rejects(
+    () => Array.fromAsync(readCsvTicks(path)),
+    (error: unknown) => {
+      assert.ok(error instanceof UnknownCsvLayoutError);
+      assert.match(
+        error.message,
+        new RegExp(`^Cannot read "${path}": its header "when,what,price"`),
+      );
+      assert.match(error.message, /Index, Date, Open, High, Low, Close, Adj Close, Volume/i);
+      assert.match(error.message, /date\|timestamp\|datetime\|time, symbol\|ticker\|name, close/);
+      assert.deepEqual(error.header, ["when", "what", "price"]);
+      return true;
+    },
+  );
+});
+
+Deno.test("readCsvTicks explains a missing file and an empty file", async () => {
+  await assert.rejects(
+    () => Array.fromAsync(readCsvTicks(fixture("nope.csv"))),
+    (error: unknown) =>
+      error instanceof CsvReadError && /no such file/.test(error.message) &&
+      error.message.includes("nope.csv"),
+  );
+  await assert.rejects(() => readText(""), /the file is empty; expected a header row/);
+  await assert.rejects(() => readText("\n\n"), /the file is empty/);
+});
+
+Deno.test("detectLayout matches headers case-insensitively and trims names", () => {
+  const kaggle = detectLayout([
+    " index",
+    "DATE ",
+    "open",
+    "high",
+    "low",
+    "close",
+    "adj close",
+    "volume",
+  ]);
+  assert.equal(kaggle.name, "kaggle");
+  assert.equal(kaggle.columns.close_usd, -1);
+  const ohlcv = detectLayout(["Symbol", "Date", "Close"]);
+  assert.equal(ohlcv.name, "ohlcv");
+  assert.deepEqual([ohlcv.columns.symbol, ohlcv.columns.ts, ohlcv.columns.close], [0, 1, 2]);
+  assert.equal(ohlcv.columns.open, -1);
+  assert.throws(
+    () => detectLayout(["Index", "Date", "Close"], { file: "x.csv" }),
+    /Cannot read "x.csv".*kaggle lacks open, high, low, adj close, volume/s,
+  );
+});
+
+Deno.test("parseCsvFields follows RFC 4180 quoting", () => {
+  assert.deepEqual(parseCsvFields("a,b,,c"), ["a", "b", "", "c"]);
+  assert.deepEqual(parseCsvFields('"a,1","b ""q""",c'), ["a,1", 'b "q"', "c"]);
+  assert.deepEqual(parseCsvFields('"",x,""'), ["", "x", ""]);
+  assert.deepEqual(parseCsvFields('"multi\nline"'), ["multi\nline"]);
+  assert.deepEqual(parseCsvFields('ab"c,d'), ['ab"c', "d"], "a stray quote stays literal");
+});
+
+Deno.test("parseCsvTicks yields the first tick before the source has finished", async () => {
+  let sent = 0;
+  let closed = false;
+  const encoder = new TextEncoder();
+  async function* source() {
+    try {
+      yield encoder.encode("date,symbol,close\n");
+      while (sent < 1000) {
+        sent++;
+        yield encoder.encode(`2024-01-01,S${sent},1\n`);
+      }
+    } finally {
+      closed = true;
+    }
+  }
+  const stream = parseCsvTicks(source());
+  const first = await stream.next();
+  assert.equal((first.value as Tick).symbol, "S1");
+  assert.ok(sent <= 2, `read ${sent} chunks before the first tick`);
+  await stream.return(stream.counts);
+  assert.ok(closed, "stopping early closes the source");
+});
+
+Deno.test("parseCsvTicks stops quietly when its signal aborts", async () => {
+  const controller = new AbortController();
+  const body = "date,symbol,close\n" + "2024-01-01,A,1\n".repeat(100);
+  const stream = parseCsvTicks([new TextEncoder().encode(body)], { signal: controller.signal });
+  let seen = 0;
+  for await (const _ of stream) {
+    if (++seen === 3) controller.abort();
+  }
+  assert.equal(seen, 3);
+});
+
+Deno.test("readCsvTicks streams a 200,000-row file row by row", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".csv" });
+  try {
+    const file = await Deno.open(path, { write: true });
+    const writer = file.writable.getWriter();
+    const encoder = new TextEncoder();
+    await writer.write(encoder.encode(`${KAGGLE_HEADER}\n`));
+    const day = 86_400_000;
+    for (let block = 0; block < 200; block++) {
+      let text = "";
+      for (let i = 0; i < 1000; i++) {
+        const n = block * 1000 + i;
+        const date = new Date(Date.UTC(1990, 0, 1) + (n % 10000) * day).toISOString().slice(0, 10);
+        text += `S${n % 14},${date},${n},${n + 1},${n},${n + 0.5},${n + 0.5},0.0,${n}\n`;
+      }
+      await writer.write(encoder.encode(text));
+    }
+    await writer.close();
+
+    const stream = readCsvTicks(path);
+    let count = 0;
+    let last: Tick | undefined;
+    for await (const tick of stream) {
+      count++;
+      last = tick;
+    }
+    assert.equal(count, 200_000);
+    assert.deepEqual(stream.counts, { rows: 200_000, good: 200_000, rejected: 0 });
+    assert.equal(last?.open, 199_999);
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("the committed data/stock_data.csv reads with no rejects", async () => {
+  const path = new URL("../../data/stock_data.csv", import.meta.url).pathname;
+  const rejects: Reject[] = [];
+  const stream = readCsvTicks(path, { onReject: (r) => rejects.push(r) });
+  const symbols = new Set<string>();
+  for await (const tick of stream) symbols.add(tick.symbol);
+  assert.deepEqual(rejects.map(formatReject).slice(0, 5), []);
+  assert.equal(stream.layout?.name, "kaggle");
+  assert.ok(stream.counts.good >= 50_000, `only ${stream.counts.good} rows`);
+  assert.equal(symbols.size, 14);
+});
