@@ -1,0 +1,197 @@
+/**
+ * Background services that outlive the command that started them (the local Kafka broker, moto):
+ * spawn detached with output in a log file, remember the pid in a pid file, check and stop them.
+ *
+ * Unix only: processes are started through `sh` with `setsid` (or `nohup` where `setsid` is
+ * missing, as on macOS), so closing the terminal or pressing Ctrl-C in it does not stop them.
+ *
+ * @module
+ */
+
+/** Options of {@linkcode spawnDetached}. */
+export interface SpawnDetachedOptions {
+  /** The program to run (looked up on `PATH`). */
+  command: string;
+  /** Its arguments, passed as they are (no shell parsing). */
+  args: string[];
+  /** Working folder of the process. */
+  cwd: string;
+  /** File that receives its stdout and stderr (appended). */
+  logFile: string;
+  /** Extra environment variables on top of this process's environment. */
+  env?: Record<string, string>;
+}
+
+/**
+ * Starts a process in its own session with stdin from `/dev/null` and output appended to
+ * `logFile`, and returns its pid without waiting for it.
+ *
+ * @example
+ * ```ts
+ * import { spawnDetached } from "./daemon.ts";
+ * const pid = await spawnDetached({ command: "sleep", args: ["60"], cwd: "/tmp", logFile: "/tmp/sleep.log" });
+ * ```
+ * @throws {Error} when `sh` cannot start the process.
+ */
+export async function spawnDetached(options: SpawnDetachedOptions): Promise<number> {
+  const script = 'log=$1; shift; { if command -v setsid >/dev/null 2>&1; then exec setsid "$@"; ' +
+    'else exec nohup "$@"; fi; } >>"$log" 2>&1 </dev/null & echo $!';
+  const output = await new Deno.Command("sh", {
+    args: ["-c", script, "sh", options.logFile, options.command, ...options.args],
+    cwd: options.cwd,
+    env: options.env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(output.stdout).trim();
+  const pid = Number(text);
+  if (!output.success || !Number.isInteger(pid) || pid <= 0) {
+    throw new Error(
+      `Could not start ${options.command} in the background: ${
+        new TextDecoder().decode(output.stderr).trim() || `sh printed "${text}"`
+      }.`,
+    );
+  }
+  return pid;
+}
+
+/**
+ * The command line of a live process, or `undefined` when there is no such process (or only a
+ * zombie is left of it).
+ */
+export async function commandLineOf(pid: number): Promise<string | undefined> {
+  try {
+    const raw = await Deno.readTextFile(`/proc/${pid}/cmdline`);
+    const line = raw.split("\0").join(" ").trim();
+    return line === "" ? undefined : line;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    try {
+      await Deno.stat("/proc/self");
+      return undefined; // Linux: no /proc/<pid>, no process.
+    } catch {
+      // No /proc (macOS): ask ps.
+    }
+  }
+  const output = await new Deno.Command("ps", {
+    args: ["-o", "args=", "-p", String(pid)],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  const line = new TextDecoder().decode(output.stdout).trim();
+  return output.success && line !== "" ? line : undefined;
+}
+
+/**
+ * Whether `pid` is alive and, when `marker` is given, its command line contains it (so a pid
+ * reused by an unrelated process does not count).
+ */
+export async function isAlive(pid: number, marker?: string): Promise<boolean> {
+  const line = await commandLineOf(pid);
+  return line !== undefined && (marker === undefined || line.includes(marker));
+}
+
+/** Reads a pid file; `undefined` when it is missing or does not hold a pid. */
+export async function readPidFile(path: string): Promise<number | undefined> {
+  try {
+    const pid = Number((await Deno.readTextFile(path)).trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+/** Writes a pid file. */
+export async function writePidFile(path: string, pid: number): Promise<void> {
+  await Deno.writeTextFile(path, `${pid}\n`);
+}
+
+/** Removes a pid file; a missing file is fine. */
+export async function removePidFile(path: string): Promise<void> {
+  await Deno.remove(path).catch((error) => {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  });
+}
+
+/** Options of {@linkcode terminate}. */
+export interface TerminateOptions {
+  /** How long to wait after SIGTERM before sending SIGKILL. @default {30000} */
+  timeoutMs?: number;
+  /** Only signal the process if its command line contains this. */
+  marker?: string;
+}
+
+/**
+ * Sends SIGTERM, waits for the process to exit, and sends SIGKILL if it is still there after
+ * `timeoutMs`. Returns how it ended.
+ */
+export async function terminate(
+  pid: number,
+  options: TerminateOptions = {},
+): Promise<"not running" | "stopped" | "killed"> {
+  const { timeoutMs = 30_000, marker } = options;
+  if (!(await isAlive(pid, marker))) return "not running";
+  const signal = (name: Deno.Signal) => {
+    try {
+      Deno.kill(pid, name);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  };
+  signal("SIGTERM");
+  if (await waitForExit(pid, timeoutMs)) return "stopped";
+  signal("SIGKILL");
+  if (await waitForExit(pid, 5_000)) return "killed";
+  throw new Error(`Process ${pid} did not exit after SIGKILL; check it with: ps -p ${pid}.`);
+}
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!(await isAlive(pid))) return true;
+    await sleep(100);
+  }
+  return !(await isAlive(pid));
+}
+
+/** Whether something accepts TCP connections on `host:port` within `timeoutMs`. */
+export async function portAcceptsConnections(
+  host: string,
+  port: number,
+  timeoutMs = 2_000,
+): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  const attempt = Deno.connect({ hostname: host, port }).then(
+    (conn) => {
+      conn.close();
+      return true;
+    },
+    () => false,
+  );
+  try {
+    return await Promise.race([attempt, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The last `lines` lines of a text file, or a note that it is missing. */
+export async function tailFile(path: string, lines = 20): Promise<string> {
+  try {
+    const text = await Deno.readTextFile(path);
+    return text.trimEnd().split("\n").slice(-lines).join("\n");
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return `(${path} does not exist)`;
+    throw error;
+  }
+}
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

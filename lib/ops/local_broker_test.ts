@@ -1,0 +1,192 @@
+import assert from "node:assert/strict";
+import { fileURLToPath as fromFileUrl } from "node:url";
+import { join } from "node:path";
+import { BrokerConfigError, parseProperties } from "./broker_config.ts";
+import { isAlive } from "./daemon.ts";
+import { MissingToolError, parseJavaVersion } from "./java.ts";
+import {
+  answersMetadata,
+  LocalBroker,
+  LocalBrokerError,
+  randomClusterId,
+  renderPom,
+} from "./local_broker.ts";
+
+// The jars resolved once for the project (.cache/kafka/jars); test brokers share them.
+const SHARED_CACHE = fromFileUrl(new URL("../../.cache/kafka", import.meta.url));
+
+async function sharedJarsDir(): Promise<string> {
+  return (await new LocalBroker({ cacheDir: SHARED_CACHE }).ensureJars()).jarsDir;
+}
+
+Deno.test("a broker started by another process keeps running, answers Kafka, restarts idempotently and stops", async (t) => {
+  const jarsDir = await sharedJarsDir();
+  const cacheDir = await Deno.makeTempDir({ prefix: "local_broker_test_" });
+  const options = { cacheDir, jarsDir, port: 19092, controllerPort: 19093 };
+  const broker = new LocalBroker(options);
+  try {
+    await t.step("start() in a child process that then exits", async () => {
+      const script = `import { LocalBroker } from ${
+        JSON.stringify(new URL("./local_broker.ts", import.meta.url).href)
+      };
+        const result = await new LocalBroker(${JSON.stringify(options)}).start();
+        console.log(JSON.stringify(result));`;
+      const child = await new Deno.Command(Deno.execPath(), {
+        args: ["eval", script],
+        cwd: fromFileUrl(new URL("../..", import.meta.url)),
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(child.stderr);
+      assert.ok(child.success, `the starting process failed: ${stderr}`);
+      const started = JSON.parse(new TextDecoder().decode(child.stdout).trim());
+      assert.equal(started.alreadyRunning, false);
+      assert.equal(started.ours, true);
+      assert.equal(started.bootstrap, "127.0.0.1:19092");
+    });
+
+    await t.step("the broker outlives the process and answers a metadata request", async () => {
+      const status = await broker.status();
+      assert.equal(status.running, true);
+      assert.equal(status.ours, true);
+      assert.ok(status.pid !== undefined && await isAlive(status.pid, broker.propertiesFile));
+      assert.equal(await answersMetadata(broker.bootstrap), true);
+      const props = parseProperties(await Deno.readTextFile(broker.propertiesFile));
+      assert.equal(
+        props.get("listeners"),
+        "PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093",
+      );
+      assert.equal(props.get("log.dirs"), join(cacheDir, "data"));
+    });
+
+    await t.step("start() again reports already running and starts nothing", async () => {
+      const before = (await broker.status()).pid;
+      const again = await broker.start();
+      assert.equal(again.alreadyRunning, true);
+      assert.equal(again.ours, true);
+      assert.equal(again.pid, before);
+    });
+
+    await t.step(
+      "stop() stops it and removes the pid file; a second stop() finds nothing",
+      async () => {
+        const pid = (await broker.status()).pid!;
+        const stopped = await broker.stop();
+        assert.equal(stopped.pid, pid);
+        assert.ok(stopped.outcome === "stopped" || stopped.outcome === "killed");
+        assert.equal(await isAlive(pid), false);
+        await assert.rejects(Deno.stat(broker.pidFile), Deno.errors.NotFound);
+        assert.equal((await broker.status()).running, false);
+        assert.deepEqual(await broker.stop(), { outcome: "not running" });
+      },
+    );
+  } finally {
+    await broker.stop();
+    await Deno.remove(cacheDir, { recursive: true });
+  }
+});
+
+Deno.test("a broker that dies while starting is reported with the end of its log", async () => {
+  const jarsDir = await sharedJarsDir();
+  const cacheDir = await Deno.makeTempDir({ prefix: "local_broker_test_" });
+  const broker = new LocalBroker({
+    cacheDir,
+    jarsDir,
+    port: 19192,
+    controllerPort: 19193,
+    javaOpts: ["-XX:+NoSuchJvmOption"],
+  });
+  try {
+    await assert.rejects(
+      broker.start(),
+      (error: unknown) =>
+        error instanceof LocalBrokerError && /Kafka exited while starting/.test(error.message) &&
+        error.message.includes(broker.logFile) && /NoSuchJvmOption/.test(error.message),
+    );
+    await assert.rejects(Deno.stat(broker.pidFile), Deno.errors.NotFound);
+  } finally {
+    await broker.stop();
+    await Deno.remove(cacheDir, { recursive: true });
+  }
+});
+
+Deno.test("start() refuses a port taken by something that is not Kafka", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const serving = (async () => {
+    for await (const conn of listener) conn.close();
+  })();
+  const cacheDir = await Deno.makeTempDir({ prefix: "local_broker_test_" });
+  try {
+    const broker = new LocalBroker({
+      cacheDir,
+      port,
+      controllerPort: port + 1 === 65536 ? 1 : port + 1,
+    });
+    await assert.rejects(broker.start(), /is taken by something that does not answer as Kafka/);
+    assert.deepEqual(await broker.stop(), { outcome: "not ours" });
+  } finally {
+    listener.close();
+    await serving.catch(() => {});
+    await Deno.remove(cacheDir, { recursive: true });
+  }
+});
+
+Deno.test("missing java or mvn is reported with what to install", async () => {
+  const cacheDir = await Deno.makeTempDir({ prefix: "local_broker_test_" });
+  try {
+    const noJava = new LocalBroker({
+      cacheDir,
+      port: 19292,
+      controllerPort: 19293,
+      java: "no-such-java-17",
+    });
+    await assert.rejects(
+      noJava.start(),
+      (error: unknown) =>
+        error instanceof MissingToolError && error.tool === "no-such-java-17" &&
+        /Install Java 17\+/.test(error.message) && /openjdk-17-jre-headless/.test(error.message),
+    );
+    const noMaven = new LocalBroker({ cacheDir, mvn: "no-such-mvn" });
+    await assert.rejects(
+      noMaven.ensureJars(),
+      (error: unknown) =>
+        error instanceof MissingToolError && /apt-get install maven/.test(error.message),
+    );
+  } finally {
+    await Deno.remove(cacheDir, { recursive: true });
+  }
+});
+
+Deno.test("start() without resolved jars says to call ensureJars() first", async () => {
+  const cacheDir = await Deno.makeTempDir({ prefix: "local_broker_test_" });
+  try {
+    const broker = new LocalBroker({ cacheDir, port: 19392, controllerPort: 19393 });
+    await assert.rejects(broker.start(), /No Kafka jars in .*call ensureJars\(\) first/);
+  } finally {
+    await Deno.remove(cacheDir, { recursive: true });
+  }
+});
+
+Deno.test("bad ports are rejected when the broker is created", () => {
+  assert.throws(() => new LocalBroker({ port: 0 }), BrokerConfigError);
+  assert.throws(() => new LocalBroker({ port: 9092, controllerPort: 9092 }), BrokerConfigError);
+});
+
+Deno.test("Java versions are read from both old and new version strings", () => {
+  assert.equal(parseJavaVersion('openjdk version "17.0.15" 2025-04-15'), 17);
+  assert.equal(parseJavaVersion('openjdk version "21" 2023-09-19'), 21);
+  assert.equal(parseJavaVersion('java version "1.8.0_392"'), 8);
+  assert.equal(parseJavaVersion('openjdk version "22-ea" 2024-03-19'), 22);
+  assert.equal(parseJavaVersion("no version here"), undefined);
+});
+
+Deno.test("cluster ids look like Kafka's random-uuid and the pom lists the broker artifacts", () => {
+  const id = randomClusterId();
+  assert.match(id, /^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
+  assert.notEqual(randomClusterId(), id);
+  const pom = renderPom();
+  assert.match(pom, /<artifactId>kafka_2\.13<\/artifactId><version>3\.9\.1<\/version>/);
+  assert.match(pom, /<artifactId>kafka-tools<\/artifactId><version>3\.9\.1<\/version>/);
+  assert.match(pom, /<artifactId>slf4j-reload4j<\/artifactId><version>1\.7\.36<\/version>/);
+});
