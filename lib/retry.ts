@@ -1,0 +1,104 @@
+/**
+ * Exponential backoff for operations that may fail for a while (S3 outage, throttling) and must
+ * eventually succeed without losing data.
+ *
+ * @module
+ */
+
+import { type Logger, silentLogger } from "./log.ts";
+
+/** Options of {@linkcode retry}. */
+export interface RetryOptions {
+  /** What is being retried, for log lines ("writing ticks/dt=…"). */
+  what: string;
+  /** First delay. @default 200 */
+  initialDelayMs?: number;
+  /** Largest delay between attempts. @default 15000 */
+  maxDelayMs?: number;
+  /** Give up after this many attempts. @default Infinity (retry until it works or `signal` aborts) */
+  maxAttempts?: number;
+  /** Decides whether an error is worth another attempt. @default an error with `retriable === true` */
+  isRetriable?: (error: unknown) => boolean;
+  /** Called while waiting (at least every `maxDelayMs`), e.g. a Kafka heartbeat; may throw to stop. */
+  onWait?: () => Promise<void>;
+  /** Stops waiting and rethrows the last error. */
+  signal?: AbortSignal;
+  /** Where attempts are reported. @default silentLogger */
+  logger?: Logger;
+  /** Sleep function, injectable for tests. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/** True for errors that carry `retriable: true` (the convention of kafkajs and this project). */
+export function isRetriableError(error: unknown): boolean {
+  return typeof error === "object" && error !== null &&
+    (error as { retriable?: unknown }).retriable === true;
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason once it aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * Runs `operation` until it succeeds, backing off exponentially (with jitter) on retriable errors.
+ * Non-retriable errors are rethrown at once.
+ *
+ * @example
+ * ```ts
+ * import { retry } from "./retry.ts";
+ * const body = await retry(() => fetch("http://127.0.0.1:5000/").then((r) => r.text()), {
+ *   what: "reading the status page",
+ *   isRetriable: () => true,
+ *   maxAttempts: 3,
+ * });
+ * ```
+ */
+export async function retry<T>(operation: () => Promise<T>, options: RetryOptions): Promise<T> {
+  const {
+    initialDelayMs = 200,
+    maxDelayMs = 15_000,
+    maxAttempts = Infinity,
+    isRetriable = isRetriableError,
+    logger = silentLogger,
+    sleep: pause = sleep,
+  } = options;
+  let delay = initialDelayMs;
+  for (let attempt = 1;; attempt++) {
+    try {
+      const result = await operation();
+      if (attempt > 1) logger.info(`${options.what}: succeeded after ${attempt} attempts.`);
+      return result;
+    } catch (error) {
+      if (!isRetriable(error) || attempt >= maxAttempts || options.signal?.aborted) throw error;
+      const wait = Math.min(maxDelayMs, delay) * (0.75 + Math.random() * 0.5);
+      logger.warn(
+        `${options.what} failed (attempt ${attempt}): ${
+          (error as Error).message ?? error
+        }; retrying in ${Math.round(wait)} ms.`,
+      );
+      // Wait in slices so the heartbeat keeps the consumer in its group during long outages.
+      let left = wait;
+      while (left > 0) {
+        const slice = Math.min(left, 3000);
+        await pause(slice, options.signal).catch(() => {
+          throw error;
+        });
+        left -= slice;
+        await options.onWait?.();
+      }
+      delay = Math.min(maxDelayMs, delay * 2);
+    }
+  }
+}
