@@ -7,7 +7,6 @@
  */
 
 import { CompressionTypes, type Kafka, Partitioners, type Producer } from "kafkajs";
-import { type Logger, silentLogger } from "../log.ts";
 import { encodeTick, type Tick } from "../tick.ts";
 import { batches } from "./batches.ts";
 import { isConnectionError, KafkaUnavailableError } from "./client.ts";
@@ -52,8 +51,6 @@ export interface ProduceOptions {
   signal?: AbortSignal;
   /** Bootstrap servers, for error messages. */
   brokers?: string[];
-  /** Where problems are reported. @default silentLogger */
-  logger?: Logger;
 }
 
 /** What {@linkcode produceTicks} did. */
