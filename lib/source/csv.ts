@@ -24,8 +24,8 @@
  * @module
  */
 
-import { PRICE_COLUMNS, type PriceColumn, type Tick, tickProblem } from "../tick.ts";
-import type { Reject } from "./rejects.ts";
+import { PRICE_COLUMNS, type PriceColumn, type Tick, tickProblem, utcDate } from "../tick.ts";
+import { csvQuote, type Reject } from "./rejects.ts";
 
 /** A field of a {@linkcode Tick} that a CSV column can fill. */
 export type TickField = "symbol" | "ts" | PriceColumn;
@@ -460,8 +460,7 @@ async function* generateTicks(
     if (!layout) {
       throw new CsvReadError(
         file,
-        "the file is empty; expected a header row such as " +
-          "Index,Date,Open,High,Low,Close,Adj Close,Volume,CloseUSD.",
+        `the file is empty; expected a header row such as ${KAGGLE_CSV_HEADER}.`,
       );
     }
     return counts;
@@ -559,4 +558,32 @@ function parseTimestamp(text: string): number | string {
 
 function daysInMonth(year: number, month: number): number {
   return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/** The header of the Kaggle `indexProcessed.csv` file, as {@linkcode formatKaggleCsvRow} writes it. */
+export const KAGGLE_CSV_HEADER = "Index,Date,Open,High,Low,Close,Adj Close,Volume,CloseUSD";
+
+/**
+ * Formats a tick as one row of the Kaggle layout ({@linkcode KAGGLE_CSV_HEADER}), without a line
+ * ending: `Date` is the UTC date of `ts` (any time of day is dropped), whole numbers get one
+ * decimal like the Kaggle file (`0.0`), other numbers their shortest exact form, `null` an empty
+ * cell (which the Kaggle layout rejects on reading).
+ *
+ * @example
+ * ```ts
+ * import { formatKaggleCsvRow } from "./csv.ts";
+ * formatKaggleCsvRow({ symbol: "HSI", ts: Date.UTC(2021, 4, 31), open: 1.5, high: 2, low: 1,
+ *   close: 1.75, adj_close: 1.75, volume: 0, close_usd: 0.224 });
+ * // "HSI,2021-05-31,1.5,2.0,1.0,1.75,1.75,0.0,0.224"
+ * ```
+ */
+export function formatKaggleCsvRow(tick: Tick): string {
+  let row = `${csvQuote(tick.symbol)},${utcDate(tick.ts)}`;
+  for (const column of PRICE_COLUMNS) row += `,${formatNumber(tick[column])}`;
+  return row;
+}
+
+function formatNumber(value: number | null): string {
+  if (value === null) return "";
+  return Number.isInteger(value) && Math.abs(value) < 1e21 ? value.toFixed(1) : String(value);
 }

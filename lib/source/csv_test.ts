@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import {
   CsvReadError,
   detectLayout,
+  formatKaggleCsvRow,
+  KAGGLE_CSV_HEADER,
   parseCsvFields,
   parseCsvTicks,
   readCsvTicks,
@@ -9,6 +11,7 @@ import {
 } from "./csv.ts";
 import { formatReject, type Reject } from "./rejects.ts";
 import type { Tick } from "../tick.ts";
+import { simulateTicks } from "./simulate.ts";
 
 const testdata = new URL("./testdata/", import.meta.url);
 const fixture = (name: string) => new URL(name, testdata).pathname;
@@ -26,7 +29,7 @@ async function readText(text: string | Uint8Array, chunkSize = 7) {
   return { ticks, rejects, counts: stream.counts, layout: stream.layout };
 }
 
-const KAGGLE_HEADER = "Index,Date,Open,High,Low,Close,Adj Close,Volume,CloseUSD";
+const KAGGLE_HEADER = KAGGLE_CSV_HEADER;
 
 Deno.test("readCsvTicks maps the Kaggle indexProcessed layout to ticks at 00:00 UTC", async () => {
   const stream = readCsvTicks(fixture("index_processed.csv"));
@@ -299,4 +302,29 @@ Deno.test("the committed data/stock_data.csv reads with no rejects", async () =>
   assert.equal(stream.layout?.name, "kaggle");
   assert.ok(stream.counts.good >= 50_000, `only ${stream.counts.good} rows`);
   assert.equal(symbols.size, 14);
+});
+
+Deno.test("formatKaggleCsvRow writes simulated ticks that read back unchanged", async () => {
+  const ticks = [...simulateTicks({ count: 30, seed: 11, weekdaysOnly: true })];
+  const text = `${KAGGLE_CSV_HEADER}\n${ticks.map(formatKaggleCsvRow).join("\n")}\n`;
+  const read = await readText(text, 4096);
+  assert.deepEqual(read.rejects, []);
+  assert.deepEqual(read.ticks, ticks);
+});
+
+Deno.test("formatKaggleCsvRow writes whole numbers with one decimal, quotes odd symbols and drops the time", () => {
+  assert.equal(
+    formatKaggleCsvRow({
+      symbol: "A,B",
+      ts: Date.UTC(2021, 4, 31, 15, 30),
+      open: 1,
+      high: 2.5,
+      low: 0,
+      close: 1e-7,
+      adj_close: null,
+      volume: 3e9,
+      close_usd: 0.128,
+    }),
+    '"A,B",2021-05-31,1.0,2.5,0.0,1e-7,,3000000000.0,0.128',
+  );
 });
