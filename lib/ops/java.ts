@@ -41,7 +41,7 @@ export const MAVEN_HINT =
 
 /** How to install Python, for error messages. */
 export const PYTHON_HINT =
-  "Install Python 3.9+ with venv (Debian/Ubuntu: sudo apt-get install python3 python3-venv; macOS: brew install python) and run this again.";
+  "Install Python 3.10+ with venv (Debian/Ubuntu: sudo apt-get install python3 python3-venv; macOS: brew install python) and run this again.";
 
 /**
  * Runs `command args…` and returns its combined output.
