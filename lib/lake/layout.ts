@@ -1,0 +1,365 @@
+/**
+ * Where things go in the lake: deterministic object keys, the `dt` partition of a tick, the file
+ * formats and their extensions, and the rules every store key follows.
+ *
+ * A key looks like `ticks/dt=2021-05-31/stock_market+0+00000000000000001234.parquet`: table,
+ * Hive-style date partition, then Kafka topic, partition and first offset of the batch
+ * (zero-padded to 20 digits, as Confluent's S3 sink names objects). The same batch always gets the
+ * same key, so a replay overwrites instead of duplicating.
+ *
+ * @module
+ */
+
+import { type Tick, utcDate } from "../tick.ts";
+
+/** A file format of lake objects. */
+export type LakeFormat = "parquet" | "jsonl";
+
+/** Every {@linkcode LakeFormat}, in order of preference. */
+export const LAKE_FORMATS: readonly LakeFormat[] = ["parquet", "jsonl"];
+
+/** File extension of each format; gzip-compressed JSON Lines adds `.gz` (see {@linkcode GZIP_EXTENSION}). */
+export const FORMAT_EXTENSIONS: Readonly<Record<LakeFormat, string>> = {
+  parquet: ".parquet",
+  jsonl: ".jsonl",
+};
+
+/** Extension appended to gzip-compressed JSON Lines objects: `.jsonl.gz`. */
+export const GZIP_EXTENSION = ".gz";
+
+/** The default lake table. */
+export const DEFAULT_TABLE = "ticks";
+
+/** Raised for a key, table, date, topic, partition or offset that the lake layout cannot use. */
+export class LayoutError extends Error {
+  /** Creates the error; the message says what was wrong and what is accepted. */
+  constructor(message: string) {
+    super(message);
+    this.name = "LayoutError";
+  }
+}
+
+/**
+ * The file extension for a format.
+ *
+ * @example
+ * ```ts
+ * import { extensionFor } from "./layout.ts";
+ * extensionFor("jsonl", { gzip: true }); // ".jsonl.gz"
+ * ```
+ * @throws {LayoutError} for an unknown format or gzip with Parquet (Parquet compresses inside).
+ */
+export function extensionFor(format: LakeFormat, options: { gzip?: boolean } = {}): string {
+  if (!LAKE_FORMATS.includes(format)) {
+    throw new LayoutError(
+      `Unknown lake format "${format}": use one of ${LAKE_FORMATS.join(", ")}.`,
+    );
+  }
+  if (options.gzip && format === "parquet") {
+    throw new LayoutError(
+      "Parquet objects cannot be gzipped: Parquet compresses its own pages; drop the gzip option.",
+    );
+  }
+  return FORMAT_EXTENSIONS[format] + (options.gzip ? GZIP_EXTENSION : "");
+}
+
+/** The format of an object, as told by its key's extension. */
+export interface ObjectFormat {
+  /** The encoding of the object. */
+  format: LakeFormat;
+  /** Whether the object is gzip-compressed (`.jsonl.gz`). */
+  gzip: boolean;
+}
+
+/**
+ * Tells the format of an object from its key, or `undefined` when the extension is not a lake one.
+ *
+ * @example
+ * ```ts
+ * import { formatFor } from "./layout.ts";
+ * formatFor("ticks/dt=2021-05-31/t+0+00000000000000000000.jsonl.gz"); // { format: "jsonl", gzip: true }
+ * formatFor("ticks/_SUCCESS"); // undefined
+ * ```
+ */
+export function formatFor(key: string): ObjectFormat | undefined {
+  if (key.endsWith(FORMAT_EXTENSIONS.parquet)) return { format: "parquet", gzip: false };
+  if (key.endsWith(FORMAT_EXTENSIONS.jsonl)) return { format: "jsonl", gzip: false };
+  if (key.endsWith(FORMAT_EXTENSIONS.jsonl + GZIP_EXTENSION)) {
+    return { format: "jsonl", gzip: true };
+  }
+  return undefined;
+}
+
+/**
+ * Checks a store key: relative to the lake root, `/`-separated, no empty, `.` or `..` segments,
+ * no backslashes or control characters.
+ *
+ * @example
+ * ```ts
+ * import { assertStoreKey } from "./layout.ts";
+ * assertStoreKey("ticks/dt=2021-05-31/a.parquet"); // ok
+ * assertStoreKey("../etc/passwd"); // throws LayoutError
+ * ```
+ * @throws {LayoutError} naming the key and the rule it breaks.
+ */
+export function assertStoreKey(key: string): void {
+  const problem = keyProblem(key, false);
+  if (problem) throw new LayoutError(`Invalid object key ${JSON.stringify(key)}: ${problem}.`);
+}
+
+/**
+ * Checks a listing prefix: like {@linkcode assertStoreKey} but it may be empty (the whole lake),
+ * end with `/`, or stop in the middle of a segment (`ticks/dt=2021-`).
+ *
+ * @throws {LayoutError} naming the prefix and the rule it breaks.
+ */
+export function assertStorePrefix(prefix: string): void {
+  if (prefix === "") return;
+  const problem = keyProblem(prefix, true);
+  if (problem) throw new LayoutError(`Invalid list prefix ${JSON.stringify(prefix)}: ${problem}.`);
+}
+
+function keyProblem(key: string, isPrefix: boolean): string | undefined {
+  if (typeof key !== "string") return "it must be a string";
+  if (key === "") return "it is empty; use a path such as ticks/dt=2021-05-31/name.parquet";
+  if (key.startsWith("/")) return "it must be relative to the lake root (no leading /)";
+  // deno-lint-ignore no-control-regex
+  if (/[\\\u0000-\u001f\u007f]/.test(key)) {
+    return "it must use / as separator and contain no control characters";
+  }
+  const segments = key.split("/");
+  if (isPrefix && segments.at(-1) === "") segments.pop();
+  for (const segment of segments) {
+    if (segment === "") return "it has an empty path segment (//) or a trailing /";
+    if (segment === "." || segment === "..") return "it must not contain . or .. segments";
+  }
+  return undefined;
+}
+
+/** The parts of a lake object key; see {@linkcode objectKey}. */
+export interface ObjectKeyParts {
+  /** Table folder: lower-case letters, digits and `_`. @default "ticks" */
+  table?: string;
+  /** Partition date `YYYY-MM-DD` (UTC). */
+  dt: string;
+  /** Kafka topic the batch came from. */
+  topic: string;
+  /** Kafka partition of the batch. */
+  partition: number;
+  /** Offset of the first message in the batch; kafkajs gives offsets as decimal strings. */
+  startOffset: string | number | bigint;
+  /** Encoding of the object. */
+  format: LakeFormat;
+  /** Gzip-compress the object (JSON Lines only). @default false */
+  gzip?: boolean;
+}
+
+/** A parsed object key: every part of {@linkcode ObjectKeyParts} filled in. */
+export interface ParsedObjectKey {
+  /** Table folder. */
+  table: string;
+  /** Partition date `YYYY-MM-DD`. */
+  dt: string;
+  /** Kafka topic. */
+  topic: string;
+  /** Kafka partition. */
+  partition: number;
+  /** First offset of the batch as a decimal string without padding, like kafkajs offsets. */
+  startOffset: string;
+  /** Encoding of the object. */
+  format: LakeFormat;
+  /** Whether the object is gzip-compressed. */
+  gzip: boolean;
+}
+
+/** Digits of a zero-padded offset in an object key (fits any signed 64-bit offset). */
+export const OFFSET_DIGITS = 20;
+
+const MAX_OFFSET = (1n << 63n) - 1n;
+const TABLE_PATTERN = /^[a-z0-9_]{1,255}$/;
+const TOPIC_PATTERN = /^[A-Za-z0-9._-]{1,249}$/;
+const KEY_PATTERN =
+  /^([a-z0-9_]{1,255})\/dt=(\d{4}-\d{2}-\d{2})\/([A-Za-z0-9._-]{1,249})\+(\d{1,10})\+(\d{20})(\.parquet|\.jsonl|\.jsonl\.gz)$/;
+
+/**
+ * The deterministic key of the object holding one batch of one Kafka partition.
+ *
+ * @example
+ * ```ts
+ * import { objectKey } from "./layout.ts";
+ * objectKey({ dt: "2021-05-31", topic: "stock_market", partition: 0, startOffset: "1234",
+ *   format: "parquet" });
+ * // "ticks/dt=2021-05-31/stock_market+0+00000000000000001234.parquet"
+ * ```
+ * @throws {LayoutError} for a bad table name, date, topic, partition, offset or format.
+ */
+export function objectKey(parts: ObjectKeyParts): string {
+  const table = checkTable(parts.table ?? DEFAULT_TABLE);
+  const dt = checkDate(parts.dt);
+  const topic = checkTopic(parts.topic);
+  const partition = checkPartition(parts.partition);
+  const offset = checkOffset(parts.startOffset);
+  const extension = extensionFor(parts.format, { gzip: parts.gzip });
+  return `${table}/dt=${dt}/${topic}+${partition}+${
+    offset.toString().padStart(OFFSET_DIGITS, "0")
+  }${extension}`;
+}
+
+/**
+ * Parses a key written by {@linkcode objectKey}; `undefined` for any other key (temp files,
+ * markers, foreign objects), so listings can skip them.
+ *
+ * @example
+ * ```ts
+ * import { parseObjectKey } from "./layout.ts";
+ * parseObjectKey("ticks/dt=2021-05-31/stock_market+0+00000000000000001234.parquet");
+ * // { table: "ticks", dt: "2021-05-31", topic: "stock_market", partition: 0,
+ * //   startOffset: "1234", format: "parquet", gzip: false }
+ * ```
+ */
+export function parseObjectKey(key: string): ParsedObjectKey | undefined {
+  const match = KEY_PATTERN.exec(key);
+  if (!match) return undefined;
+  const [, table, dt, topic, partition, offset, extension] = match;
+  if (dateProblem(dt)) return undefined;
+  const startOffset = BigInt(offset);
+  if (startOffset > MAX_OFFSET) return undefined;
+  const partitionNumber = Number(partition);
+  if (partitionNumber > 2 ** 31 - 1) return undefined;
+  const { format, gzip } = formatFor(extension)!;
+  return {
+    table,
+    dt,
+    topic,
+    partition: partitionNumber,
+    startOffset: startOffset.toString(),
+    format,
+    gzip,
+  };
+}
+
+/**
+ * The prefix of every object of a table, e.g. `ticks/`.
+ *
+ * @throws {LayoutError} when the table name is not lower-case letters, digits and `_`.
+ */
+export function tablePrefix(table: string = DEFAULT_TABLE): string {
+  return `${checkTable(table)}/`;
+}
+
+/**
+ * The prefix of one date partition of a table, e.g. `ticks/dt=2021-05-31/`.
+ *
+ * @throws {LayoutError} for a bad table name or date.
+ */
+export function partitionPrefix(table: string, dt: string): string {
+  return `${tablePrefix(table)}dt=${checkDate(dt)}/`;
+}
+
+/** Options of {@linkcode partitionFor}. */
+export interface PartitionForOptions {
+  /**
+   * Partition by the tick's own time (`event`; replays land in the same place) or by when it
+   * was ingested (`ingest`; needs `ingestMs`). @default "event"
+   */
+  by?: "event" | "ingest";
+  /** Ingest time in epoch milliseconds; required when `by` is `ingest`. */
+  ingestMs?: number;
+}
+
+/**
+ * The `dt` partition (UTC date `YYYY-MM-DD`) a tick belongs to.
+ *
+ * @example
+ * ```ts
+ * import { partitionFor } from "./layout.ts";
+ * partitionFor({ symbol: "NYA", ts: Date.UTC(2021, 4, 31, 23, 59), open: null, high: null,
+ *   low: null, close: 1, adj_close: null, volume: null, close_usd: null }); // "2021-05-31"
+ * ```
+ * @throws {LayoutError} when the chosen time is not a finite epoch-millisecond number, or
+ * `ingest` is chosen without `ingestMs`.
+ */
+export function partitionFor(tick: Tick, options: PartitionForOptions = {}): string {
+  const by = options.by ?? "event";
+  let ms: number | undefined;
+  if (by === "event") ms = tick.ts;
+  else if (by === "ingest") {
+    if (options.ingestMs === undefined) {
+      throw new LayoutError(
+        'Partitioning by "ingest" needs ingestMs (epoch milliseconds of the batch); pass it or use by: "event".',
+      );
+    }
+    ms = options.ingestMs;
+  } else {
+    throw new LayoutError(`Unknown partitioning "${by}": use "event" or "ingest".`);
+  }
+  if (typeof ms !== "number" || !Number.isFinite(ms) || Math.abs(ms) > 8.64e15) {
+    throw new LayoutError(
+      `Cannot partition by ${by} time ${String(ms)}: expected epoch milliseconds.`,
+    );
+  }
+  return utcDate(ms);
+}
+
+function checkTable(table: string): string {
+  if (typeof table !== "string" || !TABLE_PATTERN.test(table)) {
+    throw new LayoutError(
+      `Invalid table name ${
+        JSON.stringify(table)
+      }: use 1-255 lower-case letters, digits or '_' (Glue/Athena table names), e.g. "ticks".`,
+    );
+  }
+  return table;
+}
+
+function checkTopic(topic: string): string {
+  if (typeof topic !== "string" || !TOPIC_PATTERN.test(topic)) {
+    throw new LayoutError(
+      `Invalid topic ${
+        JSON.stringify(topic)
+      }: a Kafka topic is 1-249 letters, digits, '.', '_' or '-'.`,
+    );
+  }
+  return topic;
+}
+
+function checkPartition(partition: number): number {
+  if (!Number.isSafeInteger(partition) || partition < 0 || partition > 2 ** 31 - 1) {
+    throw new LayoutError(
+      `Invalid Kafka partition ${String(partition)}: expected an integer from 0 to 2147483647.`,
+    );
+  }
+  return partition;
+}
+
+function checkOffset(offset: string | number | bigint): bigint {
+  let value: bigint | undefined;
+  if (typeof offset === "bigint") value = offset;
+  else if (typeof offset === "number" && Number.isSafeInteger(offset)) value = BigInt(offset);
+  else if (typeof offset === "string" && /^\d{1,20}$/.test(offset)) value = BigInt(offset);
+  if (value === undefined || value < 0n || value > MAX_OFFSET) {
+    throw new LayoutError(
+      `Invalid start offset ${
+        typeof offset === "string" ? JSON.stringify(offset) : String(offset)
+      }: expected a non-negative integer Kafka offset (a decimal string, safe integer or bigint).`,
+    );
+  }
+  return value;
+}
+
+function checkDate(dt: string): string {
+  const problem = dateProblem(dt);
+  if (problem) {
+    throw new LayoutError(
+      `Invalid partition date ${JSON.stringify(dt)}: ${problem}; expected YYYY-MM-DD (UTC).`,
+    );
+  }
+  return dt;
+}
+
+function dateProblem(dt: string): string | undefined {
+  if (typeof dt !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(dt)) return "wrong shape";
+  const ms = Date.parse(`${dt}T00:00:00Z`);
+  if (Number.isNaN(ms) || utcDate(ms) !== dt) return "no such calendar day";
+  return undefined;
+}
