@@ -1,0 +1,275 @@
+/**
+ * Named analyses of the lake, each written once per engine (Polars SQL locally, Trino SQL on
+ * Athena) so both return the same rows in the same order.
+ *
+ * The two dialects differ: Polars SQL has no `date_trunc` and no `ROWS BETWEEN` frames, Athena
+ * has no `STRFTIME`. Where they differ only the period expression changes; everything else
+ * (ROW_NUMBER, LAG, CASE, aggregates) is shared text. The moving average sums `LAG`s instead of
+ * using a window frame, in both engines, so they add the same numbers in the same order.
+ *
+ * @module
+ */
+
+/** Which SQL dialect to write: `local` (Polars SQL) or `athena` (Trino). */
+export type Engine = "local" | "athena";
+
+/** Bucket of time the OHLC and VWAP analyses group by (UTC; weeks start on Monday). */
+export type Interval = "day" | "week" | "month";
+
+/** Every {@linkcode Interval}. */
+export const INTERVALS: readonly Interval[] = ["day", "week", "month"];
+
+/** Settings of a named analysis; each analysis reads the ones it needs. */
+export interface AnalysisOptions {
+  /** Table name in SQL. @default "ticks" */
+  table?: string;
+  /** Bucket of time for `ohlc` and `vwap`. @default "day" for ohlc, "month" for vwap */
+  interval?: Interval;
+  /** First day included, `YYYY-MM-DD` (filters the `dt` partition, so Athena reads less). */
+  from?: string;
+  /** Last day included, `YYYY-MM-DD`. */
+  to?: string;
+  /** Only these symbols. @default all */
+  symbols?: string[];
+  /** Bars in the simple moving average (1-200). @default 20 */
+  window?: number;
+  /** Rows `movers` returns (1-10000). @default 10 */
+  limit?: number;
+}
+
+/** A named analysis: what it answers and its SQL for each engine. */
+export interface Analysis {
+  /** The name used with `--named`. */
+  name: AnalysisName;
+  /** One line saying what it returns. */
+  description: string;
+  /** The options it reads (for `--help`). */
+  options: (keyof AnalysisOptions)[];
+  /** Its SQL for an engine. @throws {AnalysisError} for bad options. */
+  sql(engine: Engine, options?: AnalysisOptions): string;
+}
+
+/** Names of the analyses. */
+export type AnalysisName = "latest" | "ohlc" | "movers" | "vwap" | "sma";
+
+/** Raised for an unknown analysis or an option it cannot use; the message says what is accepted. */
+export class AnalysisError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "AnalysisError";
+  }
+}
+
+const PRICES = "open, high, low, close, adj_close, volume, close_usd";
+
+/** The start of the period holding `ts`, as `YYYY-MM-DD` text, in each dialect. */
+function periodExpression(engine: Engine, interval: Interval): string {
+  if (engine === "athena") return `date_format(date_trunc('${interval}', ts), '%Y-%m-%d')`;
+  if (interval === "day") return "STRFTIME(ts, '%Y-%m-%d')";
+  if (interval === "month") return "STRFTIME(ts, '%Y-%m-01')";
+  return "STRFTIME(CAST(ts AS DATE) - INTERVAL '1 day' * (EXTRACT(isodow FROM ts) - 1), '%Y-%m-%d')";
+}
+
+function where(options: AnalysisOptions): string {
+  const conditions: string[] = [];
+  if (options.from !== undefined) conditions.push(`dt >= '${checkDate("from", options.from)}'`);
+  if (options.to !== undefined) conditions.push(`dt <= '${checkDate("to", options.to)}'`);
+  if (options.from !== undefined && options.to !== undefined && options.from > options.to) {
+    throw new AnalysisError(`--from ${options.from} is after --to ${options.to}: swap them.`);
+  }
+  if (options.symbols !== undefined) {
+    if (options.symbols.length === 0 || options.symbols.some((s) => s.trim() === "")) {
+      throw new AnalysisError("--symbol needs a non-empty symbol such as NYA.");
+    }
+    conditions.push(`symbol IN (${options.symbols.map(quote).join(", ")})`);
+  }
+  return conditions.length ? `WHERE ${conditions.join(" AND ")}` : "";
+}
+
+function quote(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+function checkDate(flag: string, value: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) {
+    throw new AnalysisError(`--${flag} "${value}" is not a date: use YYYY-MM-DD, e.g. 2021-05-31.`);
+  }
+  return value;
+}
+
+function checkInteger(flag: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new AnalysisError(
+      `--${flag} ${value} is out of range: use a whole number ${min}-${max}.`,
+    );
+  }
+  return value;
+}
+
+function table(options: AnalysisOptions): string {
+  const name = options.table ?? "ticks";
+  if (!/^[a-z0-9_]{1,255}$/.test(name)) {
+    throw new AnalysisError(
+      `Table "${name}" is not valid: use lower-case letters, digits and '_'.`,
+    );
+  }
+  return name;
+}
+
+function interval(options: AnalysisOptions, fallback: Interval): Interval {
+  const value = options.interval ?? fallback;
+  if (!INTERVALS.includes(value)) {
+    throw new AnalysisError(`--interval "${value}" is not known: use ${INTERVALS.join(", ")}.`);
+  }
+  return value;
+}
+
+const latest: Analysis = {
+  name: "latest",
+  description: "The latest bar of each symbol (its last quote).",
+  options: ["from", "to", "symbols"],
+  sql(_engine, options = {}) {
+    return `WITH ranked AS (
+  SELECT symbol, ts, ${PRICES},
+    ROW_NUMBER() OVER (PARTITION BY symbol ORDER BY ts DESC) AS rn
+  FROM ${table(options)} ${where(options)}
+)
+SELECT symbol, ts, ${PRICES}
+FROM ranked
+WHERE rn = 1
+ORDER BY symbol`;
+  },
+};
+
+const ohlc: Analysis = {
+  name: "ohlc",
+  description:
+    "Open (first bar), high, low, close (last bar), summed volume and bar count per symbol per day, week or month; period is the first day of the bucket.",
+  options: ["interval", "from", "to", "symbols"],
+  sql(engine, options = {}) {
+    const period = periodExpression(engine, interval(options, "day"));
+    return `WITH bucketed AS (
+  SELECT symbol, ts, open, high, low, close, volume, ${period} AS period
+  FROM ${table(options)} ${where(options)}
+), ranked AS (
+  SELECT symbol, ts, open, high, low, close, volume, period,
+    ROW_NUMBER() OVER (PARTITION BY symbol, period ORDER BY ts) AS rn_first,
+    ROW_NUMBER() OVER (PARTITION BY symbol, period ORDER BY ts DESC) AS rn_last
+  FROM bucketed
+)
+SELECT symbol, period,
+  MAX(CASE WHEN rn_first = 1 THEN open END) AS open,
+  MAX(high) AS high,
+  MIN(low) AS low,
+  MAX(CASE WHEN rn_last = 1 THEN close END) AS close,
+  SUM(volume) AS volume,
+  COUNT(*) AS bars
+FROM ranked
+GROUP BY symbol, period
+ORDER BY symbol, period`;
+  },
+};
+
+const movers: Analysis = {
+  name: "movers",
+  description:
+    "Symbols ranked by the size of their move between the first and last close of the period (largest absolute % change first).",
+  options: ["from", "to", "symbols", "limit"],
+  sql(_engine, options = {}) {
+    const limit = checkInteger("limit", options.limit ?? 10, 1, 10_000);
+    return `WITH ranked AS (
+  SELECT symbol, ts, close,
+    ROW_NUMBER() OVER (PARTITION BY symbol ORDER BY ts) AS rn_first,
+    ROW_NUMBER() OVER (PARTITION BY symbol ORDER BY ts DESC) AS rn_last
+  FROM ${table(options)} ${where(options)}
+), ends AS (
+  SELECT symbol,
+    MIN(ts) AS first_ts,
+    MAX(ts) AS last_ts,
+    MAX(CASE WHEN rn_first = 1 THEN close END) AS first_close,
+    MAX(CASE WHEN rn_last = 1 THEN close END) AS last_close
+  FROM ranked
+  GROUP BY symbol
+)
+SELECT symbol, first_ts, last_ts, first_close, last_close,
+  last_close - first_close AS change,
+  (last_close - first_close) / first_close * 100 AS change_pct
+FROM ends
+WHERE first_close > 0
+ORDER BY ABS((last_close - first_close) / first_close) DESC, symbol
+LIMIT ${limit}`;
+  },
+};
+
+const vwap: Analysis = {
+  name: "vwap",
+  description:
+    "Volume-weighted average price per symbol per day, week or month: sum(typical price × volume) / sum(volume), typical price (high + low + close) / 3 (close when high or low is missing); null when no volume traded.",
+  options: ["interval", "from", "to", "symbols"],
+  sql(engine, options = {}) {
+    const period = periodExpression(engine, interval(options, "month"));
+    return `WITH priced AS (
+  SELECT symbol, volume, COALESCE((high + low + close) / 3, close) AS typical, ${period} AS period
+  FROM ${table(options)} ${where(options)}
+)
+SELECT symbol, period,
+  SUM(typical * volume) / NULLIF(SUM(volume), 0) AS vwap,
+  SUM(volume) AS volume,
+  COUNT(*) AS bars
+FROM priced
+GROUP BY symbol, period
+ORDER BY symbol, period`;
+  },
+};
+
+const sma: Analysis = {
+  name: "sma",
+  description:
+    "Simple moving average of close over the last N bars of each symbol (null until N bars are seen within the filtered range).",
+  options: ["window", "from", "to", "symbols"],
+  sql(_engine, options = {}) {
+    const window = checkInteger("window", options.window ?? 20, 1, 200);
+    const over = "OVER (PARTITION BY symbol ORDER BY ts)";
+    const terms = ["close"];
+    for (let lag = 1; lag < window; lag++) terms.push(`LAG(close, ${lag}) ${over}`);
+    return `WITH lagged AS (
+  SELECT symbol, ts, close,
+    ROW_NUMBER() ${over} AS n,
+    ${terms.join("\n      + ")} AS total
+  FROM ${table(options)} ${where(options)}
+)
+SELECT symbol, ts, close,
+  CASE WHEN n >= ${window} THEN total / ${window} END AS sma
+FROM lagged
+ORDER BY symbol, ts`;
+  },
+};
+
+/** Every named analysis by name. */
+export const ANALYSES: Readonly<Record<AnalysisName, Analysis>> = {
+  latest,
+  ohlc,
+  movers,
+  vwap,
+  sma,
+};
+
+/**
+ * The SQL of a named analysis for an engine.
+ *
+ * @example
+ * ```ts
+ * import { analysisSql } from "./analyses.ts";
+ * const sql = analysisSql("ohlc", "local", { interval: "month", from: "2021-01-01" });
+ * ```
+ * @throws {AnalysisError} for an unknown name or a bad option, saying what is accepted.
+ */
+export function analysisSql(name: string, engine: Engine, options: AnalysisOptions = {}): string {
+  if (!Object.hasOwn(ANALYSES, name)) {
+    throw new AnalysisError(
+      `Unknown analysis "${name}": use one of ${Object.keys(ANALYSES).join(", ")}.`,
+    );
+  }
+  return ANALYSES[name as AnalysisName].sql(engine, options);
+}
