@@ -194,7 +194,7 @@ id -u kafka >/dev/null 2>&1 || useradd --system --no-create-home --shell /sbin/n
 echo "kafka-setup: downloading $KAFKA_URL"
 curl -fsSL --retry 5 -o /tmp/kafka.tgz "$KAFKA_URL"
 curl -fsSL --retry 5 -o /tmp/kafka.tgz.sha512 "$KAFKA_URL.sha512"
-# The .sha512 file is either "name: HEX HEX …" (gpg --print-md) or "hex  name" (sha512sum).
+# The .sha512 file is either "name: HEX HEX ..." (gpg --print-md) or "hex  name" (sha512sum).
 SUM_FILE=$(</tmp/kafka.tgz.sha512)
 if [[ $SUM_FILE == *:* ]]; then EXPECTED=\${SUM_FILE#*:}; else EXPECTED=\${SUM_FILE%% *}; fi
 EXPECTED=$(printf '%s' "$EXPECTED" | tr -d ' \\t\\r\\n' | tr 'A-F' 'a-f')

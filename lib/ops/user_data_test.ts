@@ -78,6 +78,8 @@ Deno.test("user-data installs Java 17 and Kafka 3.9.1, starts it under systemd a
     );
   }
   assert.ok(new TextEncoder().encode(script).length < USER_DATA_LIMIT_BYTES);
+  // Plain ASCII: base64 encoders and cloud-init never trip over it.
+  assert.doesNotMatch(script, /[^\n\t -~]/);
 });
 
 Deno.test("user-data sizes the heap for the instance type and adds swap on 1 GiB machines", () => {

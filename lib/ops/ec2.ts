@@ -1,0 +1,648 @@
+/**
+ * The Kafka broker on EC2, as data: {@linkcode planEc2} builds a {@linkcode Ec2Plan} (a security
+ * group and one instance) without touching AWS, {@linkcode formatPlan} prints it,
+ * {@linkcode applyEc2} creates what is missing and {@linkcode destroyEc2} removes everything it
+ * created. Resources are found again by their tags (`Project=stock-market-pipeline` and `Name`),
+ * so apply can be run twice and destroy needs no state file.
+ *
+ * Safety rules built in: inbound traffic is opened only to the caller's address as a /32 (never
+ * to the world), IMDSv2 is required, the root volume is encrypted, every resource is tagged.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  DeleteSecurityGroupCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeVpcsCommand,
+  type EC2Client,
+  type Instance,
+  type IpPermission,
+  RevokeSecurityGroupIngressCommand,
+  RunInstancesCommand,
+  type Tag,
+  TerminateInstancesCommand,
+} from "@aws-sdk/client-ec2";
+import { heapForInstanceType } from "./broker_config.ts";
+import { toHostCidr } from "./my_ip.ts";
+import { renderUserData } from "./user_data.ts";
+import { type Logger, silentLogger } from "../log.ts";
+
+/** The tag every resource of this project carries; destroy only ever touches resources with it. */
+export const PROJECT_TAG = { key: "Project", value: "stock-market-pipeline" } as const;
+
+/** The default `Name` tag (and security group name) of the broker. */
+export const DEFAULT_EC2_NAME = "stock-market-kafka";
+
+/** The default instance type: 2 GiB of memory, room for a 768 MiB broker heap. */
+export const DEFAULT_INSTANCE_TYPE = "t3.small";
+
+/**
+ * Approximate on-demand price in USD per hour in us-east-1 (Linux), to put a number on the plan.
+ * Check https://aws.amazon.com/ec2/pricing/on-demand/ for your region.
+ */
+export const APPROX_HOURLY_USD: Readonly<Record<string, number>> = {
+  "t2.micro": 0.0116,
+  "t3.micro": 0.0104,
+  "t4g.micro": 0.0084,
+  "t2.small": 0.023,
+  "t3.small": 0.0208,
+  "t4g.small": 0.0168,
+  "t3.medium": 0.0416,
+  "t3.large": 0.0832,
+  "m5.large": 0.096,
+};
+
+/** Approximate monthly USD for a gp3 GiB and for a public IPv4 address (charged since 2024). */
+export const APPROX_MONTHLY_USD = { gp3PerGiB: 0.08, publicIpv4: 3.65 } as const;
+
+/** Raised when the plan cannot be built or applied; the message says what to do. */
+export class Ec2Error extends Error {
+  /** Creates the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "Ec2Error";
+  }
+}
+
+/** Options of {@linkcode planEc2}. */
+export interface Ec2PlanOptions {
+  /** The caller's public address (`203.0.113.7` or `203.0.113.7/32`); the only source let in. */
+  myIp: string;
+  /** AWS region. */
+  region: string;
+  /** Instance type; sets the broker heap. @default {"t3.small"} */
+  instanceType?: string;
+  /** An existing EC2 key pair: opens SSH (port 22) to `myIp`. Without it there is no SSH. */
+  keyName?: string;
+  /** An existing instance profile (e.g. with the `producer-host` policy of `deno task iam`) for SSM. */
+  instanceProfile?: string;
+  /** A fixed AMI id; by default the latest Amazon Linux 2023 is looked up at apply. */
+  ami?: string;
+  /** `Name` tag and security group name. @default {"stock-market-kafka"} */
+  name?: string;
+  /** Root volume size in GiB (gp3, encrypted). @default {16} */
+  volumeGb?: number;
+  /** Topics the user-data creates. @default {["stock_market", "stock_market.dlq"]} */
+  topics?: string[];
+  /** Partitions per topic. @default {3} */
+  partitions?: number;
+}
+
+/** One inbound rule of the security group. */
+export interface IngressRule {
+  /** TCP port. */
+  port: number;
+  /** The only source allowed: a single host (`/32` or `/128`). */
+  cidr: string;
+  /** Why the port is open (becomes the rule's description). */
+  description: string;
+}
+
+/** Everything `apply` would create, and how. Built without calling AWS. */
+export interface Ec2Plan {
+  /** Region the resources go to. */
+  region: string;
+  /** `Name` tag and security group name. */
+  name: string;
+  /** Tags put on every resource (security group, instance, volume). */
+  tags: Record<string, string>;
+  /** The security group, in the region's default VPC. */
+  securityGroup: {
+    /** Group name. */
+    name: string;
+    /** Group description. */
+    description: string;
+    /** Inbound rules; nothing else is let in. Outbound keeps the AWS default (all). */
+    ingress: IngressRule[];
+  };
+  /** The broker instance. */
+  instance: {
+    /** Instance type. */
+    instanceType: string;
+    /** Broker heap in MiB for that type. */
+    heapMb: number;
+    /** AMI id, or `undefined` to resolve the latest Amazon Linux 2023 at apply. */
+    ami?: string;
+    /** CPU architecture of the AMI to look up. */
+    architecture: "x86_64" | "arm64";
+    /** Key pair for SSH, if any. */
+    keyName?: string;
+    /** Instance profile name, if any. */
+    instanceProfile?: string;
+    /** How to get a shell: SSH with the key pair, or SSM Session Manager. */
+    access: "ssh" | "ssm";
+    /** Root volume size in GiB. */
+    volumeGb: number;
+    /** Always `required`: IMDSv2 only, hop limit 1. */
+    httpTokens: "required";
+    /** The user-data script the instance runs at first boot. */
+    userData: string;
+  };
+}
+
+/** The AMI name pattern of Amazon Linux 2023 (standard, not minimal) for an architecture. */
+export function amazonLinux2023NamePattern(architecture: "x86_64" | "arm64"): string {
+  return `al2023-ami-2023.*-kernel-*-${architecture}`;
+}
+
+/**
+ * Builds the plan. Pure: no network, no credentials.
+ *
+ * @example
+ * ```ts
+ * import { planEc2 } from "./ec2.ts";
+ * const plan = planEc2({ myIp: "203.0.113.7", region: "us-east-1" });
+ * plan.securityGroup.ingress[0]; // { port: 9092, cidr: "203.0.113.7/32", description: "…" }
+ * ```
+ * @throws {Ec2Error} for a bad name, volume size or AMI id; {@linkcode MyIpError} for a bad address;
+ * `BrokerConfigError` for an unsupported instance type.
+ */
+export function planEc2(options: Ec2PlanOptions): Ec2Plan {
+  const cidr = toHostCidr(options.myIp);
+  const name = options.name ?? DEFAULT_EC2_NAME;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name)) {
+    throw new Ec2Error(
+      `--name "${name}" is not valid: use up to 63 letters, digits, '.', '_' or '-'.`,
+    );
+  }
+  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(options.region)) {
+    throw new Ec2Error(`Region "${options.region}" is not valid: pass one like us-east-1.`);
+  }
+  const instanceType = options.instanceType ?? DEFAULT_INSTANCE_TYPE;
+  const { heapMb } = heapForInstanceType(instanceType);
+  const volumeGb = options.volumeGb ?? 16;
+  if (!Number.isInteger(volumeGb) || volumeGb < 8 || volumeGb > 1024) {
+    throw new Ec2Error(`--volume-gb must be a whole number from 8 to 1024, got ${volumeGb}.`);
+  }
+  if (options.ami !== undefined && !/^ami-[0-9a-f]{8,17}$/.test(options.ami)) {
+    throw new Ec2Error(
+      `--ami "${options.ami}" is not an AMI id: pass one like ami-0abcdef1234567890.`,
+    );
+  }
+  if (options.keyName !== undefined && !/^[\x20-\x7e]{1,255}$/.test(options.keyName)) {
+    throw new Ec2Error(`--key-name "${options.keyName}" is not a key pair name.`);
+  }
+  if (
+    options.instanceProfile !== undefined && !/^[\w+=,.@-]{1,128}$/.test(options.instanceProfile)
+  ) {
+    throw new Ec2Error(
+      `--instance-profile "${options.instanceProfile}" is not an instance profile name.`,
+    );
+  }
+  const ingress: IngressRule[] = [{
+    port: 9092,
+    cidr,
+    description: "Kafka clients (EXTERNAL listener) from your address only",
+  }];
+  if (options.keyName) {
+    ingress.push({ port: 22, cidr, description: `SSH with key pair ${options.keyName}` });
+  }
+  const family = instanceType.split(".")[0];
+  return {
+    region: options.region,
+    name,
+    tags: { [PROJECT_TAG.key]: PROJECT_TAG.value, Name: name, ManagedBy: "deno task ec2" },
+    securityGroup: {
+      name,
+      description: "Kafka broker of the stock market pipeline; open to one address only",
+      ingress,
+    },
+    instance: {
+      instanceType,
+      heapMb,
+      ami: options.ami,
+      architecture: /\dg/.test(family) ? "arm64" : "x86_64",
+      keyName: options.keyName,
+      instanceProfile: options.instanceProfile,
+      access: options.keyName ? "ssh" : "ssm",
+      volumeGb,
+      httpTokens: "required",
+      userData: renderUserData({
+        instanceType,
+        topics: options.topics,
+        partitions: options.partitions,
+      }),
+    },
+  };
+}
+
+/**
+ * Prints the plan for people: every resource, rule and setting, and a rough cost. The user-data
+ * script is printed after a `--- user-data ---` line when `userData` is true.
+ */
+export function formatPlan(plan: Ec2Plan, options: { userData?: boolean } = {}): string {
+  const { instance, securityGroup } = plan;
+  const hourly = APPROX_HOURLY_USD[instance.instanceType];
+  const monthlyFixed = instance.volumeGb * APPROX_MONTHLY_USD.gp3PerGiB +
+    APPROX_MONTHLY_USD.publicIpv4;
+  const cost = hourly === undefined
+    ? `see https://aws.amazon.com/ec2/pricing/on-demand/ for ${instance.instanceType}, plus ~$${
+      monthlyFixed.toFixed(2)
+    }/month for disk and public IPv4`
+    : `~$${hourly.toFixed(4)}/hour for ${instance.instanceType} (~$${
+      (hourly * 730).toFixed(2)
+    }/month running) + ~$${
+      monthlyFixed.toFixed(2)
+    }/month for the disk and public IPv4 (us-east-1 on-demand)`;
+  const access = instance.access === "ssh"
+    ? `SSH as ec2-user with key pair "${instance.keyName}" from ${securityGroup.ingress[0].cidr}`
+    : instance.instanceProfile
+    ? `no SSH; SSM Session Manager through instance profile "${instance.instanceProfile}"`
+    : "no SSH; for SSM Session Manager pass --instance-profile (a role with the producer-host policy of `deno task iam`)";
+  const lines = [
+    `Plan for ${plan.region} (nothing has been changed; \`deno task ec2 apply\` with the same flags creates this):`,
+    "",
+    `+ security group "${securityGroup.name}" in the default VPC`,
+    ...securityGroup.ingress.map((r) =>
+      `    inbound  tcp ${String(r.port).padEnd(5)} from ${r.cidr}  (${r.description})`
+    ),
+    "    inbound  nothing else",
+    "    outbound all (the AWS default rule): packages, the Kafka download, SSM",
+    `+ EC2 instance "${plan.name}"`,
+    `    type      ${instance.instanceType}, broker heap ${instance.heapMb} MiB`,
+    `    image     ${
+      instance.ami ??
+        `latest Amazon Linux 2023 ${instance.architecture} (owner amazon, name ${
+          amazonLinux2023NamePattern(instance.architecture)
+        }), looked up at apply`
+    }`,
+    `    disk      ${instance.volumeGb} GiB gp3, encrypted, deleted with the instance`,
+    "    metadata  IMDSv2 required (HttpTokens=required, hop limit 1)",
+    "    network   default subnet, public IP and DNS name",
+    `    access    ${access}`,
+    `    user-data ${
+      new TextEncoder().encode(instance.userData).length
+    } bytes of bash: Java 17, Kafka 3.9.1, systemd unit, topics`,
+    `+ tags on every resource: ${
+      Object.entries(plan.tags).map(([k, v]) => `${k}=${v}`).join(", ")
+    }`,
+    "",
+    `Cost: ${cost}.`,
+    "After apply: KAFKA_BROKERS=<public DNS name>:9092 (printed by apply). Remove it all with `deno task ec2 destroy`.",
+  ];
+  if (options.userData) lines.push("", "--- user-data ---", instance.userData.trimEnd());
+  return `${lines.join("\n")}\n`;
+}
+
+function toTags(tags: Record<string, string>): Tag[] {
+  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+}
+
+function tagFilters(name: string) {
+  return [
+    { Name: `tag:${PROJECT_TAG.key}`, Values: [PROJECT_TAG.value] },
+    { Name: "tag:Name", Values: [name] },
+  ];
+}
+
+/**
+ * Finds the latest Amazon Linux 2023 AMI (standard, not minimal) for an architecture.
+ *
+ * @throws {Ec2Error} when the region lists none, suggesting `--ami`.
+ */
+export async function resolveAmi(
+  client: EC2Client,
+  architecture: "x86_64" | "arm64" = "x86_64",
+): Promise<string> {
+  const { Images = [] } = await client.send(
+    new DescribeImagesCommand({
+      Owners: ["amazon"],
+      Filters: [
+        { Name: "name", Values: [amazonLinux2023NamePattern(architecture)] },
+        { Name: "architecture", Values: [architecture] },
+        { Name: "state", Values: ["available"] },
+      ],
+    }),
+  );
+  const latest = Images
+    .filter((image) => image.ImageId)
+    .sort((a, b) =>
+      (b.CreationDate ?? "").localeCompare(a.CreationDate ?? "") ||
+      (b.Name ?? "").localeCompare(a.Name ?? "")
+    )[0];
+  if (!latest?.ImageId) {
+    throw new Ec2Error(
+      `Found no Amazon Linux 2023 ${architecture} image in this region: pass one with --ami ami-….`,
+    );
+  }
+  return latest.ImageId;
+}
+
+/** Options of {@linkcode applyEc2} and {@linkcode destroyEc2}. */
+export interface Ec2RunOptions {
+  /** The EC2 client (credentials from the SDK's default chain; region set). */
+  client: EC2Client;
+  /** Where progress goes. @default silentLogger */
+  logger?: Logger;
+  /** How long to wait for the instance to run (apply) or terminate (destroy). @default {300000} */
+  timeoutMs?: number;
+  /** Pause between polls. @default {5000} */
+  pollMs?: number;
+}
+
+/** What {@linkcode applyEc2} created or found. */
+export interface Ec2Deployment {
+  /** The security group id. */
+  securityGroupId: string;
+  /** The instance id. */
+  instanceId: string;
+  /** The AMI the instance runs. */
+  ami: string;
+  /** The instance's public DNS name (empty if AWS gave it none). */
+  publicDns: string;
+  /** What to put in `KAFKA_BROKERS`. */
+  bootstrap: string;
+  /** Human-readable list of what this run created. */
+  created: string[];
+  /** Human-readable list of what already existed and was kept. */
+  kept: string[];
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function findInstances(
+  client: EC2Client,
+  name: string,
+  states: string[],
+): Promise<Instance[]> {
+  const found: Instance[] = [];
+  let NextToken: string | undefined;
+  do {
+    const page = await client.send(
+      new DescribeInstancesCommand({
+        Filters: [...tagFilters(name), { Name: "instance-state-name", Values: states }],
+        NextToken,
+      }),
+    );
+    for (const reservation of page.Reservations ?? []) found.push(...(reservation.Instances ?? []));
+    NextToken = page.NextToken;
+  } while (NextToken);
+  return found;
+}
+
+async function waitFor(
+  client: EC2Client,
+  ids: string[],
+  state: "running" | "terminated",
+  options: Ec2RunOptions,
+): Promise<Instance[]> {
+  const deadline = Date.now() + (options.timeoutMs ?? 300_000);
+  for (;;) {
+    const page = await client.send(new DescribeInstancesCommand({ InstanceIds: ids }));
+    const instances = (page.Reservations ?? []).flatMap((r) => r.Instances ?? []);
+    if (instances.length > 0 && instances.every((i) => i.State?.Name === state)) return instances;
+    if (state === "running" && instances.some((i) => i.State?.Name === "terminated")) {
+      throw new Ec2Error(
+        `Instance ${
+          ids.join(", ")
+        } terminated while starting: see its system log in the EC2 console.`,
+      );
+    }
+    if (Date.now() > deadline) {
+      throw new Ec2Error(
+        `Instance ${ids.join(", ")} is not ${state} after ${
+          (options.timeoutMs ?? 300_000) / 1000
+        } s: check the EC2 console, then run the command again.`,
+      );
+    }
+    await sleep(options.pollMs ?? 5000);
+  }
+}
+
+function sameRule(permission: IpPermission, rule: IngressRule): boolean {
+  const ranges = rule.cidr.endsWith("/128")
+    ? (permission.Ipv6Ranges ?? []).map((r) => r.CidrIpv6)
+    : (permission.IpRanges ?? []).map((r) => r.CidrIp);
+  return permission.IpProtocol === "tcp" && permission.FromPort === rule.port &&
+    permission.ToPort === rule.port && ranges.includes(rule.cidr);
+}
+
+function toPermission(rule: IngressRule): IpPermission {
+  const range = rule.cidr.endsWith("/128")
+    ? { Ipv6Ranges: [{ CidrIpv6: rule.cidr, Description: rule.description }] }
+    : { IpRanges: [{ CidrIp: rule.cidr, Description: rule.description }] };
+  return { IpProtocol: "tcp", FromPort: rule.port, ToPort: rule.port, ...range };
+}
+
+/** Splits a described permission into one permission per source, so each can be compared and revoked. */
+function splitPermission(p: IpPermission): IpPermission[] {
+  const base = { IpProtocol: p.IpProtocol, FromPort: p.FromPort, ToPort: p.ToPort };
+  return [
+    ...(p.IpRanges ?? []).map((r) => ({ ...base, IpRanges: [{ CidrIp: r.CidrIp }] })),
+    ...(p.Ipv6Ranges ?? []).map((r) => ({ ...base, Ipv6Ranges: [{ CidrIpv6: r.CidrIpv6 }] })),
+    ...(p.UserIdGroupPairs ?? []).map((g) => ({
+      ...base,
+      UserIdGroupPairs: [{ GroupId: g.GroupId }],
+    })),
+    ...(p.PrefixListIds ?? []).map((l) => ({
+      ...base,
+      PrefixListIds: [{ PrefixListId: l.PrefixListId }],
+    })),
+  ];
+}
+
+/**
+ * Creates what the plan lists and is missing: the security group (its inbound rules made exactly
+ * the plan's, so a changed `--my-ip` replaces the old address) and the instance. Waits until the
+ * instance runs and returns its bootstrap address. An instance that already exists is kept as is:
+ * destroy it first to change its type or user-data.
+ *
+ * @throws {Ec2Error} when the region has no default VPC, no AMI is found, or the instance does not start.
+ */
+export async function applyEc2(plan: Ec2Plan, options: Ec2RunOptions): Promise<Ec2Deployment> {
+  const { client } = options;
+  const logger = options.logger ?? silentLogger;
+  const created: string[] = [];
+  const kept: string[] = [];
+
+  const { Vpcs = [] } = await client.send(
+    new DescribeVpcsCommand({ Filters: [{ Name: "is-default", Values: ["true"] }] }),
+  );
+  const vpcId = Vpcs[0]?.VpcId;
+  if (!vpcId) {
+    throw new Ec2Error(
+      `Region ${plan.region} has no default VPC: create one with \`aws ec2 create-default-vpc --region ${plan.region}\` and apply again.`,
+    );
+  }
+
+  const { SecurityGroups = [] } = await client.send(
+    new DescribeSecurityGroupsCommand({
+      Filters: [...tagFilters(plan.name), { Name: "vpc-id", Values: [vpcId] }],
+    }),
+  );
+  const group = SecurityGroups.at(0);
+  let groupId = group?.GroupId;
+  if (!groupId) {
+    const result = await client.send(
+      new CreateSecurityGroupCommand({
+        GroupName: plan.securityGroup.name,
+        Description: plan.securityGroup.description,
+        VpcId: vpcId,
+        TagSpecifications: [{ ResourceType: "security-group", Tags: toTags(plan.tags) }],
+      }),
+    );
+    groupId = result.GroupId!;
+    created.push(`security group ${groupId}`);
+    logger.info(`Created security group ${groupId} (${plan.securityGroup.name}) in ${vpcId}.`);
+  } else {
+    kept.push(`security group ${groupId}`);
+    logger.info(`Security group ${groupId} (${plan.securityGroup.name}) already exists.`);
+  }
+
+  const current = (group?.IpPermissions ?? []).flatMap(splitPermission);
+  const stale = current.filter((p) => !plan.securityGroup.ingress.some((r) => sameRule(p, r)));
+  if (stale.length > 0) {
+    await client.send(
+      new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: stale }),
+    );
+    logger.info(`Removed ${stale.length} inbound rule(s) the plan no longer has.`);
+  }
+  const missing = plan.securityGroup.ingress.filter((r) => !current.some((p) => sameRule(p, r)));
+  if (missing.length > 0) {
+    await client.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: groupId,
+        IpPermissions: missing.map(toPermission),
+      }),
+    );
+    for (const r of missing) logger.info(`Opened tcp ${r.port} to ${r.cidr}.`);
+  }
+
+  let [instance] = await findInstances(client, plan.name, [
+    "pending",
+    "running",
+    "stopping",
+    "stopped",
+  ]);
+  let ami = instance?.ImageId ?? plan.instance.ami;
+  if (instance?.InstanceId) {
+    kept.push(`instance ${instance.InstanceId}`);
+    logger.info(
+      `Instance ${instance.InstanceId} (${plan.name}) already exists and is ${instance.State?.Name}; keeping it (destroy it to change its type or user-data).`,
+    );
+  } else {
+    ami ??= await resolveAmi(client, plan.instance.architecture);
+    logger.info(`Starting a ${plan.instance.instanceType} instance from ${ami}.`);
+    const result = await client.send(
+      new RunInstancesCommand({
+        ImageId: ami,
+        InstanceType: plan.instance.instanceType as RunInstancesCommand["input"]["InstanceType"],
+        MinCount: 1,
+        MaxCount: 1,
+        KeyName: plan.instance.keyName,
+        IamInstanceProfile: plan.instance.instanceProfile
+          ? { Name: plan.instance.instanceProfile }
+          : undefined,
+        SecurityGroupIds: [groupId],
+        MetadataOptions: {
+          HttpTokens: plan.instance.httpTokens,
+          HttpEndpoint: "enabled",
+          HttpPutResponseHopLimit: 1,
+        },
+        BlockDeviceMappings: [{
+          DeviceName: "/dev/xvda",
+          Ebs: {
+            VolumeSize: plan.instance.volumeGb,
+            VolumeType: "gp3",
+            Encrypted: true,
+            DeleteOnTermination: true,
+          },
+        }],
+        UserData: Buffer.from(plan.instance.userData, "utf8").toString("base64"),
+        TagSpecifications: [
+          { ResourceType: "instance", Tags: toTags(plan.tags) },
+          { ResourceType: "volume", Tags: toTags(plan.tags) },
+        ],
+      }),
+    );
+    instance = result.Instances![0];
+    created.push(`instance ${instance.InstanceId}`);
+    logger.info(`Created instance ${instance.InstanceId}; waiting for it to run.`);
+  }
+  const instanceId = instance.InstanceId!;
+  if (instance.State?.Name === "stopped" || instance.State?.Name === "stopping") {
+    throw new Ec2Error(
+      `Instance ${instanceId} is ${instance.State.Name}: start it with \`aws ec2 start-instances --instance-ids ${instanceId}\` (its public DNS name will change; the broker picks up the new one) or destroy it.`,
+    );
+  }
+  [instance] = await waitFor(client, [instanceId], "running", options);
+  const publicDns = instance.PublicDnsName ?? "";
+  if (!publicDns) {
+    logger.warn(
+      `Instance ${instanceId} has no public DNS name: clients outside AWS cannot reach it. Check that the default subnet assigns public IPs and the VPC has DNS hostnames enabled.`,
+    );
+  }
+  return {
+    securityGroupId: groupId,
+    instanceId,
+    ami: ami ?? instance.ImageId ?? "",
+    publicDns,
+    bootstrap: publicDns ? `${publicDns}:9092` : "",
+    created,
+    kept,
+  };
+}
+
+/** What {@linkcode destroyEc2} removed. */
+export interface Ec2Teardown {
+  /** Instances terminated. */
+  instances: string[];
+  /** Security groups deleted. */
+  securityGroups: string[];
+}
+
+/**
+ * Terminates the tagged instances and deletes the tagged security groups of one `name`. Only
+ * resources carrying both `Project=stock-market-pipeline` and `Name=<name>` are touched; running it
+ * again when nothing is left does nothing.
+ */
+export async function destroyEc2(
+  name: string,
+  options: Ec2RunOptions,
+): Promise<Ec2Teardown> {
+  const { client } = options;
+  const logger = options.logger ?? silentLogger;
+  const instances = (await findInstances(client, name, [
+    "pending",
+    "running",
+    "stopping",
+    "stopped",
+    "shutting-down",
+  ])).map((i) => i.InstanceId!);
+  if (instances.length > 0) {
+    await client.send(new TerminateInstancesCommand({ InstanceIds: instances }));
+    logger.info(`Terminating ${instances.join(", ")}; waiting until they are gone.`);
+    await waitFor(client, instances, "terminated", options);
+  }
+  const { SecurityGroups = [] } = await client.send(
+    new DescribeSecurityGroupsCommand({ Filters: tagFilters(name) }),
+  );
+  const groups: string[] = [];
+  for (const group of SecurityGroups) {
+    const deadline = Date.now() + (options.timeoutMs ?? 300_000);
+    for (;;) {
+      try {
+        await client.send(new DeleteSecurityGroupCommand({ GroupId: group.GroupId }));
+        break;
+      } catch (error) {
+        // The network interface of a just-terminated instance can hold the group for a while.
+        if ((error as Error).name !== "DependencyViolation" || Date.now() > deadline) throw error;
+        await sleep(options.pollMs ?? 5000);
+      }
+    }
+    groups.push(group.GroupId!);
+    logger.info(`Deleted security group ${group.GroupId}.`);
+  }
+  if (instances.length === 0 && groups.length === 0) {
+    logger.info(`Nothing tagged ${PROJECT_TAG.key}=${PROJECT_TAG.value}, Name=${name} is left.`);
+  }
+  return { instances, securityGroups: groups };
+}
