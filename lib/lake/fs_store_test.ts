@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { FsStore, FsStoreError } from "./fs_store.ts";
+import { checkStoreContract, collect, tempLake } from "../testing/lake.ts";
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+
+Deno.test("fs store keeps the store contract", async (t) => {
+  await using lake = await tempLake();
+  await checkStoreContract(t, lake.store);
+});
+
+Deno.test("fs store writes objects as plain files under the root, creating folders", async () => {
+  await using lake = await tempLake();
+  await lake.store.put("ticks/dt=2021-05-31/t+0+1.jsonl", bytes("{}\n"));
+  const onDisk = await Deno.readTextFile(join(lake.dir, "ticks", "dt=2021-05-31", "t+0+1.jsonl"));
+  assert.equal(onDisk, "{}\n");
+  assert.equal(lake.store.uri, lake.dir);
+});
+
+Deno.test("fs store leaves no temp files behind after puts", async () => {
+  await using lake = await tempLake();
+  for (let i = 0; i < 3; i++) await lake.store.put("ticks/a.parquet", bytes(`v${i}`));
+  const names = [...Deno.readDirSync(join(lake.dir, "ticks"))].map((e) => e.name);
+  assert.deepEqual(names, ["a.parquet"]);
+});
+
+Deno.test("fs store list skips in-flight temp files but keeps other dotfiles", async () => {
+  await using lake = await tempLake();
+  await lake.store.put("ticks/a.parquet", bytes("a"));
+  await Deno.writeTextFile(join(lake.dir, "ticks", ".a.parquet.0123456789abcdef.tmp"), "partial");
+  await Deno.writeTextFile(join(lake.dir, "ticks", ".keep"), "");
+  assert.deepEqual((await collect(lake.store.list(""))).map((o) => o.key), [
+    "ticks/.keep",
+    "ticks/a.parquet",
+  ]);
+});
+
+Deno.test("fs store lists nothing when the root folder does not exist yet", async () => {
+  await using lake = await tempLake();
+  const store = new FsStore(join(lake.dir, "not", "yet"));
+  assert.deepEqual(await collect(store.list("")), []);
+  assert.equal(await store.get("a"), undefined);
+  await store.delete("a");
+});
+
+Deno.test("fs store sorts keys by full key, not folder by folder", async () => {
+  await using lake = await tempLake();
+  await lake.store.put("a/b", bytes("1"));
+  await lake.store.put("a.b", bytes("1"));
+  await lake.store.put("a-c", bytes("1"));
+  assert.deepEqual((await collect(lake.store.list(""))).map((o) => o.key), ["a-c", "a.b", "a/b"]);
+});
+
+Deno.test("fs store explains a file standing where a folder should be", async () => {
+  await using lake = await tempLake();
+  await lake.store.put("ticks", bytes("not a folder"));
+  const error = await lake.store.put("ticks/a.parquet", bytes("x")).catch((e) => e);
+  assert.ok(error instanceof FsStoreError, String(error));
+  assert.equal(error.retriable, false);
+  assert.match(error.message, /Cannot write "ticks\/a\.parquet".*move it away/);
+});
+
+Deno.test({
+  name: "fs store explains a lake folder it may not write to",
+  ignore: Deno.uid() === 0, // root ignores file permissions
+}, async () => {
+  await using lake = await tempLake();
+  await Deno.chmod(lake.dir, 0o500);
+  try {
+    await assert.rejects(lake.store.put("ticks/a.parquet", bytes("x")), /writable/);
+  } finally {
+    await Deno.chmod(lake.dir, 0o700);
+  }
+});
+
+Deno.test("fs store cleans up its temp file when the final rename fails", async () => {
+  await using lake = await tempLake();
+  await lake.store.put("ticks/a.parquet/inner", bytes("x"));
+  const error = await lake.store.put("ticks/a.parquet", bytes("y")).catch((e) => e);
+  assert.ok(error instanceof FsStoreError, String(error));
+  assert.match(error.message, /a folder stands where the lake expects an object/);
+  const names = [...Deno.readDirSync(join(lake.dir, "ticks"))].map((e) => e.name);
+  assert.deepEqual(names, ["a.parquet"]);
+});
+
+Deno.test("fs store rejects an empty root", () => {
+  assert.throws(() => new FsStore(""), FsStoreError);
+});
+
+Deno.test("fs store without fsync still writes whole objects", async () => {
+  await using lake = await tempLake();
+  const store = new FsStore(lake.dir, { fsync: false });
+  await store.put("a/b.jsonl", bytes("abc"));
+  assert.deepEqual(await store.get("a/b.jsonl"), bytes("abc"));
+});
