@@ -1,0 +1,317 @@
+/**
+ * Least-privilege IAM policy documents for each role of the pipeline, generated from the
+ * configuration (lake bucket and prefix, Glue database and table, Athena workgroup and output).
+ * `deno task iam` prints them; {@linkcode validatePolicy} refuses wildcards where AWS does not
+ * force them.
+ *
+ * @module
+ */
+
+import type { PipelineConfig } from "../config.ts";
+import { parseS3Uri } from "./doctor.ts";
+
+/** One statement of an IAM policy. */
+export interface PolicyStatement {
+  /** Statement id, saying what it is for. */
+  Sid: string;
+  /** Always `Allow` here. */
+  Effect: "Allow" | "Deny";
+  /** Actions, never `*` or `service:*`. */
+  Action: string[];
+  /** ARNs; `*` only for actions AWS does not scope to resources. */
+  Resource: string[] | string;
+  /** Optional condition block. */
+  Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+/** An IAM policy document. */
+export interface PolicyDocument {
+  /** Policy language version. */
+  Version: "2012-10-17";
+  /** Statements. */
+  Statement: PolicyStatement[];
+}
+
+/** A trust policy: who may assume a role. */
+export interface TrustPolicy {
+  /** Policy language version. */
+  Version: "2012-10-17";
+  /** One statement letting a service assume the role. */
+  Statement: {
+    Effect: "Allow";
+    Principal: { Service: string };
+    Action: "sts:AssumeRole";
+  }[];
+}
+
+/** A named policy with what it is for and, for roles that services assume, its trust policy. */
+export interface PipelinePolicy {
+  /** Short name, e.g. `consumer`. */
+  name: "producer-host" | "consumer" | "glue-crawler" | "athena-query";
+  /** Who gets it and why. */
+  purpose: string;
+  /** The permissions. */
+  policy: PolicyDocument;
+  /** For a service role: who may assume it. */
+  trust?: TrustPolicy;
+}
+
+/** Raised for a policy that is too broad or malformed, or a config that cannot be scoped. */
+export class PolicyError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "PolicyError";
+  }
+}
+
+/**
+ * Actions that AWS does not scope to a resource, so they may (must) use `Resource: "*"`.
+ * Session Manager's instance-side calls are the only ones the pipeline needs.
+ */
+export const ACTIONS_WITHOUT_RESOURCES: ReadonlySet<string> = new Set([
+  "ssm:UpdateInstanceInformation",
+  "ssmmessages:CreateControlChannel",
+  "ssmmessages:CreateDataChannel",
+  "ssmmessages:OpenControlChannel",
+  "ssmmessages:OpenDataChannel",
+]);
+
+/**
+ * Checks a policy: version, a Sid on each statement, no `*` or `service:*` actions, and
+ * `Resource: "*"` only for {@linkcode ACTIONS_WITHOUT_RESOURCES}.
+ *
+ * @throws {PolicyError} listing every problem.
+ */
+export function validatePolicy(policy: PolicyDocument, label = "policy"): void {
+  const problems: string[] = [];
+  if (policy.Version !== "2012-10-17") problems.push(`Version must be "2012-10-17"`);
+  if (!Array.isArray(policy.Statement) || policy.Statement.length === 0) {
+    problems.push("it has no statements");
+  }
+  for (const [i, s] of (policy.Statement ?? []).entries()) {
+    const where = `statement ${s.Sid ?? i + 1}`;
+    if (!s.Sid || !/^[A-Za-z0-9]+$/.test(s.Sid)) {
+      problems.push(`${where} needs an alphanumeric Sid`);
+    }
+    if (!Array.isArray(s.Action) || s.Action.length === 0) problems.push(`${where} has no actions`);
+    for (const action of s.Action ?? []) {
+      if (!/^[a-z0-9-]+:[A-Za-z0-9]+$/.test(action)) {
+        problems.push(
+          `${where}: action "${action}" is a wildcard or malformed; list actions one by one`,
+        );
+      }
+    }
+    const resources = typeof s.Resource === "string" ? [s.Resource] : s.Resource ?? [];
+    if (resources.length === 0) problems.push(`${where} has no resources`);
+    for (const resource of resources) {
+      if (resource === "*") {
+        const scoped = (s.Action ?? []).filter((a) => !ACTIONS_WITHOUT_RESOURCES.has(a));
+        if (scoped.length > 0) {
+          problems.push(
+            `${where}: Resource "*" with ${scoped.join(", ")}, which can be scoped to ARNs`,
+          );
+        }
+      } else if (!/^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$/.test(resource)) {
+        problems.push(`${where}: "${resource}" is not an ARN`);
+      } else if (/^\*/.test(resource.split(":").slice(5).join(":"))) {
+        problems.push(`${where}: "${resource}" is a wildcard over a whole service or account`);
+      }
+    }
+  }
+  if (problems.length > 0) {
+    throw new PolicyError(`The ${label} is too broad or malformed: ${problems.join("; ")}.`);
+  }
+}
+
+/** Options of {@linkcode buildPolicies}. */
+export interface BuildPoliciesOptions {
+  /** The 12-digit AWS account id (Glue and Athena ARNs need it). */
+  accountId: string;
+}
+
+/** The ARN partition of a region (`aws`, `aws-cn`, `aws-us-gov`). */
+export function partitionOf(region: string): string {
+  return region.startsWith("cn-") ? "aws-cn" : region.startsWith("us-gov-") ? "aws-us-gov" : "aws";
+}
+
+/**
+ * Builds the four policies from the configuration; each passes {@linkcode validatePolicy}.
+ *
+ * @example
+ * ```ts
+ * import { buildPolicies } from "./iam.ts";
+ * import { loadConfig } from "../config.ts";
+ * const config = loadConfig({ env: { LAKE_URI: "s3://my-lake/stock" } });
+ * const [, consumer] = buildPolicies(config, { accountId: "123456789012" });
+ * consumer.policy.Statement[0].Resource; // ["arn:aws:s3:::my-lake/stock/*"]
+ * ```
+ * @throws {PolicyError} when the lake is not in S3 or the account id is malformed.
+ */
+export function buildPolicies(
+  config: PipelineConfig,
+  options: BuildPoliciesOptions,
+): PipelinePolicy[] {
+  const lake = parseS3Uri(config.lake);
+  if (!lake) {
+    throw new PolicyError(
+      `The lake "${config.lake}" is a local folder: IAM policies need LAKE_URI=s3://bucket/prefix (or --lake).`,
+    );
+  }
+  if (!/^\d{12}$/.test(options.accountId)) {
+    throw new PolicyError(
+      `Account id "${options.accountId}" is not 12 digits: pass --account-id or let the task read it with your credentials.`,
+    );
+  }
+  const p = partitionOf(config.region);
+  const { region } = config;
+  const account = options.accountId;
+  const bucketArn = `arn:${p}:s3:::${lake.bucket}`;
+  const lakeObjects = `${bucketArn}/${lake.prefix ? `${lake.prefix}/` : ""}*`;
+  const lakeList: PolicyStatement["Condition"] = lake.prefix
+    ? { StringLike: { "s3:prefix": [`${lake.prefix}/*`, lake.prefix] } }
+    : undefined;
+  const output = parseS3Uri(config.athenaOutput ?? `s3://${lake.bucket}/athena-results/`)!;
+  const outputBucket = `arn:${p}:s3:::${output.bucket}`;
+  const outputObjects = `${outputBucket}/${output.prefix ? `${output.prefix}/` : ""}*`;
+  const glue = (suffix: string) => `arn:${p}:glue:${region}:${account}:${suffix}`;
+  const catalogArns = [
+    glue("catalog"),
+    glue(`database/${config.database}`),
+    glue(`table/${config.database}/${config.table}`),
+  ];
+  const listLake = (sid: string): PolicyStatement => ({
+    Sid: sid,
+    Effect: "Allow",
+    Action: ["s3:ListBucket"],
+    Resource: [bucketArn],
+    ...(lakeList ? { Condition: lakeList } : {}),
+  });
+  const doc = (...Statement: PolicyStatement[]): PolicyDocument => ({
+    Version: "2012-10-17",
+    Statement,
+  });
+  const trust = (service: string): TrustPolicy => ({
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],
+  });
+
+  const policies: PipelinePolicy[] = [
+    {
+      name: "producer-host",
+      purpose:
+        "Instance role of the EC2 host (broker and producer): Session Manager shell access only. The producer talks to Kafka, not to AWS APIs.",
+      trust: trust("ec2.amazonaws.com"),
+      policy: doc({
+        Sid: "SessionManagerShell",
+        Effect: "Allow",
+        Action: [...ACTIONS_WITHOUT_RESOURCES],
+        Resource: "*",
+      }),
+    },
+    {
+      name: "consumer",
+      purpose: `The lake sink: writes objects under ${config.lake} and nothing else.`,
+      policy: doc(
+        {
+          Sid: "WriteLakeObjects",
+          Effect: "Allow",
+          Action: ["s3:PutObject", "s3:AbortMultipartUpload"],
+          Resource: [lakeObjects],
+        },
+        listLake("ListLakePrefix"),
+      ),
+    },
+    {
+      name: "glue-crawler",
+      purpose:
+        `Role the Glue crawler assumes: reads ${config.lake}, writes table ${config.database}.${config.table} and its partitions, logs to CloudWatch.`,
+      trust: trust("glue.amazonaws.com"),
+      policy: doc(
+        {
+          Sid: "ReadLakeObjects",
+          Effect: "Allow",
+          Action: ["s3:GetObject"],
+          Resource: [lakeObjects],
+        },
+        listLake("ListLakePrefix"),
+        {
+          Sid: "WriteCatalogTable",
+          Effect: "Allow",
+          Action: [
+            "glue:GetDatabase",
+            "glue:GetTable",
+            "glue:CreateTable",
+            "glue:UpdateTable",
+            "glue:GetPartition",
+            "glue:GetPartitions",
+            "glue:BatchGetPartition",
+            "glue:CreatePartition",
+            "glue:BatchCreatePartition",
+            "glue:UpdatePartition",
+            "glue:BatchUpdatePartition",
+          ],
+          Resource: catalogArns,
+        },
+        {
+          Sid: "CrawlerLogs",
+          Effect: "Allow",
+          Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+          Resource: [`arn:${p}:logs:${region}:${account}:log-group:/aws-glue/crawlers:*`],
+        },
+      ),
+    },
+    {
+      name: "athena-query",
+      purpose:
+        `Whoever runs \`deno task query --engine athena\`: queries in workgroup ${config.workgroup}, reads the lake and catalog, writes results to s3://${output.bucket}/${output.prefix}.`,
+      policy: doc(
+        {
+          Sid: "RunQueriesInWorkgroup",
+          Effect: "Allow",
+          Action: [
+            "athena:StartQueryExecution",
+            "athena:GetQueryExecution",
+            "athena:GetQueryResults",
+            "athena:StopQueryExecution",
+            "athena:GetWorkGroup",
+          ],
+          Resource: [`arn:${p}:athena:${region}:${account}:workgroup/${config.workgroup}`],
+        },
+        {
+          Sid: "ReadCatalog",
+          Effect: "Allow",
+          Action: [
+            "glue:GetDatabase",
+            "glue:GetTable",
+            "glue:GetPartition",
+            "glue:GetPartitions",
+            "glue:BatchGetPartition",
+          ],
+          Resource: catalogArns,
+        },
+        {
+          Sid: "ReadLakeObjects",
+          Effect: "Allow",
+          Action: ["s3:GetObject"],
+          Resource: [lakeObjects],
+        },
+        listLake("ListLakePrefix"),
+        {
+          Sid: "WriteQueryResults",
+          Effect: "Allow",
+          Action: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
+          Resource: [outputObjects],
+        },
+        {
+          Sid: "LocateResultsBucket",
+          Effect: "Allow",
+          Action: ["s3:GetBucketLocation", "s3:ListBucket"],
+          Resource: [outputBucket],
+        },
+      ),
+    },
+  ];
+  for (const p of policies) validatePolicy(p.policy, `${p.name} policy`);
+  return policies;
+}
