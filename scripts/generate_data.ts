@@ -69,6 +69,13 @@ if (!/^\d{4}-\d{2}-\d{2}$/.test(values.start) || Number.isNaN(Date.parse(values.
 const start = Date.parse(`${values.start}T00:00:00Z`);
 const days = Math.ceil(rows / KAGGLE_SYMBOLS.length);
 const out = values.out;
+const lastDay = start + Math.ceil(days * 7 / 5) * 86_400_000;
+if (lastDay >= Date.UTC(2200, 0, 1)) {
+  fail(
+    `--rows ${rows} needs ${days} weekdays per index from ${values.start}, which runs past 2200 ` +
+      "(dates the pipeline rejects). Use fewer rows or an earlier --start.",
+  );
+}
 
 await Deno.mkdir(dirname(out) || ".", { recursive: true });
 const temporary = `${out}.tmp`;
