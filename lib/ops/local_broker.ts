@@ -11,7 +11,6 @@
  */
 
 import { join, resolve } from "node:path";
-import { Kafka, logLevel } from "kafkajs";
 import { type Logger, silentLogger } from "../log.ts";
 import { KAFKA_VERSION, renderServerProperties, SCALA_VERSION } from "./broker_config.ts";
 import {
@@ -402,26 +401,69 @@ export class LocalBroker {
 }
 
 /**
- * Whether a Kafka broker at `bootstrap` answers a metadata request (lists topics) within
- * `timeoutMs`.
+ * Whether a Kafka broker at `bootstrap` (`host:port`) answers a Metadata request (v4, no topics)
+ * within `timeoutMs` and lists at least one broker.
+ *
+ * Speaks the Kafka wire protocol directly, so probing needs no client library and prints nothing.
  */
 export async function answersMetadata(bootstrap: string, timeoutMs = 3_000): Promise<boolean> {
-  const admin = new Kafka({
-    clientId: "lake-ops-probe",
-    brokers: [bootstrap],
-    connectionTimeout: timeoutMs,
-    requestTimeout: timeoutMs,
-    retry: { retries: 0 },
-    logLevel: logLevel.NOTHING,
-  }).admin();
+  const at = bootstrap.lastIndexOf(":");
+  const hostname = bootstrap.slice(0, at).replace(/^\[|\]$/g, "");
+  const port = Number(bootstrap.slice(at + 1));
+  if (at <= 0 || !Number.isInteger(port)) return false;
+  const clientId = new TextEncoder().encode("lake-ops-probe");
+  const correlationId = 0x6b61666b;
+  // size | api_key=3 (Metadata) | api_version=4 | correlation_id | client_id | topics=[] | allow_auto_create=false
+  const request = new DataView(new ArrayBuffer(4 + 2 + 2 + 4 + 2 + clientId.length + 4 + 1));
+  request.setInt32(0, request.byteLength - 4);
+  request.setInt16(4, 3);
+  request.setInt16(6, 4);
+  request.setInt32(8, correlationId);
+  request.setInt16(12, clientId.length);
+  new Uint8Array(request.buffer).set(clientId, 14);
+  request.setInt32(14 + clientId.length, 0);
+  request.setInt8(18 + clientId.length, 0);
+
+  let conn: Deno.TcpConn | undefined;
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    try {
+      conn?.close();
+    } catch {
+      // Already closed.
+    }
+  };
+  const exchange = async (): Promise<boolean> => {
+    conn = await Deno.connect({ hostname, port });
+    if (closed) {
+      close(); // The timeout fired while connecting.
+      return false;
+    }
+    await conn.write(new Uint8Array(request.buffer));
+    // Response: size | correlation_id | throttle_time_ms | brokers count | …
+    const head = new Uint8Array(16);
+    for (let read = 0; read < head.length;) {
+      const n = await conn.read(head.subarray(read));
+      if (n === null) return false;
+      read += n;
+    }
+    const view = new DataView(head.buffer);
+    return view.getInt32(4) === correlationId && view.getInt32(12) >= 1;
+  };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => {
+      close();
+      resolve(false);
+    }, timeoutMs);
+  });
   try {
-    await admin.connect();
-    await admin.listTopics();
-    return true;
-  } catch {
-    return false;
+    return await Promise.race([exchange().catch(() => false), timeout]);
   } finally {
-    await admin.disconnect().catch(() => {});
+    clearTimeout(timer);
+    close();
   }
 }
 

@@ -132,6 +132,24 @@ Deno.test("start() refuses a port taken by something that is not Kafka", async (
   }
 });
 
+Deno.test("the metadata probe gives up on a server that never answers and on a closed port", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const held: Deno.Conn[] = [];
+  const serving = (async () => {
+    for await (const conn of listener) held.push(conn);
+  })();
+  try {
+    assert.equal(await answersMetadata(`127.0.0.1:${port}`, 300), false);
+  } finally {
+    listener.close();
+    for (const conn of held) conn.close();
+    await serving.catch(() => {});
+  }
+  assert.equal(await answersMetadata(`127.0.0.1:${port}`, 300), false);
+  assert.equal(await answersMetadata("not-a-bootstrap", 300), false);
+});
+
 Deno.test("missing java or mvn is reported with what to install", async () => {
   const cacheDir = await Deno.makeTempDir({ prefix: "local_broker_test_" });
   try {
