@@ -15,7 +15,7 @@ import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { loadConfig } from "../lib/config.ts";
 import { consoleLogger } from "../lib/log.ts";
 import { buildPolicies } from "../lib/ops/iam.ts";
-import { explainError } from "../lib/ops/doctor.ts";
+import { explainError, parseS3Uri } from "../lib/ops/doctor.ts";
 
 const NAMES = ["producer-host", "consumer", "glue-crawler", "athena-query"];
 
@@ -51,6 +51,9 @@ async function main(args: string[]): Promise<number> {
   }
   const config = loadConfig({ flags: values });
   let accountId = values["account-id"];
+  if (accountId === undefined && parseS3Uri(config.lake) === undefined) {
+    buildPolicies(config, { accountId: "000000000000" }); // says the lake must be in S3
+  }
   if (accountId === undefined) {
     const sts = new STSClient({
       region: config.region,
