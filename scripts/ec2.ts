@@ -14,10 +14,14 @@
 import { parseArgs } from "node:util";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { loadConfig } from "../lib/config.ts";
-import { consoleLogger } from "../lib/log.ts";
+import { consoleLogger as console_ } from "../lib/log.ts";
+import { redactingLogger } from "../lib/ops/redact.ts";
 import { applyEc2, DEFAULT_EC2_NAME, destroyEc2, formatPlan, planEc2 } from "../lib/ops/ec2.ts";
 import { detectMyIp } from "../lib/ops/my_ip.ts";
 import { explainError } from "../lib/ops/doctor.ts";
+
+/** Progress on stderr, with any credential masked. */
+const consoleLogger = redactingLogger(console_);
 
 const USAGE = `Usage: deno task ec2 <plan|apply|destroy> [options]
 
