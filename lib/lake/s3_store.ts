@@ -22,6 +22,7 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
+  type S3ClientConfig,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { type Store, type StoredObject, StoreUnavailableError } from "./store.ts";
@@ -45,6 +46,11 @@ export interface S3StoreOptions {
    * addressing and sends checksums only when required. @default env AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL
    */
   endpoint?: string;
+  /**
+   * AWS credentials or a provider of them. @default the SDK chain: AWS_ACCESS_KEY_ID/…, AWS_PROFILE,
+   * SSO, then the instance or task role
+   */
+  credentials?: S3ClientConfig["credentials"];
   /** Bodies larger than this many bytes go up as multipart uploads. @default 16 MiB */
   multipartThreshold?: number;
   /** Size of each multipart part, at least 5 MiB (the S3 minimum). @default 8 MiB */
@@ -172,6 +178,7 @@ export class S3Store implements Store {
     this.#ownsClient = options.client === undefined;
     this.client = options.client ?? new S3Client({
       region: this.#region,
+      credentials: options.credentials,
       maxAttempts: options.maxAttempts ?? 2,
       requestHandler: {
         connectionTimeout: options.connectionTimeoutMs ?? 3000,
