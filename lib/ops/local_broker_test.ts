@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { join } from "node:path";
-import { BrokerConfigError, parseProperties } from "./broker_config.ts";
-import { isAlive } from "./daemon.ts";
+import { BrokerConfigError, parseProperties, renderServerProperties } from "./broker_config.ts";
+import { isAlive, sleep, spawnDetached, tailFile, terminate } from "./daemon.ts";
 import { MissingToolError, parseJavaVersion } from "./java.ts";
 import {
   answersMetadata,
@@ -83,6 +83,61 @@ Deno.test("a broker started by another process keeps running, answers Kafka, res
   } finally {
     await broker.stop();
     await Deno.remove(cacheDir, { recursive: true });
+  }
+});
+
+Deno.test("the EC2 configuration runs on a real broker and answers on both EXTERNAL and INTERNAL", async () => {
+  const jarsDir = await sharedJarsDir();
+  const dir = await Deno.makeTempDir({ prefix: "local_broker_test_ec2_" });
+  const props = join(dir, "server.properties");
+  await Deno.writeTextFile(
+    props,
+    renderServerProperties({
+      mode: "ec2",
+      dataDir: join(dir, "data"),
+      advertisedHost: "localhost", // what the user-data fills in is the public DNS name
+      port: 19792,
+      controllerPort: 19793,
+      internalPort: 19794,
+    }),
+  );
+  const classpath = join(jarsDir, "*");
+  const format = await new Deno.Command("java", {
+    args: [
+      "-cp",
+      classpath,
+      "kafka.tools.StorageTool",
+      "format",
+      "-t",
+      randomClusterId(),
+      "-c",
+      props,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(format.success, new TextDecoder().decode(format.stderr));
+  const logFile = join(dir, "broker.log");
+  const pid = await spawnDetached({
+    command: "java",
+    args: ["-Xmx512m", "-cp", classpath, "kafka.Kafka", props],
+    cwd: dir,
+    logFile,
+  });
+  try {
+    let answered = false;
+    for (let i = 0; i < 240 && !answered && await isAlive(pid); i++) {
+      answered = await answersMetadata("127.0.0.1:19792") &&
+        await answersMetadata("127.0.0.1:19794");
+      if (!answered) await sleep(250);
+    }
+    assert.ok(
+      answered,
+      `the EC2-mode broker did not answer; its log ends with:\n${await tailFile(logFile)}`,
+    );
+  } finally {
+    await terminate(pid);
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
