@@ -12,6 +12,8 @@ import {
   tablePrefix,
 } from "./layout.ts";
 import type { Tick } from "../tick.ts";
+import { encodeParquet } from "./encode.ts";
+import { edgeTicks, runTestPython, tempLake } from "../testing/lake.ts";
 
 const parts = {
   dt: "2021-05-31",
@@ -181,5 +183,31 @@ Deno.test("store keys must be relative, /-separated and free of dot segments", (
   assert.throws(
     () => assertStoreKey("../x"),
     /Invalid object key "..\/x": it must not contain . or .. segments/,
+  );
+});
+
+Deno.test("a folder lake in this layout reads in duckdb as one table with a dt partition column", async () => {
+  await using lake = await tempLake();
+  const ticks = edgeTicks().filter((t) => t.ts > Date.UTC(2000, 0, 1));
+  let offset = 0;
+  for (const tick of ticks) {
+    const key = objectKey({ ...parts, dt: partitionFor(tick), startOffset: offset++ });
+    await lake.store.put(key, encodeParquet([tick]));
+  }
+  const rows = JSON.parse(
+    await runTestPython(
+      `
+import duckdb, json, sys
+rows = duckdb.sql(f"""SELECT symbol, epoch_ms(ts) AS ts, CAST(dt AS VARCHAR) AS dt
+  FROM read_parquet('{sys.argv[1]}/ticks/*/*.parquet', hive_partitioning = true)
+  ORDER BY ts""").fetchall()
+print(json.dumps(rows))
+`,
+      [lake.dir],
+    ),
+  );
+  assert.deepEqual(
+    rows,
+    ticks.sort((a, b) => a.ts - b.ts).map((t) => [t.symbol, t.ts, partitionFor(t)]),
   );
 });
