@@ -145,7 +145,7 @@ ORDER BY symbol`;
 const ohlc: Analysis = {
   name: "ohlc",
   description:
-    "Open (first bar), high, low, close (last bar), summed volume and bar count per symbol per day, week or month; period is the first day of the bucket.",
+    "Open (of the first bar that has one), high, low, close (of the last bar), summed volume and bar count per symbol per day, week or month; period is the first day of the bucket (UTC, weeks from Monday).",
   options: ["interval", "from", "to", "symbols"],
   sql(engine, options = {}) {
     const period = periodExpression(engine, interval(options, "day"));
@@ -154,8 +154,12 @@ const ohlc: Analysis = {
   FROM ${table(options)} ${where(options)}
 ), ranked AS (
   SELECT symbol, ts, open, high, low, close, volume, period,
-    ROW_NUMBER() OVER (PARTITION BY symbol, period ORDER BY ts) AS rn_first,
-    ROW_NUMBER() OVER (PARTITION BY symbol, period ORDER BY ts DESC) AS rn_last
+    ROW_NUMBER() OVER (
+      PARTITION BY symbol, period ORDER BY CASE WHEN open IS NULL THEN 1 ELSE 0 END, ts
+    ) AS rn_first,
+    ROW_NUMBER() OVER (
+      PARTITION BY symbol, period ORDER BY CASE WHEN close IS NULL THEN 0 ELSE 1 END DESC, ts DESC
+    ) AS rn_last
   FROM bucketed
 )
 SELECT symbol, period,

@@ -46,7 +46,7 @@ function expectedOhlc(ticks: Tick[], interval: Interval) {
       rows.push({
         symbol,
         period,
-        open: bars[0].open,
+        open: bars.find((b) => b.open !== null)?.open ?? null,
         high: highs.length ? Math.max(...highs) : null,
         low: lows.length ? Math.min(...lows) : null,
         close: bars.at(-1)!.close,
