@@ -29,7 +29,7 @@ export class DecodeError extends Error {
 export const PARQUET_COMPRESSION = "snappy";
 
 /**
- * Encodes ticks as one Parquet file (Snappy, one row group for up to 512k rows).
+ * Encodes ticks as one Parquet file (Snappy).
  *
  * Columns are built as typed arrays and handed to Polars as whole series, so encoding costs a
  * pass over the ticks plus the Parquet writer.

@@ -36,13 +36,22 @@ Deno.test("parquet of no ticks is a valid file with the lake schema", () => {
   assert.deepEqual(pl.readParquet(Buffer.from(bytes)).columns, [...TICK_COLUMNS]);
 });
 
-Deno.test("parquet decoding accepts other timestamp units and extra columns such as dt", () => {
+Deno.test("parquet decoding accepts other timestamp units and zones, epoch ms, and extra columns", () => {
   const ticks = edgeTicks();
-  const frame = ticksToFrame(ticks).withColumns(
-    pl.col("ts").cast(pl.Datetime("us")),
-    pl.lit("2021-05-31").alias("dt"),
-  );
-  assert.deepEqual(decodeParquet(new Uint8Array(frame.writeParquet())), ticks);
+  for (
+    const type of [
+      pl.Datetime("us"),
+      pl.Datetime("ns", "Europe/Paris"),
+      pl.Datetime("ms"),
+      pl.Int64,
+    ]
+  ) {
+    const frame = ticksToFrame(ticks).withColumns(
+      pl.col("ts").cast(type),
+      pl.lit("2021-05-31").alias("dt"),
+    );
+    assert.deepEqual(decodeParquet(new Uint8Array(frame.writeParquet())), ticks, String(type));
+  }
 });
 
 Deno.test("parquet decoding names the missing lake columns", () => {
