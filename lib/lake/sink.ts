@@ -71,6 +71,14 @@ export interface LakeSinkOptions {
   gzip?: boolean;
   /** Partition objects by event date (`ts`) or ingest date (Kafka record timestamp). @default "event" */
   partitionBy?: "event" | "ingest";
+  /**
+   * Width of a `dt` partition: `day` (the date itself), or `month` / `year` (the first day of the
+   * month / year). Wider partitions keep historical replays of daily bars from writing one small
+   * object per trading day. @default "day"
+   */
+  dtGranularity?: "day" | "month" | "year";
+  /** Objects written at once within a flush. @default 8 */
+  writeConcurrency?: number;
   /** Flush a partition once it buffers this many rows. @default 50000 */
   flushRows?: number;
   /** Flush a partition once its buffered values reach this many bytes. @default 16 MiB */
@@ -170,6 +178,8 @@ export class LakeSink {
       format: options.format ?? "parquet",
       gzip: options.gzip ?? false,
       partitionBy: options.partitionBy ?? "event",
+      dtGranularity: options.dtGranularity ?? "day",
+      writeConcurrency: positive("writeConcurrency", options.writeConcurrency ?? 8),
       flushRows: positive("flushRows", options.flushRows ?? 50_000),
       flushBytes: positive("flushBytes", options.flushBytes ?? 16 * 1024 * 1024),
       flushSeconds: positive("flushSeconds", options.flushSeconds ?? 30),
@@ -363,7 +373,10 @@ export class LakeSink {
     const o = this.#options;
     const groups = new Map<string, Tick[]>();
     for (const record of buffer.records) {
-      const dt = partitionFor(record.tick, { by: o.partitionBy, ingestMs: record.timestamp });
+      const dt = widen(
+        partitionFor(record.tick, { by: o.partitionBy, ingestMs: record.timestamp }),
+        o.dtGranularity,
+      );
       let rows = groups.get(dt);
       if (!rows) groups.set(dt, rows = []);
       rows.push(record.tick);
@@ -419,6 +432,12 @@ export class LakeSink {
       onWait: context.heartbeat,
     });
   }
+}
+
+function widen(dt: string, granularity: "day" | "month" | "year"): string {
+  if (granularity === "month") return `${dt.slice(0, 7)}-01`;
+  if (granularity === "year") return `${dt.slice(0, 4)}-01-01`;
+  return dt;
 }
 
 function positive(name: string, value: number): number {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { decodeObject } from "./encode.ts";
 import { MemoryStore } from "./memory_store.ts";
-import { type LakeSinkOptions, LakeSink, type SinkBatch, type SinkRecord } from "./sink.ts";
+import { LakeSink, type LakeSinkOptions, type SinkBatch, type SinkRecord } from "./sink.ts";
 import type { Tick } from "../tick.ts";
 
 const DAY = 86_400_000;
@@ -23,7 +23,12 @@ function tick(i: number, day = 0): Tick {
 function batch(partition: number, first: number, count: number, day = 0): SinkBatch {
   const records: SinkRecord[] = [];
   for (let i = 0; i < count; i++) {
-    records.push({ offset: BigInt(first + i), tick: tick(first + i, day), timestamp: 0, size: 100 });
+    records.push({
+      offset: BigInt(first + i),
+      tick: tick(first + i, day),
+      timestamp: 0,
+      size: 100,
+    });
   }
   return {
     partition,
@@ -167,4 +172,16 @@ Deno.test("sink drops its uncommitted buffer when Kafka re-delivers from an earl
 
 Deno.test("sink rejects flush settings that are not positive", () => {
   assert.throws(() => setup({ flushRows: 0 }), /flushRows must be a positive number/);
+});
+
+Deno.test("sink widens dt to the first day of the month or year when asked", async () => {
+  const { store, sink } = setup({ flushRows: 3, dtGranularity: "month" });
+  const b = batch(0, 0, 3);
+  b.records[1].tick = tick(1, 20); // 2021-01-24
+  b.records[2].tick = tick(2, 40); // 2021-02-13
+  await sink.add(b);
+  assert.deepEqual(store.keys().filter((k) => k.startsWith("ticks/")), [
+    "ticks/dt=2021-01-01/t+0+00000000000000000000.parquet",
+    "ticks/dt=2021-02-01/t+0+00000000000000000000.parquet",
+  ]);
 });

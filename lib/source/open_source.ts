@@ -1,0 +1,167 @@
+/**
+ * Opens the tick stream a producer sends, from the producer's options: a CSV file (with a
+ * rejects file for bad rows) or the simulator, replayed in order or sampled like the original
+ * tutorial, paced, and limited.
+ *
+ * @module
+ */
+
+import { type Logger, silentLogger } from "../log.ts";
+import type { Tick } from "../tick.ts";
+import { readCsvTicks } from "./csv.ts";
+import { type Clock, pace, type PaceMode, sampleTicks, systemClock } from "./pace.ts";
+import { formatReject, RejectsFile, rejectsPathFor } from "./rejects.ts";
+import { simulateTicks } from "./simulate.ts";
+
+/** Options of {@linkcode openTickSource}. */
+export interface TickSourceOptions {
+  /** Where ticks come from. @default "csv" */
+  source?: "csv" | "simulate";
+  /** CSV file (Kaggle layout or plain OHLCV). @default "data/stock_data.csv" */
+  file?: string;
+  /** Rejects file for bad CSV rows; `false` keeps none. @default `rejects/<file>.rejects.csv` */
+  rejectsPath?: string | false;
+  /** `stream`: every row once, in file order. `sample`: a random row every interval, forever. @default "stream" */
+  mode?: "stream" | "sample";
+  /** How fast a stream goes. @default { speed: "max" } */
+  pace?: PaceMode;
+  /** Time between two sampled rows. @default 1000 */
+  sampleIntervalMs?: number;
+  /** Most rows a sample draws from (a reservoir keeps memory flat for huge files). @default 100000 */
+  sampleReservoir?: number;
+  /** Stop after this many ticks. */
+  limit?: number;
+  /** Simulator: how many symbols (the 14 Kaggle index symbols first). @default 14 */
+  symbols?: number;
+  /** Simulator: seed. @default 42 */
+  seed?: number;
+  /** Simulator: bar interval. @default one day */
+  intervalMs?: number;
+  /** Stops the stream quietly. */
+  signal?: AbortSignal;
+  /** Time source for pacing. @default systemClock */
+  clock?: Clock;
+  /** Where bad rows are reported (`file:line: reason`). @default silentLogger */
+  logger?: Logger;
+}
+
+/** An open tick stream and what it has seen. */
+export interface TickSource {
+  /** The ticks, paced and limited. */
+  ticks: AsyncIterable<Tick>;
+  /** One line saying where the ticks come from. */
+  description: string;
+  /** Rows read and rejected so far (CSV only; the simulator rejects nothing). */
+  counts(): { rows: number; rejected: number };
+  /** The rejects file, when a bad row was written to it. */
+  readonly rejectsPath?: string;
+  /** Closes the rejects file. */
+  close(): void;
+}
+
+/**
+ * Opens a tick source.
+ *
+ * @example
+ * ```ts ignore
+ * import { openTickSource } from "./open_source.ts";
+ * const source = await openTickSource({ file: "data/stock_data.csv", pace: { rate: 100 } });
+ * for await (const tick of source.ticks) console.log(tick.symbol);
+ * source.close();
+ * ```
+ */
+export async function openTickSource(options: TickSourceOptions = {}): Promise<TickSource> {
+  const logger = options.logger ?? silentLogger;
+  const clock = options.clock ?? systemClock;
+  const signal = options.signal;
+  let counts = () => ({ rows: 0, rejected: 0 });
+  let rejects: RejectsFile | undefined;
+  let raw: AsyncIterable<Tick> | Iterable<Tick>;
+  let description: string;
+
+  if ((options.source ?? "csv") === "simulate") {
+    const symbols = options.symbols ?? 14;
+    raw = simulateTicks({
+      symbols,
+      seed: options.seed,
+      intervalMs: options.intervalMs,
+      weekdaysOnly: (options.intervalMs ?? 86_400_000) >= 86_400_000,
+      count: options.mode === "sample" ? 1000 : Infinity,
+    });
+    description = `the simulator (${symbols} symbols, seed ${options.seed ?? 42})`;
+  } else {
+    const file = options.file ?? "data/stock_data.csv";
+    const rejectsPath = options.rejectsPath ?? rejectsPathFor(file);
+    if (rejectsPath !== false) {
+      // One rejects file per run; it is removed again at close when the file had no bad rows.
+      await Deno.remove(rejectsPath).catch(() => {});
+      rejects = await RejectsFile.open(rejectsPath);
+    }
+    const csv = readCsvTicks(file, {
+      signal,
+      onReject: (reject) => {
+        logger.warn(formatReject(reject));
+        rejects?.add(reject);
+      },
+    });
+    counts = () => ({ rows: csv.counts.rows, rejected: csv.counts.rejected });
+    raw = csv;
+    description = file;
+  }
+
+  let ticks: AsyncIterable<Tick>;
+  if (options.mode === "sample") {
+    const rows = await reservoir(raw, options.sampleReservoir ?? 100_000, signal);
+    ticks = sampleTicks(rows, {
+      intervalMs: options.sampleIntervalMs ?? 1000,
+      limit: options.limit,
+      clock,
+      signal,
+    });
+    description = `random rows of ${description}, one every ${options.sampleIntervalMs ?? 1000} ms`;
+  } else {
+    ticks = pace(raw, options.pace ?? { speed: "max" }, { clock, signal });
+    if (options.limit !== undefined) ticks = take(ticks, options.limit);
+  }
+  return {
+    ticks,
+    description,
+    counts,
+    get rejectsPath() {
+      return rejects && rejects.count > 0 ? rejects.path : undefined;
+    },
+    close: () => {
+      rejects?.close();
+      if (rejects?.count === 0) Deno.removeSync(rejects.path);
+    },
+  };
+}
+
+async function* take<T>(source: AsyncIterable<T>, limit: number): AsyncGenerator<T> {
+  if (limit <= 0) return;
+  let n = 0;
+  for await (const item of source) {
+    yield item;
+    if (++n >= limit) return;
+  }
+}
+
+/** Keeps a uniform random sample of at most `size` items (Algorithm R), in constant memory. */
+async function reservoir<T>(
+  source: AsyncIterable<T> | Iterable<T>,
+  size: number,
+  signal?: AbortSignal,
+): Promise<T[]> {
+  const kept: T[] = [];
+  let seen = 0;
+  for await (const item of source) {
+    if (signal?.aborted) break;
+    seen++;
+    if (kept.length < size) kept.push(item);
+    else {
+      const j = Math.floor(Math.random() * seen);
+      if (j < size) kept[j] = item;
+    }
+  }
+  return kept;
+}

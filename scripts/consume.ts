@@ -1,0 +1,161 @@
+/**
+ * `deno task consume`: consume the tick topic into the lake (a folder or s3://…), committing
+ * offsets only after the data is durable.
+ *
+ * @module
+ */
+
+import { choiceFlag, helpText, main, numberFlag, parseFlags } from "../lib/cli.ts";
+import { loadConfig } from "../lib/config.ts";
+import { createKafka } from "../lib/kafka/client.ts";
+import { type ConsumeProgress, consumeToLake } from "../lib/kafka/consumer.ts";
+import { openStore } from "../lib/lake/open_store.ts";
+import { consoleLogger } from "../lib/log.ts";
+import {
+  formatBytes,
+  formatCount,
+  formatDuration,
+  formatRate,
+  terminalProgress,
+} from "../lib/progress.ts";
+import { onStopSignals } from "../lib/signals.ts";
+import { utcDate } from "../lib/tick.ts";
+
+const FLAGS = {
+  lake: {
+    type: "string",
+    description: "Lake root: a folder or s3://bucket/prefix",
+    default: "./lake (LAKE_URI)",
+  },
+  topic: { type: "string", description: "Topic to consume", default: "stock_market (KAFKA_TOPIC)" },
+  group: {
+    type: "string",
+    description: "Consumer group",
+    default: "stock_market_lake (KAFKA_GROUP)",
+  },
+  brokers: {
+    type: "string",
+    description: "Bootstrap servers",
+    default: "localhost:9092 (KAFKA_BROKERS)",
+  },
+  format: { type: "string", description: "Object format: parquet or jsonl", default: "parquet" },
+  gzip: { type: "boolean", description: "Gzip JSON Lines objects" },
+  "partition-by": {
+    type: "string",
+    description: "dt from event time (event) or Kafka timestamp (ingest)",
+    default: "event",
+  },
+  "dt-granularity": {
+    type: "string",
+    description: "Width of a dt partition: day, month or year (first day of the period)",
+    default: "day",
+  },
+  "flush-rows": {
+    type: "string",
+    description: "Flush a partition at this many rows",
+    default: "50000",
+  },
+  "flush-bytes": {
+    type: "string",
+    description: "Flush a partition at this many bytes",
+    default: "16777216",
+  },
+  "flush-seconds": {
+    type: "string",
+    description: "Flush a partition when its oldest row is this old",
+    default: "30",
+  },
+  "idle-exit": { type: "string", description: "Stop after this many seconds without messages" },
+  "max-messages": { type: "string", description: "Stop after this many messages" },
+  "from-beginning": {
+    type: "boolean",
+    description: "Reset the group to the start of the topic (re-ingest)",
+  },
+  region: { type: "string", description: "AWS region", default: "us-east-1 (AWS_REGION)" },
+  endpoint: { type: "string", description: "S3 endpoint of an emulator (AWS_ENDPOINT_URL)" },
+} as const;
+
+if (import.meta.main) {
+  main(async () => {
+    const { values } = parseFlags(Deno.args, FLAGS);
+    if (values.help) {
+      console.log(`Usage: deno task consume [flags]\n\n${helpText(FLAGS)}`);
+      return;
+    }
+    const config = loadConfig({ flags: values });
+    const store = openStore(config.lake, { region: config.region, endpoint: config.endpoint });
+    const stop = onStopSignals((n) =>
+      consoleLogger.info(n === 1 ? "\nStopping: flushing and committing…" : "Stopping now.")
+    );
+    const progress = terminalProgress();
+    const line = (p: ConsumeProgress) => {
+      const last = p.last ? ` · last ${p.last.symbol} ${utcDate(p.last.ts)} ${p.last.close}` : "";
+      return `consumed ${formatCount(p.messages)} (${formatRate(p.messages, p.elapsedMs)}) · ` +
+        `${formatCount(p.rowsWritten)} rows in ${formatCount(p.objectsWritten)} objects · ` +
+        `buffered ${formatCount(p.bufferedRows)} · dead letters ${
+          formatCount(p.deadLettered)
+        }${last}`;
+    };
+    consoleLogger.info(
+      `Consuming ${config.topic} (group ${config.group}) from ${
+        config.brokers.join(",")
+      } into ${store.uri}`,
+    );
+    const result = await consumeToLake(
+      createKafka({ brokers: config.brokers, logger: consoleLogger }),
+      {
+        topic: config.topic,
+        group: config.group,
+        brokers: config.brokers,
+        store,
+        format: choiceFlag("format", values.format, ["parquet", "jsonl"] as const),
+        gzip: values.gzip === true,
+        partitionBy: choiceFlag(
+          "partition-by",
+          values["partition-by"],
+          ["event", "ingest"] as const,
+        ),
+        dtGranularity: choiceFlag(
+          "dt-granularity",
+          values["dt-granularity"],
+          [
+            "day",
+            "month",
+            "year",
+          ] as const,
+        ),
+        flushRows: numberFlag("flush-rows", values["flush-rows"], {
+          integer: true,
+          positive: true,
+        }),
+        flushBytes: numberFlag("flush-bytes", values["flush-bytes"], {
+          integer: true,
+          positive: true,
+        }),
+        flushSeconds: numberFlag("flush-seconds", values["flush-seconds"], { positive: true }),
+        idleExitSeconds: numberFlag("idle-exit", values["idle-exit"], { positive: true }),
+        maxMessages: numberFlag("max-messages", values["max-messages"], {
+          integer: true,
+          positive: true,
+        }),
+        fromBeginning: values["from-beginning"] === true,
+        signal: stop.graceful,
+        abortRetries: stop.immediate,
+        logger: { ...consoleLogger, info: () => {} },
+        onProgress: (p) => progress.update(line(p)),
+      },
+    );
+    stop.dispose();
+    progress.done(line(result));
+    consoleLogger.info(
+      `Done (${result.stoppedBy}): ${formatCount(result.messages)} messages, ` +
+        `${formatCount(result.rowsWritten)} rows written in ${
+          formatCount(result.objectsWritten)
+        } objects ` +
+        `(${formatBytes(result.bytesWritten)}), ${
+          formatCount(result.deadLettered)
+        } dead letters, ` +
+        `${formatDuration(result.elapsedMs)}.`,
+    );
+  });
+}
