@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { DeleteBucketCommand } from "@aws-sdk/client-s3";
 import { S3Store, S3StoreError } from "./s3_store.ts";
 import { StoreUnavailableError } from "./store.ts";
 import {
@@ -81,6 +82,7 @@ Deno.test("s3 store ensureBucket creates a missing bucket once", async () => {
     assert.equal(await store.ensureBucket(), false);
     assert.deepEqual(await collect(store.list("")), []);
   } finally {
+    await store.client.send(new DeleteBucketCommand({ Bucket: store.bucket })).catch(() => {});
     store.close();
   }
 });

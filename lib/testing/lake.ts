@@ -7,6 +7,7 @@
  */
 
 import assert from "node:assert/strict";
+import { DeleteBucketCommand } from "@aws-sdk/client-s3";
 import { decodeObject } from "../lake/encode.ts";
 import { FsStore } from "../lake/fs_store.ts";
 import { formatFor, LayoutError, tablePrefix } from "../lake/layout.ts";
@@ -141,7 +142,7 @@ export function uniqueBucketName(prefix = "lake-test"): string {
 
 /**
  * An {@linkcode S3Store} on a new bucket of the emulator at `AWS_ENDPOINT_URL` (moto). Dispose
- * it to empty and delete nothing else: `await using s3 = await s3TestStore();`.
+ * it to empty and delete the bucket: `await using s3 = await s3TestStore();`.
  *
  * @throws {Error} when `AWS_ENDPOINT_URL` is not set, saying how to run the tests.
  */
@@ -162,7 +163,9 @@ export async function s3TestStore(
   return Object.assign(store, {
     [Symbol.asyncDispose]: async () => {
       try {
-        for await (const { key } of store.list("")) await store.delete(key);
+        const root = new S3Store({ bucket: store.bucket, endpoint, client: store.client });
+        for await (const { key } of root.list("")) await root.delete(key);
+        await store.client.send(new DeleteBucketCommand({ Bucket: store.bucket }));
       } finally {
         store.close();
       }
