@@ -1,5 +1,6 @@
 /**
- * Operations: the Kafka broker configuration shared by the local and the EC2 broker, and the
+ * Operations: the Kafka broker configuration shared by the local and the EC2 broker, the EC2
+ * deployment (plan/apply/destroy, user-data), IAM policies, the doctor, and the
  * local services (Kafka broker, moto, Python environment) that `deno task up`, `down` and `test`
  * control.
  *
@@ -19,3 +20,9 @@ export * from "./local_broker.ts";
 export * from "./local_services.ts";
 export * from "./moto.ts";
 export * from "./python_env.ts";
+export * from "./doctor.ts";
+export * from "./ec2.ts";
+export * from "./iam.ts";
+export * from "./my_ip.ts";
+export * from "./redact.ts";
+export * from "./user_data.ts";

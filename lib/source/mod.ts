@@ -19,3 +19,4 @@ export * from "./csv.ts";
 export * from "./pace.ts";
 export * from "./rejects.ts";
 export * from "./simulate.ts";
+export * from "./open_source.ts";

@@ -1,0 +1,12 @@
+/**
+ * Kafka: the shared kafkajs client, topic administration, the tick producer and the lake
+ * consumer.
+ *
+ * @module
+ */
+
+export * from "./admin.ts";
+export * from "./batches.ts";
+export * from "./client.ts";
+export * from "./consumer.ts";
+export * from "./producer.ts";
