@@ -8,7 +8,7 @@
 
 import { type Logger, silentLogger } from "../log.ts";
 import type { Tick } from "../tick.ts";
-import { readCsvTicks } from "./csv.ts";
+import { CsvReadError, readCsvTicks } from "./csv.ts";
 import { type Clock, pace, type PaceMode, sampleTicks, systemClock } from "./pace.ts";
 import { formatReject, RejectsFile, rejectsPathFor } from "./rejects.ts";
 import { simulateTicks } from "./simulate.ts";
@@ -91,6 +91,16 @@ export async function openTickSource(options: TickSourceOptions = {}): Promise<T
     description = `the simulator (${symbols} symbols, seed ${options.seed ?? 42})`;
   } else {
     const file = options.file ?? "data/stock_data.csv";
+    // Fail before anything else happens (topic creation, connections) when the file is missing.
+    await Deno.stat(file).catch((error) => {
+      throw new CsvReadError(
+        file,
+        error instanceof Deno.errors.NotFound
+          ? "no such file. Check the path, or run `deno task generate-data` to create the sample"
+          : `${error.message}. Check the path and its permissions`,
+        { cause: error },
+      );
+    });
     const rejectsPath = options.rejectsPath ?? rejectsPathFor(file);
     if (rejectsPath !== false) {
       // One rejects file per run; it is removed again at close when the file had no bad rows.
