@@ -71,6 +71,11 @@ const FLAGS = {
     type: "boolean",
     description: "Reset the group to the start of the topic (re-ingest)",
   },
+  "session-timeout": {
+    type: "string",
+    description: "Seconds the group waits for a silent (killed) member",
+    default: "30",
+  },
   region: { type: "string", description: "AWS region", default: "us-east-1 (AWS_REGION)" },
   endpoint: { type: "string", description: "S3 endpoint of an emulator (AWS_ENDPOINT_URL)" },
 } as const;
@@ -139,6 +144,8 @@ if (import.meta.main) {
           positive: true,
         }),
         fromBeginning: values["from-beginning"] === true,
+        sessionTimeoutMs: (numberFlag("session-timeout", values["session-timeout"], { min: 6 }) ??
+          30) * 1000,
         signal: stop.graceful,
         abortRetries: stop.immediate,
         logger: { ...consoleLogger, info: () => {} },

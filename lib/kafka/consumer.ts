@@ -55,6 +55,11 @@ export interface ConsumeOptions extends Omit<LakeSinkOptions, "commit" | "signal
   brokers?: string[];
   /** Where flushes, retries and dead letters are reported. @default silentLogger */
   logger?: Logger;
+  /**
+   * How long the group waits for a silent member before moving its partitions. A consumer killed
+   * without a goodbye blocks its partitions for this long. @default 30000 (the broker allows 6000+)
+   */
+  sessionTimeoutMs?: number;
   /** Largest fetch per partition, which bounds memory with the flush settings. @default 4 MiB */
   maxBytesPerPartition?: number;
 }
@@ -91,8 +96,9 @@ export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Prom
 
     consumer = kafka.consumer({
       groupId: options.group,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+      rebalanceTimeout: options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)),
       maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
       maxBytes: 32 * 1024 * 1024,
       allowAutoTopicCreation: false,
