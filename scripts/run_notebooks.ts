@@ -1,0 +1,205 @@
+/**
+ * `deno run -A scripts/run_notebooks.ts [notebook.ipynb …]`: executes the tutorial notebooks
+ * headless with the Deno kernel (nbclient from the project's Python environment), in tutorial
+ * order (producer, consumer, analysis), against the configured services, and fails on any error
+ * output, stderr mentioning an error, a cell that did not run, or an analysis without a chart.
+ *
+ * Each run gets its own topic, consumer group and lake (`NOTEBOOK_RUN_ID`, default `ci-<time>`),
+ * which are deleted afterwards unless `--keep` (the executed notebooks are kept on failure).
+ *
+ * @module
+ */
+
+import { basename, join, resolve } from "node:path";
+import { helpText, main, numberFlag, parseFlags, UsageError } from "../lib/cli.ts";
+import { createKafka } from "../lib/kafka/client.ts";
+import { consoleLogger } from "../lib/log.ts";
+import {
+  countCharts,
+  ensureDenoKernel,
+  type NotebookDocument,
+  notebookProblems,
+  notebookSettings,
+  PROJECT_ROOT,
+} from "../lib/notebook.ts";
+import { ensurePythonEnv } from "../lib/ops/python_env.ts";
+
+/** Notebooks in tutorial order; others found in notebooks/ run after these, by name. */
+const ORDER = ["kafka_producer.ipynb", "kafka_consumer.ipynb", "analysis.ipynb"];
+/** Notebooks that must show at least one chart. */
+const NEEDS_CHART = ["analysis.ipynb"];
+
+const FLAGS = {
+  timeout: { type: "string", description: "Seconds a cell may run", default: "120" },
+  python: {
+    type: "string",
+    description: "Python with nbclient (LAKE_TEST_PYTHON)",
+    default: ".cache/venv, built if needed",
+  },
+  "run-id": {
+    type: "string",
+    description: "Suffix of the run's topic, group and lake (NOTEBOOK_RUN_ID)",
+    default: "ci-<time>",
+  },
+  keep: { type: "boolean", description: "Keep the run's topics, lake and executed notebooks" },
+} as const;
+
+const PYTHON = `
+import json, sys, time
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+jobs, timeout, cwd = json.loads(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+for source, target in jobs:
+    notebook = nbformat.read(source, as_version=4)
+    started, error = time.time(), None
+    try:
+        NotebookClient(notebook, timeout=timeout, resources={"metadata": {"path": cwd}}).execute()
+    except CellExecutionError:
+        error = None  # the error output is in the notebook; the caller reports it
+    except Exception as exc:  # timeouts, a dead kernel, a missing kernel spec
+        error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+    nbformat.write(notebook, target)
+    print(json.dumps({"source": source, "target": target,
+                      "seconds": round(time.time() - started, 1), "error": error}), flush=True)
+`;
+
+interface RunReport {
+  source: string;
+  target: string;
+  seconds: number;
+  error: string | null;
+}
+
+if (import.meta.main) {
+  main(async () => {
+    const { values, positionals } = parseFlags(Deno.args, FLAGS, { allowPositionals: true });
+    if (values.help) {
+      console.log(
+        `Usage: deno run -A scripts/run_notebooks.ts [flags] [notebook.ipynb …]\n\n${
+          helpText(FLAGS)
+        }\n\nWithout notebooks it runs every notebooks/*.ipynb. Services come from the usual ` +
+          "environment (KAFKA_BROKERS, LAKE_URI, AWS_*); start them with deno task up.",
+      );
+      return 0;
+    }
+    const timeout = numberFlag("timeout", values.timeout, { integer: true, positive: true }) ??
+      120;
+    const notebooks = positionals.length > 0
+      ? positionals.map((p) => resolve(p))
+      : await tutorialNotebooks(join(PROJECT_ROOT, "notebooks"));
+    for (const path of notebooks) {
+      if (!path.endsWith(".ipynb") || !(await exists(path))) {
+        throw new UsageError(`"${path}" is not a notebook file (.ipynb) that exists.`);
+      }
+    }
+    const runId = (values["run-id"] as string | undefined) ?? Deno.env.get("NOTEBOOK_RUN_ID") ??
+      `ci-${Date.now()}`;
+    const env = { ...Deno.env.toObject(), NOTEBOOK_RUN_ID: runId };
+    const settings = notebookSettings({ env }); // bad settings fail here, before any kernel starts
+
+    const python = (values.python as string | undefined) ??
+      (await ensurePythonEnv({ logger: consoleLogger })).python;
+    const kernel = await ensureDenoKernel(python);
+    const runDir = join(PROJECT_ROOT, ".cache", "notebook-runs", runId);
+    const outDir = join(runDir, "executed");
+    await Deno.mkdir(outDir, { recursive: true });
+    consoleLogger.info(
+      `Running ${notebooks.length} notebook(s) with the Deno kernel (${kernel}); run ${runId}: ` +
+        `topic ${settings.topic}, lake ${settings.lake}, brokers ${settings.brokers.join(",")}.`,
+    );
+
+    const jobs = notebooks.map((path) => [path, join(outDir, basename(path))]);
+    const child = new Deno.Command(python, {
+      args: ["-c", PYTHON, JSON.stringify(jobs), String(timeout), join(PROJECT_ROOT, "notebooks")],
+      env,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const [output, status] = await Promise.all([child.output(), child.status]);
+    const stdout = new TextDecoder().decode(output.stdout);
+    const stderr = new TextDecoder().decode(output.stderr);
+    const reports: RunReport[] = stdout.split("\n").filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line));
+
+    let failed = !status.success || reports.length !== notebooks.length;
+    if (failed) {
+      consoleLogger.error(
+        `nbclient stopped (exit ${status.code}) after ${reports.length} of ${notebooks.length} ` +
+          `notebook(s):\n${
+            stderr.split("\n").filter((l) => !/unstable/.test(l)).slice(-20).join("\n")
+          }`,
+      );
+    }
+    const rows: string[] = [];
+    for (const report of reports) {
+      const name = basename(report.source);
+      const notebook = JSON.parse(await Deno.readTextFile(report.target)) as NotebookDocument;
+      const problems = notebookProblems(notebook).map((p) => `cell ${p.cell}: ${p.message}`);
+      const kernelName = (notebook.metadata.kernelspec as { name?: string } | undefined)?.name;
+      if (kernelName !== "deno") problems.unshift(`kernelspec is "${kernelName}", expected "deno"`);
+      if (report.error) problems.unshift(report.error);
+      const charts = countCharts(notebook);
+      if (NEEDS_CHART.includes(name) && charts === 0) problems.push("shows no chart");
+      const cells = notebook.cells.filter((c) => c.cell_type === "code").length;
+      rows.push(
+        `${problems.length ? "FAIL" : "ok  "} ${name.padEnd(24)} ${
+          `${report.seconds.toFixed(1)} s`.padStart(8)
+        } ${String(cells).padStart(3)} code cells ${String(charts).padStart(2)} chart(s)`,
+      );
+      for (const problem of problems) rows.push(`       ${problem}`);
+      if (problems.length) failed = true;
+    }
+    console.log(rows.join("\n"));
+
+    if (failed) {
+      consoleLogger.error(`Executed notebooks kept in ${outDir} (open them to see the outputs).`);
+    }
+    if (values.keep) {
+      consoleLogger.info(`Kept topic ${settings.topic}, lake ${settings.lake} and ${outDir}.`);
+    } else {
+      await cleanUp(settings, failed ? undefined : runDir);
+    }
+    return failed ? 1 : 0;
+  });
+}
+
+/** The notebooks of a folder in tutorial order. */
+async function tutorialNotebooks(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isFile && entry.name.endsWith(".ipynb")) names.push(entry.name);
+  }
+  const rank = (name: string) => ORDER.includes(name) ? ORDER.indexOf(name) : ORDER.length;
+  names.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  if (names.length === 0) throw new UsageError(`No notebooks in ${dir}.`);
+  return names.map((name) => join(dir, name));
+}
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.stat(path).then((s) => s.isFile, () => false);
+}
+
+/** Deletes the run's topics, and its folder (lake and executed notebooks) when given. */
+async function cleanUp(
+  settings: ReturnType<typeof notebookSettings>,
+  runDir: string | undefined,
+): Promise<void> {
+  const admin = createKafka({ brokers: settings.brokers }).admin();
+  try {
+    await admin.connect();
+    const existing = new Set(await admin.listTopics());
+    const topics = [settings.topic, `${settings.topic}.dlq`, settings.testTopic]
+      .filter((t) => existing.has(t));
+    if (topics.length) await admin.deleteTopics({ topics });
+  } catch (error) {
+    consoleLogger.warn(`Could not delete the run's topics: ${(error as Error).message}`);
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+  if (runDir) await Deno.remove(runDir, { recursive: true }).catch(() => {});
+  if (settings.lake.startsWith("s3://")) {
+    consoleLogger.info(`The run's S3 lake ${settings.lake} is left in place; delete it when done.`);
+  }
+}
