@@ -8,6 +8,8 @@
  * @module
  */
 
+import type { Logger } from "../log.ts";
+
 /** Options of {@linkcode spawnDetached}. */
 export interface SpawnDetachedOptions {
   /** The program to run (looked up on `PATH`). */
@@ -154,6 +156,127 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
     await sleep(100);
   }
   return !(await isAlive(pid));
+}
+
+/** Reads a pid file and returns the pid if that process is alive and its command line has `marker`; removes a stale pid file. */
+export async function livePid(pidFile: string, marker: string): Promise<number | undefined> {
+  const pid = await readPidFile(pidFile);
+  if (pid === undefined) return undefined;
+  if (await isAlive(pid, marker)) return pid;
+  await removePidFile(pidFile);
+  return undefined;
+}
+
+/** Options of {@linkcode waitUntilReady}. */
+export interface WaitUntilReadyOptions {
+  /** The process that is starting. */
+  pid: number;
+  /** Whether the service answers yet. */
+  ready: () => Promise<boolean>;
+  /** How long to wait before stopping it. */
+  timeoutMs: number;
+  /** Time between two checks. @default {200} */
+  intervalMs?: number;
+  /** Name of the service in messages, e.g. `Kafka`. */
+  what: string;
+  /** Where it answers, in messages, e.g. `on 127.0.0.1:9092`. */
+  where: string;
+  /** Its log, quoted in errors. */
+  logFile: string;
+  /** Its pid file, removed when it fails. */
+  pidFile: string;
+  /** Said after "exited while starting", e.g. ` (is port 5000 taken?)`. @default {""} */
+  exitHint?: string;
+  /** Wraps a message in the caller's error class. */
+  error: (message: string) => Error;
+}
+
+/**
+ * Waits until a freshly started service answers. When the process exits first, or it does not
+ * answer within the timeout (it is then terminated), removes the pid file and throws an error
+ * that quotes the end of the log.
+ */
+export async function waitUntilReady(options: WaitUntilReadyOptions): Promise<void> {
+  const { pid, what, logFile, pidFile } = options;
+  const deadline = Date.now() + options.timeoutMs;
+  while (Date.now() < deadline) {
+    if (!(await isAlive(pid))) {
+      await removePidFile(pidFile);
+      throw options.error(
+        `${what} exited while starting${
+          options.exitHint ?? ""
+        }; its log (${logFile}) ends with:\n` +
+          await tailFile(logFile),
+      );
+    }
+    if (await options.ready()) return;
+    await sleep(options.intervalMs ?? 200);
+  }
+  await terminate(pid, { timeoutMs: 5_000 });
+  await removePidFile(pidFile);
+  throw options.error(
+    `${what} did not answer ${options.where} within ${options.timeoutMs / 1000} s, so it was ` +
+      `stopped. Its log (${logFile}) ends with:\n${await tailFile(logFile)}`,
+  );
+}
+
+/** Options of {@linkcode stopOurService}. */
+export interface StopOurServiceOptions {
+  /** Our pid (from {@linkcode livePid}), or `undefined` when this state folder started nothing. */
+  pid: number | undefined;
+  /** Whether something answers where the service would, to tell "not ours" from "not running". */
+  running: () => Promise<boolean>;
+  /** Name of the service in messages, e.g. `Kafka`. */
+  what: string;
+  /** Where it answers, in messages, e.g. `on 127.0.0.1:9092`. */
+  where: string;
+  /** The folder that would have started it, in messages. */
+  stateDir: string;
+  /** Its pid file, removed after stopping. */
+  pidFile: string;
+  /** Only signal the process if its command line contains this. */
+  marker: string;
+  /** How long to wait after SIGTERM before SIGKILL. */
+  timeoutMs: number;
+  /** Where progress goes. */
+  logger: Logger;
+}
+
+/**
+ * Stops a service this state folder started and removes its pid file; a service started some
+ * other way is left alone (`"not ours"`).
+ */
+export async function stopOurService(
+  options: StopOurServiceOptions,
+): Promise<{ outcome: "stopped" | "killed" | "not running" | "not ours"; pid?: number }> {
+  const { pid, what, where, logger } = options;
+  if (pid === undefined) {
+    const running = await options.running();
+    logger.info(
+      running
+        ? `${what} ${where} was not started from ${options.stateDir} (no pid file); leaving it running.`
+        : `${what} is not running ${where}.`,
+    );
+    return { outcome: running ? "not ours" : "not running" };
+  }
+  logger.info(`Stopping ${what} (pid ${pid}) …`);
+  const outcome = await terminate(pid, { timeoutMs: options.timeoutMs, marker: options.marker });
+  await removePidFile(options.pidFile);
+  logger.info(`${what} ${where} ${outcome}.`);
+  return { outcome, pid };
+}
+
+/** The line `start()` logs when the service already answers, with or without our pid. */
+export function alreadyRunningNote(
+  what: string,
+  where: string,
+  pid: number | undefined,
+  stateDir: string,
+  logFile: string,
+): string {
+  return pid === undefined
+    ? `${what} is already running ${where} (not started from ${stateDir}: no pid file).`
+    : `${what} is already running ${where} (pid ${pid}, log: ${logFile}).`;
 }
 
 /** Whether something accepts TCP connections on `host:port` within `timeoutMs`. */

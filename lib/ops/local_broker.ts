@@ -14,14 +14,12 @@ import { join, resolve } from "node:path";
 import { type Logger, silentLogger } from "../log.ts";
 import { KAFKA_VERSION, renderServerProperties, SCALA_VERSION } from "./broker_config.ts";
 import {
-  isAlive,
+  alreadyRunningNote,
+  livePid,
   portAcceptsConnections,
-  readPidFile,
-  removePidFile,
-  sleep,
   spawnDetached,
-  tailFile,
-  terminate,
+  stopOurService,
+  waitUntilReady,
   writePidFile,
 } from "./daemon.ts";
 import { MAVEN_HINT, requireJava, requireMaven, runTool } from "./java.ts";
@@ -239,12 +237,8 @@ export class LocalBroker {
   }
 
   /** The pid from the pid file if that process is our broker; clears a stale pid file. */
-  async #ourPid(): Promise<number | undefined> {
-    const pid = await readPidFile(this.pidFile);
-    if (pid === undefined) return undefined;
-    if (await isAlive(pid, this.propertiesFile)) return pid;
-    await removePidFile(this.pidFile);
-    return undefined;
+  #ourPid(): Promise<number | undefined> {
+    return livePid(this.pidFile, this.propertiesFile);
   }
 
   /**
@@ -265,9 +259,7 @@ export class LocalBroker {
         );
       }
       this.#logger.info(
-        ourPid === undefined
-          ? `Kafka is already running on ${this.bootstrap} (not started from ${this.cacheDir}: no pid file).`
-          : `Kafka is already running on ${this.bootstrap} (pid ${ourPid}, log: ${this.logFile}).`,
+        alreadyRunningNote("Kafka", `on ${this.bootstrap}`, ourPid, this.cacheDir, this.logFile),
       );
       return { ...(await this.status()), alreadyRunning: true };
     }
@@ -345,33 +337,20 @@ export class LocalBroker {
     }
   }
 
-  async #waitUntilReady(pid: number): Promise<void> {
-    const deadline = Date.now() + this.#startTimeoutMs;
-    while (Date.now() < deadline) {
-      if (!(await isAlive(pid))) {
-        await removePidFile(this.pidFile);
-        throw new LocalBrokerError(
-          `Kafka exited while starting; its log (${this.logFile}) ends with:\n${await tailFile(
-            this.logFile,
-          )}`,
-        );
-      }
-      if (
+  #waitUntilReady(pid: number): Promise<void> {
+    return waitUntilReady({
+      pid,
+      ready: async () =>
         await portAcceptsConnections(this.host, this.port) &&
-        await answersMetadata(this.bootstrap, 3_000)
-      ) {
-        return;
-      }
-      await sleep(250);
-    }
-    await terminate(pid, { timeoutMs: 5_000 });
-    await removePidFile(this.pidFile);
-    throw new LocalBrokerError(
-      `Kafka did not answer on ${this.bootstrap} within ${
-        this.#startTimeoutMs / 1000
-      } s, so it was stopped. ` +
-        `Its log (${this.logFile}) ends with:\n${await tailFile(this.logFile)}`,
-    );
+        await answersMetadata(this.bootstrap, 3_000),
+      timeoutMs: this.#startTimeoutMs,
+      intervalMs: 250,
+      what: "Kafka",
+      where: `on ${this.bootstrap}`,
+      logFile: this.logFile,
+      pidFile: this.pidFile,
+      error: (message) => new LocalBrokerError(message),
+    });
   }
 
   /**
@@ -379,24 +358,17 @@ export class LocalBroker {
    * removes its pid file. A broker started some other way is left alone (`"not ours"`).
    */
   async stop(): Promise<BrokerStopResult> {
-    const pid = await this.#ourPid();
-    if (pid === undefined) {
-      const running = await portAcceptsConnections(this.host, this.port);
-      this.#logger.info(
-        running
-          ? `Kafka on ${this.bootstrap} was not started from ${this.cacheDir} (no pid file); leaving it running.`
-          : `Kafka is not running on ${this.bootstrap}.`,
-      );
-      return { outcome: running ? "not ours" : "not running" };
-    }
-    this.#logger.info(`Stopping Kafka (pid ${pid}) …`);
-    const outcome = await terminate(pid, {
-      timeoutMs: this.#stopTimeoutMs,
+    return stopOurService({
+      pid: await this.#ourPid(),
+      running: () => portAcceptsConnections(this.host, this.port),
+      what: "Kafka",
+      where: `on ${this.bootstrap}`,
+      stateDir: this.cacheDir,
+      pidFile: this.pidFile,
       marker: this.propertiesFile,
+      timeoutMs: this.#stopTimeoutMs,
+      logger: this.#logger,
     });
-    await removePidFile(this.pidFile);
-    this.#logger.info(`Kafka on ${this.bootstrap} ${outcome}.`);
-    return { outcome, pid };
   }
 }
 

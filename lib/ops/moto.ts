@@ -9,13 +9,11 @@
 import { join, resolve } from "node:path";
 import { type Logger, silentLogger } from "../log.ts";
 import {
-  isAlive,
-  readPidFile,
-  removePidFile,
-  sleep,
+  alreadyRunningNote,
+  livePid,
   spawnDetached,
-  tailFile,
-  terminate,
+  stopOurService,
+  waitUntilReady,
   writePidFile,
 } from "./daemon.ts";
 import { venvBin } from "./python_env.ts";
@@ -145,12 +143,8 @@ export class MotoServer {
   }
 
   /** Our pid, if the pid file points at a live moto_server on our port; clears a stale pid file. */
-  async #ourPid(): Promise<number | undefined> {
-    const pid = await readPidFile(this.pidFile);
-    if (pid === undefined) return undefined;
-    if (await isAlive(pid, `moto_server -H ${this.host} -p ${this.port}`)) return pid;
-    await removePidFile(this.pidFile);
-    return undefined;
+  #ourPid(): Promise<number | undefined> {
+    return livePid(this.pidFile, `moto_server -H ${this.host} -p ${this.port}`);
   }
 
   /** Whether the endpoint answers an S3 ListBuckets as moto does. */
@@ -188,9 +182,7 @@ export class MotoServer {
     const ourPid = await this.#ourPid();
     if (await this.#answers()) {
       this.#logger.info(
-        ourPid === undefined
-          ? `moto is already running at ${this.endpoint} (not started from ${this.stateDir}: no pid file).`
-          : `moto is already running at ${this.endpoint} (pid ${ourPid}, log: ${this.logFile}).`,
+        alreadyRunningNote("moto", `at ${this.endpoint}`, ourPid, this.stateDir, this.logFile),
       );
       return { ...(await this.status()), alreadyRunning: true };
     }
@@ -223,27 +215,18 @@ export class MotoServer {
     return { ...(await this.status()), alreadyRunning: false };
   }
 
-  async #waitUntilReady(pid: number): Promise<void> {
-    const deadline = Date.now() + this.#startTimeoutMs;
-    while (Date.now() < deadline) {
-      if (!(await isAlive(pid))) {
-        await removePidFile(this.pidFile);
-        throw new MotoError(
-          `moto exited while starting (is port ${this.port} taken?); its log (${this.logFile}) ends with:\n` +
-            await tailFile(this.logFile),
-        );
-      }
-      if (await this.#answers()) return;
-      await sleep(200);
-    }
-    await terminate(pid, { timeoutMs: 5_000 });
-    await removePidFile(this.pidFile);
-    throw new MotoError(
-      `moto did not answer at ${this.endpoint} within ${
-        this.#startTimeoutMs / 1000
-      } s, so it was stopped. ` +
-        `Its log (${this.logFile}) ends with:\n${await tailFile(this.logFile)}`,
-    );
+  #waitUntilReady(pid: number): Promise<void> {
+    return waitUntilReady({
+      pid,
+      ready: () => this.#answers(),
+      timeoutMs: this.#startTimeoutMs,
+      what: "moto",
+      where: `at ${this.endpoint}`,
+      logFile: this.logFile,
+      pidFile: this.pidFile,
+      exitHint: ` (is port ${this.port} taken?)`,
+      error: (message) => new MotoError(message),
+    });
   }
 
   /**
@@ -251,21 +234,17 @@ export class MotoServer {
    * other way is left alone (`"not ours"`).
    */
   async stop(): Promise<MotoStopResult> {
-    const pid = await this.#ourPid();
-    if (pid === undefined) {
-      const running = await this.#answers();
-      this.#logger.info(
-        running
-          ? `moto at ${this.endpoint} was not started from ${this.stateDir} (no pid file); leaving it running.`
-          : `moto is not running at ${this.endpoint}.`,
-      );
-      return { outcome: running ? "not ours" : "not running" };
-    }
-    this.#logger.info(`Stopping moto (pid ${pid}) …`);
-    const outcome = await terminate(pid, { timeoutMs: this.#stopTimeoutMs, marker: "moto_server" });
-    await removePidFile(this.pidFile);
-    this.#logger.info(`moto at ${this.endpoint} ${outcome}.`);
-    return { outcome, pid };
+    return stopOurService({
+      pid: await this.#ourPid(),
+      running: () => this.#answers(),
+      what: "moto",
+      where: `at ${this.endpoint}`,
+      stateDir: this.stateDir,
+      pidFile: this.pidFile,
+      marker: "moto_server",
+      timeoutMs: this.#stopTimeoutMs,
+      logger: this.#logger,
+    });
   }
 
   /**
