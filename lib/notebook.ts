@@ -633,7 +633,7 @@ export function priceLinesChart(
         title: rebase ? `${y} (first = 100)` : y,
         scale: { zero: false },
       },
-      color: { field: "symbol", type: "nominal", title: "symbol" },
+      color: { field: "symbol", type: "nominal", title: "symbol", scale: { scheme: "tableau20" } },
       tooltip: [
         { field: "symbol", type: "nominal" },
         { field: x, type: "temporal", format: "%Y-%m-%d", scale: { type: "utc" } },
@@ -743,8 +743,15 @@ export function volumeChart(rows: readonly Row[], options: VolumeOptions = {}): 
     mark: "bar",
     encoding: {
       x: { field: x, type: "temporal", title: null, scale: { type: "utc" } },
-      y: { field: y, type: "quantitative", aggregate: "sum", stack: "zero", title: y },
-      color: { field: "symbol", type: "nominal" },
+      y: {
+        field: y,
+        type: "quantitative",
+        aggregate: "sum",
+        stack: "zero",
+        title: y,
+        axis: { format: "~s" },
+      },
+      color: { field: "symbol", type: "nominal", scale: { scheme: "tableau20" } },
       tooltip: [
         { field: "symbol", type: "nominal" },
         { field: x, type: "temporal", format: "%Y-%m-%d", scale: { type: "utc" } },
@@ -983,6 +990,25 @@ export function stripNotebook(notebook: NotebookDocument): {
     return copy;
   });
   return { notebook: { ...notebook, cells }, changed };
+}
+
+/**
+ * Serialises a notebook the way Jupyter saves it (nbformat): keys sorted, one-space indent, a
+ * final newline — so stripping and saving from JupyterLab give the same bytes.
+ */
+export function notebookJson(notebook: NotebookDocument): string {
+  const sorted = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(sorted);
+    if (value && typeof value === "object") {
+      return Object.fromEntries(
+        Object.keys(value).sort().map((
+          key,
+        ) => [key, sorted((value as Record<string, unknown>)[key])]),
+      );
+    }
+    return value;
+  };
+  return `${JSON.stringify(sorted(notebook), null, 1)}\n`;
 }
 
 /** Raised when the Deno kernel cannot be installed or is not the one this Deno provides. */

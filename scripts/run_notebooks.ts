@@ -100,7 +100,11 @@ if (import.meta.main) {
     const settings = notebookSettings({ env }); // bad settings fail here, before any kernel starts
 
     const python = (values.python as string | undefined) ??
-      (await ensurePythonEnv({ logger: consoleLogger })).python;
+      (await ensurePythonEnv({
+        venvDir: join(PROJECT_ROOT, ".cache", "venv"),
+        requirementsFile: join(PROJECT_ROOT, "scripts", "requirements.txt"),
+        logger: consoleLogger,
+      })).python;
     const kernel = await ensureDenoKernel(python);
     const runDir = join(PROJECT_ROOT, ".cache", "notebook-runs", runId);
     const outDir = join(runDir, "executed");

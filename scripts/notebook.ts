@@ -1,0 +1,60 @@
+/**
+ * `deno task notebook [jupyter lab flags]`: builds the project's Python environment if needed
+ * (JupyterLab from PyPI into `.cache/venv`), installs the Deno kernel for this Deno, and opens
+ * JupyterLab in `notebooks/`. Flags go to `jupyter lab`, e.g. `--no-browser` or `--port 8889`.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { main } from "../lib/cli.ts";
+import { consoleLogger } from "../lib/log.ts";
+import { ensureDenoKernel, notebookSettings, PROJECT_ROOT } from "../lib/notebook.ts";
+import { ensurePythonEnv, venvBin } from "../lib/ops/python_env.ts";
+
+const HELP = `Usage: deno task notebook [jupyter lab flags]
+
+Opens JupyterLab in notebooks/ with the Deno kernel. Start with kafka_producer.ipynb, then
+kafka_consumer.ipynb, then analysis.ipynb (the local broker: deno task up).
+
+Common flags (passed to jupyter lab):
+  --no-browser      do not open a browser; open the printed http://localhost:8888/lab?token=… URL
+  --port <n>        port to listen on (default 8888)
+
+The notebooks read their settings from the environment (KAFKA_BROKERS, LAKE_URI, AWS_*,
+NOTEBOOK_TARGET, NOTEBOOK_ROWS, …): set them before this command. Each notebook lists them at the top.`;
+
+if (import.meta.main) {
+  main(async () => {
+    if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+      console.log(HELP);
+      return 0;
+    }
+    const settings = notebookSettings(); // a bad variable fails now, not in the first cell
+    const env = await ensurePythonEnv({
+      venvDir: join(PROJECT_ROOT, ".cache", "venv"),
+      requirementsFile: join(PROJECT_ROOT, "scripts", "requirements.txt"),
+      logger: consoleLogger,
+    });
+    const kernel = await ensureDenoKernel(env.python);
+    consoleLogger.info(
+      `Deno kernel: ${kernel}. Notebooks will use Kafka at ${settings.brokers.join(",")}, ` +
+        `topic ${settings.topic}, lake ${settings.lake}. Stop JupyterLab with Ctrl-C.`,
+    );
+    // Ctrl-C reaches JupyterLab too (it asks to confirm); wait for it instead of exiting first.
+    const ignore = () => {};
+    Deno.addSignalListener("SIGINT", ignore);
+    try {
+      const status = await new Deno.Command(venvBin("jupyter", env.venvDir), {
+        args: ["lab", ...Deno.args],
+        cwd: join(PROJECT_ROOT, "notebooks"),
+        stdin: "inherit",
+        stdout: "inherit",
+        stderr: "inherit",
+      }).spawn().status;
+      return status.code;
+    } finally {
+      Deno.removeSignalListener("SIGINT", ignore);
+    }
+  });
+}
