@@ -13,6 +13,8 @@ export interface FlagSpec {
   type: "string" | "boolean";
   /** One-letter alias. */
   short?: string;
+  /** May be given more than once; the value is then a list. @default false */
+  multiple?: boolean;
   /** What it does, for `--help`. */
   description: string;
   /** Shown in `--help` as the default. */
@@ -28,10 +30,13 @@ export class UsageError extends Error {
   }
 }
 
+/** The value of one parsed flag: text, a switch, a list (`multiple`), or absent. */
+export type FlagValue = string | boolean | string[] | undefined;
+
 /** What {@linkcode parseFlags} returns. */
 export interface ParsedFlags {
   /** Flag values by name. */
-  values: Record<string, string | boolean | undefined>;
+  values: Record<string, FlagValue>;
   /** Arguments that are not flags. */
   positionals: string[];
 }
@@ -45,11 +50,16 @@ export function parseFlags(
   spec: Record<string, FlagSpec>,
   options: { allowPositionals?: boolean } = {},
 ): ParsedFlags {
-  const config: Record<string, { type: "string" | "boolean"; short?: string }> = {
-    help: { type: "boolean", short: "h" },
-  };
+  const config: Record<
+    string,
+    { type: "string" | "boolean"; short?: string; multiple?: boolean }
+  > = { help: { type: "boolean", short: "h" } };
   for (const [name, flag] of Object.entries(spec)) {
-    config[name] = flag.short ? { type: flag.type, short: flag.short } : { type: flag.type };
+    config[name] = {
+      type: flag.type,
+      ...(flag.short ? { short: flag.short } : {}),
+      ...(flag.multiple ? { multiple: true } : {}),
+    };
   }
   try {
     const parsed = parseArgs({
@@ -59,7 +69,7 @@ export function parseFlags(
       allowPositionals: options.allowPositionals ?? false,
     });
     return {
-      values: parsed.values as Record<string, string | boolean | undefined>,
+      values: parsed.values as Record<string, FlagValue>,
       positionals: parsed.positionals,
     };
   } catch (error) {
@@ -74,7 +84,8 @@ export function parseFlags(
 /** The flag table printed by `--help`. */
 export function helpText(spec: Record<string, FlagSpec>): string {
   return Object.entries(spec).map(([name, flag]) => {
-    const left = `  --${name}${flag.type === "string" ? " <value>" : ""}`;
+    const value = flag.type === "string" ? ` <value>${flag.multiple ? " …" : ""}` : "";
+    const left = `  ${flag.short ? `-${flag.short}, ` : ""}--${name}${value}`;
     const def = flag.default !== undefined ? ` (default: ${flag.default})` : "";
     return `${left.padEnd(28)} ${flag.description}${def}`;
   }).join("\n");
@@ -97,7 +108,7 @@ export interface NumberFlagOptions {
  */
 export function numberFlag(
   name: string,
-  value: string | boolean | undefined,
+  value: FlagValue,
   options: NumberFlagOptions = {},
 ): number | undefined {
   if (value === undefined) return undefined;
@@ -116,7 +127,7 @@ export function numberFlag(
 /** Reads a flag that takes one of a few words. */
 export function choiceFlag<T extends string>(
   name: string,
-  value: string | boolean | undefined,
+  value: FlagValue,
   choices: readonly T[],
 ): T | undefined {
   if (value === undefined) return undefined;
@@ -126,18 +137,92 @@ export function choiceFlag<T extends string>(
   throw new UsageError(`--${name} must be one of ${choices.join(", ")}, got "${value}".`);
 }
 
+/** Reads a flag that takes text; `undefined` stays `undefined`. */
+export function stringFlag(name: string, value: FlagValue): string | undefined {
+  if (value === undefined || typeof value === "string") return value;
+  throw new UsageError(`--${name} needs a value, e.g. --${name} <value>.`);
+}
+
+/** Options of {@linkcode main}. */
+export interface MainOptions {
+  /** Turns an error into the text printed after `error: `. @default the error's message */
+  explain?: (error: unknown) => string;
+  /**
+   * The exit code for an error; `undefined` falls back to the default.
+   * @default 2 for a {@linkcode UsageError}, 1 otherwise
+   */
+  exitCode?: (error: unknown) => number | undefined;
+}
+
 /**
  * Runs a script's main function: prints errors as one readable message (no stack unless
- * `DEBUG=1`) and exits non-zero.
+ * `DEBUG=1`) and exits with the code `run` returns, 2 after a usage error, or 1.
  */
-export async function main(run: () => Promise<number | void>): Promise<void> {
+export async function main(
+  run: () => Promise<number | void>,
+  options: MainOptions = {},
+): Promise<void> {
   try {
     const code = await run();
     Deno.exit(code ?? 0);
   } catch (error) {
     const err = error as Error;
-    console.error(`error: ${err?.message ?? err}`);
+    console.error(`error: ${options.explain ? options.explain(error) : err?.message ?? err}`);
     if (Deno.env.get("DEBUG")) console.error(err?.stack);
-    Deno.exit(err instanceof UsageError ? 2 : 1);
+    Deno.exit(options.exitCode?.(error) ?? (err instanceof UsageError ? 2 : 1));
   }
+}
+
+/** What a script accepts, for {@linkcode runCommand} and {@linkcode usageText}. */
+export interface CommandSpec {
+  /** The synopsis after `Usage: `, e.g. `deno task consume [flags]`; one entry per line. */
+  usage: string | string[];
+  /** What the command does, printed between the synopsis and the flags. */
+  about?: string;
+  /** The flags it takes (`--help` is added). */
+  flags: Record<string, FlagSpec>;
+  /** Printed after the flag table. */
+  footer?: string;
+  /** Accept arguments that are not flags. @default false */
+  positionals?: boolean;
+}
+
+/** The `--help` text of a command: synopsis, description, flag table, footer. */
+export function usageText(spec: CommandSpec): string {
+  const [first, ...rest] = typeof spec.usage === "string" ? [spec.usage] : spec.usage;
+  const synopsis = [`Usage: ${first}`, ...rest.map((line) => `       ${line}`)].join("\n");
+  const flags = Object.keys(spec.flags).length > 0 ? `Flags:\n${helpText(spec.flags)}` : "";
+  return [synopsis, spec.about, flags, spec.footer].filter((part) => part).join("\n\n");
+}
+
+/**
+ * The whole life of a script: parses `Deno.args` against `spec` (printing {@linkcode usageText}
+ * for `--help`), runs `run` with the flags, and exits as {@linkcode main} does.
+ *
+ * @example
+ * ```ts
+ * import { runCommand } from "./cli.ts";
+ * if (import.meta.main) {
+ *   runCommand({ usage: "deno task hello [flags]", flags: {} }, () => {
+ *     console.log("hello");
+ *     return Promise.resolve();
+ *   });
+ * }
+ * ```
+ */
+export function runCommand(
+  spec: CommandSpec,
+  run: (flags: ParsedFlags) => Promise<number | void>,
+  options: MainOptions & { args?: string[] } = {},
+): Promise<void> {
+  return main(async () => {
+    const parsed = parseFlags(options.args ?? Deno.args, spec.flags, {
+      allowPositionals: spec.positionals,
+    });
+    if (parsed.values.help) {
+      console.log(usageText(spec));
+      return 0;
+    }
+    return await run(parsed);
+  }, options);
 }

@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { FlagSpec } from "./cli.ts";
+
 /** Settings shared by the producer, consumer, catalog and query steps. */
 export interface PipelineConfig {
   /** Kafka bootstrap servers. Env `KAFKA_BROKERS` (comma-separated), flag `--brokers`. @default ["localhost:9092"] */
@@ -28,18 +30,44 @@ export interface PipelineConfig {
   athenaOutput?: string;
 }
 
+/** Where one {@linkcode PipelineConfig} field comes from, and what it means in `--help`. */
+export interface ConfigSource {
+  /** The environment variable. */
+  env: string;
+  /** The flag, without `--`. */
+  flag: string;
+  /** What the setting is, for `--help`. */
+  description: string;
+  /** Shown as the default when the field has none in {@linkcode DEFAULT_CONFIG}. */
+  unset?: string;
+}
+
 /** Which environment variable and which flag set each field, for errors and `--help`. */
-export const CONFIG_SOURCES: Record<keyof PipelineConfig, { env: string; flag: string }> = {
-  brokers: { env: "KAFKA_BROKERS", flag: "brokers" },
-  topic: { env: "KAFKA_TOPIC", flag: "topic" },
-  group: { env: "KAFKA_GROUP", flag: "group" },
-  lake: { env: "LAKE_URI", flag: "lake" },
-  region: { env: "AWS_REGION", flag: "region" },
-  endpoint: { env: "AWS_ENDPOINT_URL", flag: "endpoint" },
-  database: { env: "GLUE_DATABASE", flag: "database" },
-  table: { env: "GLUE_TABLE", flag: "table" },
-  workgroup: { env: "ATHENA_WORKGROUP", flag: "workgroup" },
-  athenaOutput: { env: "ATHENA_OUTPUT", flag: "athena-output" },
+export const CONFIG_SOURCES: Record<keyof PipelineConfig, ConfigSource> = {
+  brokers: {
+    env: "KAFKA_BROKERS",
+    flag: "brokers",
+    description: "Kafka bootstrap servers, host:port[,host:port…]",
+  },
+  topic: { env: "KAFKA_TOPIC", flag: "topic", description: "Kafka topic of the ticks" },
+  group: { env: "KAFKA_GROUP", flag: "group", description: "Consumer group of the lake sink" },
+  lake: { env: "LAKE_URI", flag: "lake", description: "Lake root: a folder or s3://bucket/prefix" },
+  region: { env: "AWS_REGION", flag: "region", description: "AWS region" },
+  endpoint: {
+    env: "AWS_ENDPOINT_URL",
+    flag: "endpoint",
+    description: "Endpoint of an AWS emulator such as moto (S3, Glue, Athena, EC2, STS)",
+    unset: "real AWS",
+  },
+  database: { env: "GLUE_DATABASE", flag: "database", description: "Glue database" },
+  table: { env: "GLUE_TABLE", flag: "table", description: "Lake table (Glue table)" },
+  workgroup: { env: "ATHENA_WORKGROUP", flag: "workgroup", description: "Athena workgroup" },
+  athenaOutput: {
+    env: "ATHENA_OUTPUT",
+    flag: "athena-output",
+    description: "s3:// location for Athena results",
+    unset: "the workgroup's",
+  },
 };
 
 /** The defaults a fresh clone runs with: everything local. */
@@ -53,6 +81,29 @@ export const DEFAULT_CONFIG: Readonly<PipelineConfig> = {
   table: "ticks",
   workgroup: "primary",
 };
+
+/**
+ * The flags of the given config fields, ready to spread into a script's flag table: each
+ * described once, with its default and environment variable (`localhost:9092 (KAFKA_BROKERS)`).
+ * {@linkcode loadConfig} reads the parsed values.
+ *
+ * @example
+ * ```ts
+ * import { configFlags } from "./config.ts";
+ * const FLAGS = { ...configFlags("brokers", "topic"), limit: { type: "string", description: "Stop after N" } } as const;
+ * FLAGS.brokers.default; // "localhost:9092 (KAFKA_BROKERS)"
+ * ```
+ */
+export function configFlags(...fields: (keyof PipelineConfig)[]): Record<string, FlagSpec> {
+  const flags: Record<string, FlagSpec> = {};
+  for (const field of fields) {
+    const { env, flag, description, unset } = CONFIG_SOURCES[field];
+    const value = DEFAULT_CONFIG[field];
+    const shown = Array.isArray(value) ? value.join(",") : value ?? unset;
+    flags[flag] = { type: "string", description, default: `${shown} (${env})` };
+  }
+  return flags;
+}
 
 /** Raised for a setting that cannot be used; the message names the variable or flag and what it accepts. */
 export class ConfigError extends Error {

@@ -5,6 +5,10 @@
  * @module
  */
 
+import type { ConsumeProgress } from "./kafka/consumer.ts";
+import type { ProduceProgress } from "./kafka/producer.ts";
+import { type Tick, utcDate } from "./tick.ts";
+
 /** Where progress text goes. */
 export interface ProgressSink {
   /** Shows the latest state; may drop updates that come too fast. */
@@ -84,4 +88,32 @@ export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
   return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+/** ` · last NYA 2021-06-02 16555.6`: the latest tick, to end a progress line; empty without one. */
+export function lastTickNote(last: Tick | undefined): string {
+  return last ? ` · last ${last.symbol} ${utcDate(last.ts)} ${last.close}` : "";
+}
+
+/**
+ * The progress line of a producer run: sent, rate, bytes, rejected rows and the latest tick.
+ *
+ * @example
+ * ```ts
+ * import { produceLine } from "./progress.ts";
+ * produceLine({ sent: 2000, bytes: 300_000, elapsedMs: 1000 }, 3);
+ * // "sent 2,000 (2,000/s, 293.0 KiB) · rejected 3"
+ * ```
+ */
+export function produceLine(p: ProduceProgress, rejected: number): string {
+  return `sent ${formatCount(p.sent)} (${formatRate(p.sent, p.elapsedMs)}, ` +
+    `${formatBytes(p.bytes)}) · rejected ${formatCount(rejected)}${lastTickNote(p.last)}`;
+}
+
+/** The progress line of a consumer run: messages, rate, rows and objects written, buffered, dead letters, latest tick. */
+export function consumeLine(p: ConsumeProgress): string {
+  return `consumed ${formatCount(p.messages)} (${formatRate(p.messages, p.elapsedMs)}) · ` +
+    `${formatCount(p.rowsWritten)} rows in ${formatCount(p.objectsWritten)} objects · ` +
+    `buffered ${formatCount(p.bufferedRows)} · dead letters ${formatCount(p.deadLettered)}` +
+    lastTickNote(p.last);
 }

@@ -5,39 +5,23 @@
  * @module
  */
 
-import { choiceFlag, helpText, main, numberFlag, parseFlags } from "../lib/cli.ts";
-import { loadConfig } from "../lib/config.ts";
+import { choiceFlag, numberFlag, runCommand } from "../lib/cli.ts";
+import { configFlags, loadConfig } from "../lib/config.ts";
 import { createKafka } from "../lib/kafka/client.ts";
-import { type ConsumeProgress, consumeToLake } from "../lib/kafka/consumer.ts";
+import { consumeToLake } from "../lib/kafka/consumer.ts";
 import { openStore } from "../lib/lake/open_store.ts";
 import { consoleLogger } from "../lib/log.ts";
 import {
+  consumeLine,
   formatBytes,
   formatCount,
   formatDuration,
-  formatRate,
   terminalProgress,
 } from "../lib/progress.ts";
 import { onStopSignals } from "../lib/signals.ts";
-import { utcDate } from "../lib/tick.ts";
 
 const FLAGS = {
-  lake: {
-    type: "string",
-    description: "Lake root: a folder or s3://bucket/prefix",
-    default: "./lake (LAKE_URI)",
-  },
-  topic: { type: "string", description: "Topic to consume", default: "stock_market (KAFKA_TOPIC)" },
-  group: {
-    type: "string",
-    description: "Consumer group",
-    default: "stock_market_lake (KAFKA_GROUP)",
-  },
-  brokers: {
-    type: "string",
-    description: "Bootstrap servers",
-    default: "localhost:9092 (KAFKA_BROKERS)",
-  },
+  ...configFlags("lake", "topic", "group", "brokers"),
   format: { type: "string", description: "Object format: parquet or jsonl", default: "parquet" },
   gzip: { type: "boolean", description: "Gzip JSON Lines objects" },
   "partition-by": {
@@ -76,31 +60,17 @@ const FLAGS = {
     description: "Seconds the group waits for a silent (killed) member",
     default: "30",
   },
-  region: { type: "string", description: "AWS region", default: "us-east-1 (AWS_REGION)" },
-  endpoint: { type: "string", description: "S3 endpoint of an emulator (AWS_ENDPOINT_URL)" },
+  ...configFlags("region", "endpoint"),
 } as const;
 
 if (import.meta.main) {
-  main(async () => {
-    const { values } = parseFlags(Deno.args, FLAGS);
-    if (values.help) {
-      console.log(`Usage: deno task consume [flags]\n\n${helpText(FLAGS)}`);
-      return;
-    }
+  runCommand({ usage: "deno task consume [flags]", flags: FLAGS }, async ({ values }) => {
     const config = loadConfig({ flags: values });
     const store = openStore(config.lake, { region: config.region, endpoint: config.endpoint });
     const stop = onStopSignals((n) =>
       consoleLogger.info(n === 1 ? "\nStopping: flushing and committing…" : "Stopping now.")
     );
     const progress = terminalProgress();
-    const line = (p: ConsumeProgress) => {
-      const last = p.last ? ` · last ${p.last.symbol} ${utcDate(p.last.ts)} ${p.last.close}` : "";
-      return `consumed ${formatCount(p.messages)} (${formatRate(p.messages, p.elapsedMs)}) · ` +
-        `${formatCount(p.rowsWritten)} rows in ${formatCount(p.objectsWritten)} objects · ` +
-        `buffered ${formatCount(p.bufferedRows)} · dead letters ${
-          formatCount(p.deadLettered)
-        }${last}`;
-    };
     consoleLogger.info(
       `Consuming ${config.topic} (group ${config.group}) from ${
         config.brokers.join(",")
@@ -149,11 +119,11 @@ if (import.meta.main) {
         signal: stop.graceful,
         abortRetries: stop.immediate,
         logger: { ...consoleLogger, info: () => {} },
-        onProgress: (p) => progress.update(line(p)),
+        onProgress: (p) => progress.update(consumeLine(p)),
       },
     );
     stop.dispose();
-    progress.done(line(result));
+    progress.done(consumeLine(result));
     consoleLogger.info(
       `Done (${result.stoppedBy}): ${formatCount(result.messages)} messages, ` +
         `${formatCount(result.rowsWritten)} rows written in ${

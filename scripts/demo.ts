@@ -5,7 +5,7 @@
  * @module
  */
 
-import { helpText, main, parseFlags } from "../lib/cli.ts";
+import { runCommand, stringFlag } from "../lib/cli.ts";
 import { loadConfig } from "../lib/config.ts";
 import { ensureTopic } from "../lib/kafka/admin.ts";
 import { createKafka } from "../lib/kafka/client.ts";
@@ -37,15 +37,10 @@ const FLAGS = {
 const DEMO_TOPIC_PREFIX = "stock_market_demo_";
 
 if (import.meta.main) {
-  main(async () => {
-    const { values } = parseFlags(Deno.args, FLAGS);
-    if (values.help) {
-      console.log(`Usage: deno task demo [flags]\n\n${helpText(FLAGS)}`);
-      return;
-    }
+  runCommand({ usage: "deno task demo [flags]", flags: FLAGS }, async ({ values }) => {
     const started = performance.now();
-    const file = (values.file as string | undefined) ?? "data/stock_data.csv";
-    const lake = (values.lake as string | undefined) ?? "./lake/demo";
+    const file = stringFlag("file", values.file) ?? "data/stock_data.csv";
+    const lake = stringFlag("lake", values.lake) ?? "./lake/demo";
     if (lake.startsWith("s3://")) throw new Error("The demo writes a local folder; pass a path.");
 
     consoleLogger.info("1/4 Starting Kafka…");

@@ -8,45 +8,41 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { STSClient } from "@aws-sdk/client-sts";
 import { S3Client } from "@aws-sdk/client-s3";
 import { GlueClient } from "@aws-sdk/client-glue";
 import { AthenaClient } from "@aws-sdk/client-athena";
-import { loadConfig } from "../lib/config.ts";
-import { consoleLogger } from "../lib/log.ts";
+import { numberFlag, type ParsedFlags, runCommand } from "../lib/cli.ts";
+import { configFlags, loadConfig } from "../lib/config.ts";
 import { explainError, formatReport, runDoctor } from "../lib/ops/doctor.ts";
 import { redact, secretsFromEnv } from "../lib/ops/redact.ts";
 
-async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      brokers: { type: "string" },
-      topic: { type: "string" },
-      lake: { type: "string" },
-      region: { type: "string" },
-      endpoint: { type: "string" },
-      database: { type: "string" },
-      table: { type: "string" },
-      workgroup: { type: "string" },
-      "athena-output": { type: "string" },
-      "timeout-ms": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) {
-    console.log(
-      "Usage: deno task doctor [--brokers host:9092] [--lake s3://bucket/prefix] [--region R] [--timeout-ms 5000]\n" +
-        "Checks credentials, broker, S3, Glue and Athena; settings come from the same env/flags as the pipeline.",
-    );
-    return 0;
-  }
+const COMMAND = {
+  usage: "deno task doctor [flags]",
+  about: "Checks credentials, broker, S3, Glue and Athena; settings come from the same env/flags " +
+    "as the pipeline. Exit code 1 when a check fails.",
+  flags: {
+    ...configFlags(
+      "brokers",
+      "topic",
+      "lake",
+      "region",
+      "endpoint",
+      "database",
+      "table",
+      "workgroup",
+      "athenaOutput",
+    ),
+    "timeout-ms": { type: "string", description: "How long each check may take", default: "5000" },
+  },
+} as const;
+
+async function doctor({ values }: ParsedFlags): Promise<number> {
   const config = loadConfig({ flags: values });
-  const timeoutMs = values["timeout-ms"] ? Number(values["timeout-ms"]) : 5000;
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
-    throw new Error(`--timeout-ms must be a positive whole number, got "${values["timeout-ms"]}".`);
-  }
+  const timeoutMs = numberFlag("timeout-ms", values["timeout-ms"], {
+    integer: true,
+    positive: true,
+  }) ?? 5000;
   const common = {
     region: config.region,
     maxAttempts: 1,
@@ -68,10 +64,7 @@ async function main(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (error) {
-    consoleLogger.error(redact(explainError(error), secretsFromEnv()));
-    Deno.exit(1);
-  }
+  runCommand(COMMAND, doctor, {
+    explain: (error) => redact(explainError(error), secretsFromEnv()),
+  });
 }

@@ -10,47 +10,35 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import { loadConfig } from "../lib/config.ts";
-import { consoleLogger } from "../lib/log.ts";
+import { choiceFlag, type ParsedFlags, runCommand, stringFlag } from "../lib/cli.ts";
+import { configFlags, loadConfig } from "../lib/config.ts";
 import { buildPolicies } from "../lib/ops/iam.ts";
 import { explainError, parseS3Uri } from "../lib/ops/doctor.ts";
+import { redact, secretsFromEnv } from "../lib/ops/redact.ts";
 
-const NAMES = ["producer-host", "consumer", "glue-crawler", "athena-query"];
+const NAMES = ["producer-host", "consumer", "glue-crawler", "athena-query"] as const;
 
-async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      lake: { type: "string" },
-      region: { type: "string" },
-      endpoint: { type: "string" },
-      database: { type: "string" },
-      table: { type: "string" },
-      workgroup: { type: "string" },
-      "athena-output": { type: "string" },
-      "account-id": { type: "string" },
-      only: { type: "string" },
-      json: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
+const COMMAND = {
+  usage: "deno task iam [flags]",
+  about: "Prints one policy document per role; with --only, just that policy's JSON (ready for " +
+    "`aws iam create-policy --policy-document file://…`).",
+  flags: {
+    ...configFlags("lake", "region", "endpoint", "database", "table", "workgroup", "athenaOutput"),
+    "account-id": {
+      type: "string",
+      description: "AWS account of the policies' ARNs",
+      default: "the caller's, from STS GetCallerIdentity",
     },
-  });
-  if (values.help) {
-    console.log(
-      `Usage: deno task iam [--lake s3://bucket/prefix] [--account-id 123456789012] [--only ${
-        NAMES.join("|")
-      }] [--json]\n` +
-        "Prints one policy document per role; with --only, just that policy's JSON (ready for `aws iam create-policy --policy-document file://…`).",
-    );
-    return 0;
-  }
-  if (values.only !== undefined && !NAMES.includes(values.only)) {
-    console.error(`error: --only must be one of ${NAMES.join(", ")}, got "${values.only}".`);
-    return 2;
-  }
+    only: { type: "string", description: `Print just one policy: ${NAMES.join(", ")}` },
+    json: { type: "boolean", description: "Print all policies as one JSON document" },
+  },
+} as const;
+
+async function iam({ values }: ParsedFlags): Promise<number> {
+  const only = choiceFlag("only", values.only, NAMES);
   const config = loadConfig({ flags: values });
-  let accountId = values["account-id"];
+  let accountId = stringFlag("account-id", values["account-id"]);
   if (accountId === undefined && parseS3Uri(config.lake) === undefined) {
     buildPolicies(config, { accountId: "000000000000" }); // says the lake must be in S3
   }
@@ -62,8 +50,8 @@ async function main(args: string[]): Promise<number> {
     accountId = (await sts.send(new GetCallerIdentityCommand({}))).Account ?? "";
   }
   const policies = buildPolicies(config, { accountId });
-  if (values.only) {
-    console.log(JSON.stringify(policies.find((p) => p.name === values.only)!.policy, null, 2));
+  if (only) {
+    console.log(JSON.stringify(policies.find((p) => p.name === only)!.policy, null, 2));
     return 0;
   }
   if (values.json) {
@@ -84,10 +72,5 @@ async function main(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (error) {
-    consoleLogger.error(explainError(error));
-    Deno.exit(1);
-  }
+  runCommand(COMMAND, iam, { explain: (error) => redact(explainError(error), secretsFromEnv()) });
 }

@@ -4,23 +4,16 @@
  * @module
  */
 
-import { choiceFlag, helpText, main, numberFlag, parseFlags } from "../lib/cli.ts";
-import { loadConfig } from "../lib/config.ts";
+import { choiceFlag, numberFlag, runCommand, stringFlag } from "../lib/cli.ts";
+import { configFlags, loadConfig } from "../lib/config.ts";
 import { ensureTopic } from "../lib/kafka/admin.ts";
 import { createKafka } from "../lib/kafka/client.ts";
 import { createTickProducer, type ProduceProgress, produceTicks } from "../lib/kafka/producer.ts";
 import { consoleLogger } from "../lib/log.ts";
-import {
-  formatBytes,
-  formatCount,
-  formatDuration,
-  formatRate,
-  terminalProgress,
-} from "../lib/progress.ts";
+import { formatCount, formatDuration, produceLine, terminalProgress } from "../lib/progress.ts";
 import { onStopSignals } from "../lib/signals.ts";
 import { openTickSource } from "../lib/source/open_source.ts";
 import { paceModeFromFlags } from "../lib/source/pace.ts";
-import { utcDate } from "../lib/tick.ts";
 
 const FLAGS = {
   file: {
@@ -46,16 +39,7 @@ const FLAGS = {
     default: "1",
   },
   limit: { type: "string", description: "Stop after N messages" },
-  topic: {
-    type: "string",
-    description: "Destination topic",
-    default: "stock_market (KAFKA_TOPIC)",
-  },
-  brokers: {
-    type: "string",
-    description: "Bootstrap servers",
-    default: "localhost:9092 (KAFKA_BROKERS)",
-  },
+  ...configFlags("topic", "brokers"),
   partitions: { type: "string", description: "Partitions when the topic is created", default: "3" },
   rejects: {
     type: "string",
@@ -69,24 +53,19 @@ const FLAGS = {
 } as const;
 
 if (import.meta.main) {
-  main(async () => {
-    const { values } = parseFlags(Deno.args, FLAGS);
-    if (values.help) {
-      console.log(`Usage: deno task produce [flags]\n\n${helpText(FLAGS)}`);
-      return;
-    }
+  runCommand({ usage: "deno task produce [flags]", flags: FLAGS }, async ({ values }) => {
     const config = loadConfig({ flags: values });
     const stop = onStopSignals((n) =>
       consoleLogger.info(n === 1 ? "\nStopping: sending what was read…" : "Stopping now.")
     );
     const source = await openTickSource({
       source: choiceFlag("source", values.source, ["csv", "simulate"] as const),
-      file: values.file as string | undefined,
-      rejectsPath: values.rejects as string | undefined,
+      file: stringFlag("file", values.file),
+      rejectsPath: stringFlag("rejects", values.rejects),
       mode: choiceFlag("mode", values.mode, ["stream", "sample"] as const),
       pace: paceModeFromFlags({
-        speed: values.speed as string | undefined,
-        rate: values.rate as string | undefined,
+        speed: stringFlag("speed", values.speed),
+        rate: stringFlag("rate", values.rate),
       }),
       sampleIntervalMs: (numberFlag("interval", values.interval, { positive: true }) ?? 1) * 1000,
       limit: numberFlag("limit", values.limit, { integer: true }),
@@ -98,12 +77,7 @@ if (import.meta.main) {
     const kafka = createKafka({ brokers: config.brokers, logger: consoleLogger });
     const producer = createTickProducer(kafka);
     const progress = terminalProgress();
-    const line = (p: ProduceProgress) => {
-      const last = p.last ? ` · last ${p.last.symbol} ${utcDate(p.last.ts)} ${p.last.close}` : "";
-      const { rejected } = source.counts();
-      return `sent ${formatCount(p.sent)} (${formatRate(p.sent, p.elapsedMs)}, ` +
-        `${formatBytes(p.bytes)}) · rejected ${formatCount(rejected)}${last}`;
-    };
+    const line = (p: ProduceProgress) => produceLine(p, source.counts().rejected);
     try {
       const topic = await ensureTopic(kafka, {
         topic: config.topic,
