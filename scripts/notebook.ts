@@ -20,6 +20,7 @@ kafka_consumer.ipynb, then analysis.ipynb (the local broker: deno task up).
 Common flags (passed to jupyter lab):
   --no-browser      do not open a browser; open the printed http://localhost:8888/lab?token=… URL
   --port <n>        port to listen on (default 8888)
+  --allow-root      needed when running as root (e.g. in a container); JupyterLab refuses otherwise
 
 The notebooks read their settings from the environment (KAFKA_BROKERS, LAKE_URI, AWS_*,
 NOTEBOOK_TARGET, NOTEBOOK_ROWS, …): set them before this command. Each notebook lists them at the top.`;
