@@ -176,7 +176,7 @@ export async function main(
 /** What a script accepts, for {@linkcode runCommand} and {@linkcode usageText}. */
 export interface CommandSpec {
   /** The synopsis after `Usage: `, e.g. `deno task consume [flags]`; one entry per line. */
-  usage: string | string[];
+  usage: string | readonly string[];
   /** What the command does, printed between the synopsis and the flags. */
   about?: string;
   /** The flags it takes (`--help` is added). */

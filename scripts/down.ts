@@ -6,22 +6,20 @@
  * @module
  */
 
-import { main, parseFlags } from "../lib/cli.ts";
+import { runCommand } from "../lib/cli.ts";
 import { consoleLogger } from "../lib/log.ts";
 import { downLocalServices } from "../lib/ops/local_services.ts";
 
-const USAGE = `Usage: deno task down
-
-Stops the local Kafka broker and moto if this project started them (pid files in .cache/kafka
-and .cache/moto). Kafka's topics stay in .cache/kafka/data; moto forgets everything.`;
+const COMMAND = {
+  usage: "deno task down",
+  about:
+    `Stops the local Kafka broker and moto if this project started them (pid files in .cache/kafka
+and .cache/moto). Kafka's topics stay in .cache/kafka/data; moto forgets everything.`,
+  flags: {},
+};
 
 if (import.meta.main) {
-  await main(async () => {
-    const { values } = parseFlags(Deno.args, {});
-    if (values.help) {
-      console.log(USAGE);
-      return 0;
-    }
+  await runCommand(COMMAND, async () => {
     const result = await downLocalServices({ logger: consoleLogger });
     const say = (name: string, outcome: string | undefined) => {
       const text = outcome === "stopped" || outcome === "killed"

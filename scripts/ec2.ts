@@ -11,11 +11,11 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { EC2Client } from "@aws-sdk/client-ec2";
-import { loadConfig } from "../lib/config.ts";
+import { numberFlag, type ParsedFlags, runCommand, stringFlag, UsageError } from "../lib/cli.ts";
+import { configFlags, loadConfig } from "../lib/config.ts";
 import { consoleLogger as console_ } from "../lib/log.ts";
-import { redactingLogger } from "../lib/ops/redact.ts";
+import { redact, redactingLogger, secretsFromEnv } from "../lib/ops/redact.ts";
 import { applyEc2, DEFAULT_EC2_NAME, destroyEc2, formatPlan, planEc2 } from "../lib/ops/ec2.ts";
 import { detectMyIp } from "../lib/ops/my_ip.ts";
 import { explainError } from "../lib/ops/doctor.ts";
@@ -23,65 +23,68 @@ import { explainError } from "../lib/ops/doctor.ts";
 /** Progress on stderr, with any credential masked. */
 const consoleLogger = redactingLogger(console_);
 
-const USAGE = `Usage: deno task ec2 <plan|apply|destroy> [options]
-
-  plan      print what apply would create (security group, instance, user-data); changes nothing
+const COMMAND = {
+  usage: "deno task ec2 <plan|apply|destroy> [flags]",
+  about:
+    `  plan      print what apply would create (security group, instance, user-data); changes nothing
   apply     create it (idempotent) and print the KAFKA_BROKERS bootstrap address
-  destroy   terminate the instance and delete the security group (everything tagged by apply)
+  destroy   terminate the instance and delete the security group (everything tagged by apply)`,
+  flags: {
+    "my-ip": {
+      type: "string",
+      description: "Your public address; 9092 (and 22 with --key-name) open to IP/32 only",
+      default: "detected via https://checkip.amazonaws.com",
+    },
+    ...configFlags("region"),
+    "instance-type": {
+      type: "string",
+      description: "t2.micro, t3.small, t3.medium, … (sets the heap)",
+      default: "t3.small",
+    },
+    "key-name": {
+      type: "string",
+      description: "Existing EC2 key pair: enables SSH from your IP",
+      default: "none (SSM)",
+    },
+    "instance-profile": {
+      type: "string",
+      description: "Existing instance profile for SSM Session Manager",
+      default: "none",
+    },
+    ami: { type: "string", description: "Fixed image", default: "latest Amazon Linux 2023" },
+    name: {
+      type: "string",
+      description: "Name tag and security group name",
+      default: DEFAULT_EC2_NAME,
+    },
+    "volume-gb": {
+      type: "string",
+      description: "Root volume size (gp3, encrypted)",
+      default: "16",
+    },
+    partitions: {
+      type: "string",
+      description: "Partitions of stock_market and stock_market.dlq",
+      default: "3",
+    },
+    json: { type: "boolean", description: "plan: print the plan as JSON" },
+    "user-data": { type: "boolean", description: "plan: print only the user-data script" },
+    ...configFlags("endpoint"),
+  },
+  positionals: true,
+} as const;
 
-Options:
-  --my-ip IP              your public address; 9092 (and 22 with --key-name) open to IP/32 only.
-                          Detected via https://checkip.amazonaws.com when omitted.
-  --region R              AWS region (env AWS_REGION)                       default us-east-1
-  --instance-type T       t2.micro, t3.small, t3.medium, … (sets the heap)  default t3.small
-  --key-name K            existing EC2 key pair: enables SSH from your IP   default none (SSM)
-  --instance-profile P    existing instance profile for SSM Session Manager default none
-  --ami ami-…             fixed image                default latest Amazon Linux 2023
-  --name N                Name tag and security group name                  default ${DEFAULT_EC2_NAME}
-  --volume-gb N           root volume size (gp3, encrypted)                 default 16
-  --partitions N          partitions of stock_market and stock_market.dlq  default 3
-  --json                  plan: print the plan as JSON
-  --user-data             plan: print only the user-data script
-  --endpoint URL          AWS endpoint of an emulator such as moto (env AWS_ENDPOINT_URL)
-`;
-
-function int(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new Error(`--${flag} must be a whole number, got "${value}".`);
-  return Number(value);
+function int(flag: string, value: ParsedFlags["values"][string]): number | undefined {
+  return numberFlag(flag, value, { integer: true });
 }
 
-async function main(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      "my-ip": { type: "string" },
-      region: { type: "string" },
-      endpoint: { type: "string" },
-      "instance-type": { type: "string" },
-      "key-name": { type: "string" },
-      "instance-profile": { type: "string" },
-      ami: { type: "string" },
-      name: { type: "string" },
-      "volume-gb": { type: "string" },
-      partitions: { type: "string" },
-      json: { type: "boolean" },
-      "user-data": { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
+async function ec2({ values, positionals }: ParsedFlags): Promise<number> {
   const command = positionals[0];
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
   if (positionals.length !== 1 || !["plan", "apply", "destroy"].includes(command)) {
-    console.error(`error: expected one of plan, apply, destroy.\n\n${USAGE}`);
-    return 2;
+    throw new UsageError("Give one command: plan, apply or destroy (see deno task ec2 --help).");
   }
   const config = loadConfig({ flags: { region: values.region, endpoint: values.endpoint } });
-  const name = values.name ?? DEFAULT_EC2_NAME;
+  const name = stringFlag("name", values.name) ?? DEFAULT_EC2_NAME;
   const client = () =>
     new EC2Client({
       region: config.region,
@@ -97,17 +100,17 @@ async function main(args: string[]): Promise<number> {
     return 0;
   }
 
-  const myIp = values["my-ip"] ?? await detectMyIp();
+  const myIp = stringFlag("my-ip", values["my-ip"]) ?? await detectMyIp();
   const plan = planEc2({
     myIp,
     region: config.region,
-    instanceType: values["instance-type"],
-    keyName: values["key-name"],
-    instanceProfile: values["instance-profile"],
-    ami: values.ami,
+    instanceType: stringFlag("instance-type", values["instance-type"]),
+    keyName: stringFlag("key-name", values["key-name"]),
+    instanceProfile: stringFlag("instance-profile", values["instance-profile"]),
+    ami: stringFlag("ami", values.ami),
     name,
-    volumeGb: int(values["volume-gb"], "volume-gb"),
-    partitions: int(values.partitions, "partitions"),
+    volumeGb: int("volume-gb", values["volume-gb"]),
+    partitions: int("partitions", values.partitions),
   });
   if (command === "plan") {
     if (values["user-data"]) console.log(plan.instance.userData.trimEnd());
@@ -132,10 +135,5 @@ async function main(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (error) {
-    consoleLogger.error(explainError(error));
-    Deno.exit(1);
-  }
+  runCommand(COMMAND, ec2, { explain: (error) => redact(explainError(error), secretsFromEnv()) });
 }

@@ -10,68 +10,49 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "../lib/config.ts";
+import { choiceFlag, type ParsedFlags, runCommand, stringFlag, UsageError } from "../lib/cli.ts";
+import { ConfigError, configFlags, loadConfig } from "../lib/config.ts";
 import { tablePrefix } from "../lib/lake/layout.ts";
 import { openStore } from "../lib/lake/open_store.ts";
 import { consoleLogger } from "../lib/log.ts";
 import { ANALYSES, analysisSql, type Interval } from "../lib/query/analyses.ts";
 import { queryAthena } from "../lib/query/athena.ts";
-import { formatResult, OUTPUT_FORMATS, type OutputFormat } from "../lib/query/format.ts";
+import { formatResult, OUTPUT_FORMATS } from "../lib/query/format.ts";
 import { openLocalEngine, s3CloudOptions } from "../lib/query/local.ts";
 import type { QueryResult } from "../lib/query/result.ts";
 
-const HELP = `Usage:
-  deno task query [options] "<SQL>"
-  deno task query [options] --named <analysis> [--interval day|week|month] [--from YYYY-MM-DD]
-                  [--to YYYY-MM-DD] [--symbol S ...] [--window N] [--limit N]
-  deno task query --list
-
-The lake is the table "ticks" (columns symbol, ts, open, high, low, close, adj_close, volume,
-close_usd and the partition column dt = 'YYYY-MM-DD').
-
-Options:
-  --target local|aws     local: Polars SQL over the lake; aws: Athena        (default local)
-  --output table|csv|json                                                      (default table)
-  --lake <dir|s3://bucket/prefix>   lake to query locally        (env LAKE_URI, default ./lake)
-  --database, --table    Glue database and table     (env GLUE_DATABASE, GLUE_TABLE)
-  --workgroup            Athena workgroup            (env ATHENA_WORKGROUP, default primary)
-  --athena-output        s3:// location for Athena results (env ATHENA_OUTPUT)
-  --region, --endpoint   AWS region and emulator endpoint (env AWS_REGION, AWS_ENDPOINT_URL)
-  --list                 list the named analyses
-  -h, --help             this help
-
-Ctrl-C cancels a running Athena query (StopQueryExecution).`;
-
-async function main(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      named: { type: "string" },
-      interval: { type: "string" },
-      from: { type: "string" },
-      to: { type: "string" },
-      symbol: { type: "string", multiple: true },
-      window: { type: "string" },
-      limit: { type: "string" },
-      output: { type: "string", default: "table" },
-      target: { type: "string", default: "local" },
-      lake: { type: "string" },
-      database: { type: "string" },
-      table: { type: "string" },
-      workgroup: { type: "string" },
-      "athena-output": { type: "string" },
-      region: { type: "string" },
-      endpoint: { type: "string" },
-      list: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
+const COMMAND = {
+  usage: [
+    'deno task query [flags] "<SQL>"',
+    "deno task query [flags] --named <analysis> [--interval day|week|month] [--from YYYY-MM-DD]",
+    "         [--to YYYY-MM-DD] [--symbol S ...] [--window N] [--limit N]",
+    "deno task query --list",
+  ],
+  about:
+    `The lake is the table "ticks" (columns symbol, ts, open, high, low, close, adj_close, volume,
+close_usd and the partition column dt = 'YYYY-MM-DD').`,
+  flags: {
+    target: {
+      type: "string",
+      description: "local: Polars SQL over the lake; aws: Athena",
+      default: "local",
     },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+    output: { type: "string", description: OUTPUT_FORMATS.join(", "), default: "table" },
+    list: { type: "boolean", description: "List the named analyses" },
+    named: { type: "string", description: "Run a named analysis (see --list) instead of SQL" },
+    interval: { type: "string", description: "--named: day, week or month" },
+    from: { type: "string", description: "--named: first day, YYYY-MM-DD" },
+    to: { type: "string", description: "--named: last day, YYYY-MM-DD" },
+    symbol: { type: "string", multiple: true, description: "--named: only this symbol (repeat)" },
+    window: { type: "string", description: "--named: window length N" },
+    limit: { type: "string", description: "--named: at most N rows" },
+    ...configFlags("lake", "database", "table", "workgroup", "athenaOutput", "region", "endpoint"),
+  },
+  footer: "Ctrl-C cancels a running Athena query (StopQueryExecution).",
+  positionals: true,
+} as const;
+
+async function query({ values, positionals }: ParsedFlags): Promise<number> {
   if (values.list) {
     for (const analysis of Object.values(ANALYSES)) {
       console.log(`${analysis.name.padEnd(7)} ${analysis.description}`);
@@ -79,16 +60,9 @@ async function main(args: string[]): Promise<number> {
     }
     return 0;
   }
-  const output = values.output as OutputFormat;
-  if (!OUTPUT_FORMATS.includes(output)) {
-    throw new UsageError(
-      `--output "${values.output}" is not known: use ${OUTPUT_FORMATS.join(", ")}.`,
-    );
-  }
-  if (values.target !== "local" && values.target !== "aws") {
-    throw new UsageError(`--target "${values.target}" is not known: use local or aws.`);
-  }
-  const engine = values.target === "aws" ? "athena" : "local";
+  const output = choiceFlag("output", values.output, OUTPUT_FORMATS) ?? "table";
+  const target = choiceFlag("target", values.target, ["local", "aws"] as const) ?? "local";
+  const engine = target === "aws" ? "athena" : "local";
   const config = loadConfig({ flags: values });
 
   let sql: string;
@@ -96,14 +70,14 @@ async function main(args: string[]): Promise<number> {
     if (positionals.length > 0) {
       throw new UsageError("Give either SQL or --named <analysis>, not both.");
     }
-    sql = analysisSql(values.named, engine, {
+    sql = analysisSql(stringFlag("named", values.named)!, engine, {
       table: config.table,
-      interval: values.interval as Interval | undefined,
-      from: values.from,
-      to: values.to,
-      symbols: values.symbol,
-      window: integer("window", values.window),
-      limit: integer("limit", values.limit),
+      interval: stringFlag("interval", values.interval) as Interval | undefined,
+      from: stringFlag("from", values.from),
+      to: stringFlag("to", values.to),
+      symbols: values.symbol as string[] | undefined,
+      window: integer("window", stringFlag("window", values.window)),
+      limit: integer("limit", stringFlag("limit", values.limit)),
     });
   } else {
     if (positionals.length !== 1 || positionals[0].trim() === "") {
@@ -163,8 +137,6 @@ async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-class UsageError extends Error {}
-
 function integer(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   if (!/^\d+$/.test(text)) throw new UsageError(`--${flag} "${text}" is not a whole number.`);
@@ -176,14 +148,13 @@ function flagOf(option: string): string {
 }
 
 if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    consoleLogger.error(message);
-    if (error instanceof UsageError || error instanceof ConfigError) {
-      console.error('Run "deno task query --help" for usage.');
-    }
-    Deno.exit(error instanceof Error && error.name === "AthenaQueryCancelledError" ? 130 : 1);
-  }
+  runCommand(COMMAND, query, {
+    explain: (error) =>
+      (error as Error)?.message +
+      (error instanceof UsageError || error instanceof ConfigError
+        ? '\nRun "deno task query --help" for usage.'
+        : ""),
+    exitCode: (error) =>
+      error instanceof Error && error.name === "AthenaQueryCancelledError" ? 130 : 1,
+  });
 }

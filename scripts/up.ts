@@ -6,7 +6,7 @@
  * @module
  */
 
-import { helpText, main, parseFlags } from "../lib/cli.ts";
+import { runCommand } from "../lib/cli.ts";
 import { consoleLogger } from "../lib/log.ts";
 import { describeService, upLocalServices } from "../lib/ops/local_services.ts";
 
@@ -18,21 +18,17 @@ const FLAGS = {
   },
 } as const;
 
-const USAGE = `Usage: deno task up [--aws]
-
-Starts a real Apache Kafka 3.9.1 broker on 127.0.0.1:9092 (single-node KRaft, no Docker: the jars
+const COMMAND = {
+  usage: "deno task up [--aws]",
+  about:
+    `Starts a real Apache Kafka 3.9.1 broker on 127.0.0.1:9092 (single-node KRaft, no Docker: the jars
 come from Maven Central into .cache/kafka, Java 17+ and Maven needed). Nothing is started when
-KAFKA_BROKERS points at another broker. Stop with: deno task down.
-
-${helpText(FLAGS)}`;
+KAFKA_BROKERS points at another broker. Stop with: deno task down.`,
+  flags: FLAGS,
+};
 
 if (import.meta.main) {
-  await main(async () => {
-    const { values } = parseFlags(Deno.args, FLAGS);
-    if (values.help) {
-      console.log(USAGE);
-      return 0;
-    }
+  await runCommand(COMMAND, async ({ values }) => {
     const result = await upLocalServices({ aws: values.aws === true, logger: consoleLogger });
     console.log(describeService("kafka", result.kafka));
     if (result.moto) {
