@@ -78,25 +78,6 @@ export interface NotebookSettings extends PipelineConfig {
   root: string;
 }
 
-/** The notebook variables, their defaults and meaning (shown at the top of each notebook). */
-export const NOTEBOOK_ENV: Readonly<Record<string, string>> = {
-  KAFKA_BROKERS: "Kafka bootstrap servers (default localhost:9092; on AWS the EC2 broker)",
-  KAFKA_TOPIC: "tick topic (default stock_market)",
-  KAFKA_GROUP: "consumer group (default stock_market_lake)",
-  LAKE_URI: "lake: a folder (relative to the project) or s3://bucket/prefix (default ./lake)",
-  AWS_REGION: "AWS region; AWS_ENDPOINT_URL for an emulator such as moto; the usual AWS_* keys",
-  GLUE_DATABASE: "Glue database (default stock_market); GLUE_TABLE (default ticks)",
-  ATHENA_WORKGROUP: "Athena workgroup (default primary); ATHENA_OUTPUT: s3:// results location",
-  NOTEBOOK_TARGET: "analysis engine: local (Polars SQL) or aws (Glue + Athena) (default local)",
-  NOTEBOOK_CSV: "CSV the producer reads (default data/stock_data.csv)",
-  NOTEBOOK_ROWS: "rows the producer sends (default 5000)",
-  NOTEBOOK_RATE: "rows per second (default 1000)",
-  NOTEBOOK_MODE: "sample (random rows, like the original) or stream (file order) (default sample)",
-  NOTEBOOK_IDLE_SECONDS: "consumer stops after this many idle seconds (default 3)",
-  NOTEBOOK_MAX_MESSAGES: "consumer stops after this many messages (default 100000)",
-  NOTEBOOK_RUN_ID: "suffix for a private topic, group and lake (CI sets it; default none)",
-};
-
 /** Options of {@linkcode notebookSettings}. */
 export interface NotebookSettingsOptions {
   /** The environment. @default Deno.env.toObject() */
