@@ -1,0 +1,168 @@
+/**
+ * Rebalance tests of the lake consumer: two members of one group share a live stream; one leaves
+ * (gracefully, or by SIGKILL) and its partitions move to the other. The lake must still hold
+ * every tick exactly once.
+ */
+
+import assert from "node:assert/strict";
+import type { Kafka } from "kafkajs";
+import { simulateTicks } from "../source/simulate.ts";
+import type { Tick } from "../tick.ts";
+import {
+  assertExactlyOnce,
+  committedOffsets,
+  endOffsets,
+  sendTicks,
+  startScript,
+  testKafka,
+  testTopic,
+} from "../testing/kafka.ts";
+import { readLakeTicks, tempLake } from "../testing/lake.ts";
+import { type ConsumeProgress, consumeToLake } from "./consumer.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function* paced(ticks: Tick[], perSecond: number): AsyncGenerator<Tick> {
+  const chunk = Math.max(1, Math.round(perSecond / 10));
+  for (let i = 0; i < ticks.length; i++) {
+    if (i > 0 && i % chunk === 0) await sleep(100);
+    yield ticks[i];
+  }
+}
+
+const sum = (offsets: Map<number, bigint>) => [...offsets.values()].reduce((a, b) => a + b, 0n);
+
+/** Members of the group and how many partitions each holds, once the group is stable. */
+async function stableMembers(kafka: Kafka, group: string, count: number): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const deadline = performance.now() + 30_000;
+    while (true) {
+      const { groups } = await admin.describeGroups([group]);
+      const g = groups[0];
+      if (g?.state === "Stable" && g.members.length === count) return g.members.length;
+      assert.ok(performance.now() < deadline, `group ${group} never had ${count} stable members`);
+      await sleep(250);
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Waits until the group has committed the whole topic. */
+async function caughtUp(kafka: Kafka, group: string, topic: string, timeoutMs: number) {
+  const end = sum(await endOffsets(kafka, topic));
+  const deadline = performance.now() + timeoutMs;
+  while (sum(await committedOffsets(kafka, group, topic)) < end) {
+    assert.ok(performance.now() < deadline, `group ${group} did not commit all of ${topic}`);
+    await sleep(500);
+  }
+}
+
+Deno.test({
+  name:
+    "two consumers in one group share a stream; when one stops gracefully the other takes over its partitions and the lake holds every tick exactly once",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const kafka = testKafka();
+    await using t = await testTopic(kafka, { prefix: "rebalance", partitions: 3 });
+    await using lake = await tempLake();
+    const ticks = [...simulateTicks({ symbols: 14, count: 3_000, intervalMs: 60_000, seed: 21 })];
+    const producing = sendTicks(kafka, t.topic, paced(ticks, 3_000));
+    const options = {
+      topic: t.topic,
+      group: t.group,
+      store: lake.store,
+      flushRows: 1_500,
+      flushSeconds: 1,
+    };
+    const stopA = new AbortController();
+    const stopB = new AbortController();
+    const progress: { a?: ConsumeProgress; b?: ConsumeProgress } = {};
+    const a = consumeToLake(kafka, {
+      ...options,
+      signal: stopA.signal,
+      onProgress: (p) => progress.a = p,
+    });
+    const b = consumeToLake(kafka, {
+      ...options,
+      signal: stopB.signal,
+      onProgress: (p) => progress.b = p,
+    });
+    try {
+      await stableMembers(kafka, t.group, 2);
+      while ((progress.a?.commits ?? 0) < 2 || (progress.b?.commits ?? 0) < 2) await sleep(200);
+      stopA.abort(); // mid-stream
+      const resultA = await a;
+      assert.equal(resultA.stoppedBy, "signal");
+      assert.ok(resultA.messages > 0 && resultA.messages < ticks.length);
+      assert.equal(await producing, ticks.length);
+      await caughtUp(kafka, t.group, t.topic, 60_000);
+    } finally {
+      stopA.abort();
+      stopB.abort();
+      await Promise.allSettled([a, b]);
+    }
+    const resultB = await b;
+    assert.ok(resultB.messages > 0);
+    assertExactlyOnce(await readLakeTicks(lake.store), ticks);
+    assert.deepEqual(
+      await committedOffsets(kafka, t.group, t.topic),
+      await endOffsets(kafka, t.topic),
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "when one of two consumer processes is SIGKILLed, its partitions move to the other after the session timeout and the lake holds every tick exactly once",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const kafka = testKafka();
+    await using t = await testTopic(kafka, { prefix: "rebalance-kill", partitions: 3 });
+    await using lake = await tempLake();
+    const ticks = [...simulateTicks({ symbols: 14, count: 3_000, intervalMs: 60_000, seed: 22 })];
+    const args = [
+      "--topic",
+      t.topic,
+      "--group",
+      t.group,
+      "--lake",
+      lake.dir,
+      "--flush-rows",
+      "1500",
+      "--flush-seconds",
+      "1",
+    ];
+    const producing = sendTicks(kafka, t.topic, paced(ticks, 3_000));
+    const a = startScript("consume", args);
+    const b = startScript("consume", args);
+    try {
+      await stableMembers(kafka, t.group, 2);
+      await sleep(3_000); // both consume for a while
+      a.child.kill("SIGKILL");
+      const killed = await a.done;
+      assert.equal(killed.signal, "SIGKILL");
+      assert.equal(await producing, ticks.length);
+      // The dead member holds its partitions until its 30 s session times out.
+      await caughtUp(kafka, t.group, t.topic, 90_000);
+      b.child.kill("SIGTERM"); // graceful: flush, commit, leave
+      const survivor = await b.done;
+      assert.equal(survivor.code, 0, survivor.stderr);
+      assert.match(survivor.stderr, /Done \(signal\)/);
+    } finally {
+      for (const p of [a, b]) {
+        try {
+          p.child.kill("SIGKILL");
+        } catch {
+          // already ended
+        }
+        await p.done;
+      }
+    }
+    assertExactlyOnce(await readLakeTicks(lake.store), ticks);
+  },
+});
