@@ -1,0 +1,87 @@
+/**
+ * The lake consumer as a process of its own, so a benchmark can watch its memory: runs
+ * `consumeToLake` on a topic until `--max-messages` (or `--idle-seconds` of silence) and prints one
+ * JSON line ({@linkcode ChildResult}) on stdout.
+ *
+ * `deno run -A lib/bench/consumer_child.ts --brokers 127.0.0.1:9092 --topic T --group G
+ *   --lake /tmp/lake --max-messages 1000000`
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { createKafka } from "../kafka/client.ts";
+import { consumeToLake } from "../kafka/consumer.ts";
+import { openStore } from "../lake/open_store.ts";
+import { parseProcStatus } from "./memory.ts";
+
+/** The JSON line the child prints. */
+export interface ChildResult {
+  /** Rows written to the lake. */
+  rowsWritten: number;
+  /** Objects written. */
+  objectsWritten: number;
+  /** Bytes of objects written. */
+  bytesWritten: number;
+  /** Messages received. */
+  messages: number;
+  /** From start (connect, group join) to the last commit. */
+  elapsedMs: number;
+  /** From start to the first progress report that had messages (250 ms resolution). */
+  firstMessageMs: number;
+  /** Peak resident set of this process (`VmHWM`), read just before exiting. */
+  peakRss: number;
+  /** Why the consumer stopped. */
+  stoppedBy: string;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      brokers: { type: "string", default: "127.0.0.1:9092" },
+      topic: { type: "string" },
+      group: { type: "string" },
+      lake: { type: "string" },
+      "max-messages": { type: "string" },
+      "idle-seconds": { type: "string", default: "30" },
+      "flush-rows": { type: "string" },
+      "flush-seconds": { type: "string" },
+      format: { type: "string", default: "parquet" },
+    },
+  });
+  if (!values.topic || !values.group || !values.lake) {
+    console.error("error: consumer_child needs --topic, --group and --lake.");
+    Deno.exit(2);
+  }
+  const number = (text: string | undefined) => text === undefined ? undefined : Number(text);
+  const brokers = values.brokers!.split(",");
+  let firstMessageMs = -1;
+  const result = await consumeToLake(createKafka({ brokers }), {
+    topic: values.topic,
+    group: values.group,
+    store: openStore(values.lake),
+    format: values.format as "parquet" | "jsonl",
+    fromBeginning: true,
+    maxMessages: number(values["max-messages"]),
+    idleExitSeconds: number(values["idle-seconds"]),
+    flushRows: number(values["flush-rows"]),
+    flushSeconds: number(values["flush-seconds"]),
+    brokers,
+    onProgress: (p) => {
+      if (firstMessageMs < 0 && p.messages > 0) firstMessageMs = p.elapsedMs;
+    },
+  });
+  const out: ChildResult = {
+    rowsWritten: result.rowsWritten,
+    objectsWritten: result.objectsWritten,
+    bytesWritten: result.bytesWritten,
+    messages: result.messages,
+    elapsedMs: result.elapsedMs,
+    firstMessageMs,
+    peakRss: parseProcStatus(await Deno.readTextFile("/proc/self/status")).hwm,
+    stoppedBy: result.stoppedBy,
+  };
+  console.log(JSON.stringify(out));
+  Deno.exit(0);
+}
