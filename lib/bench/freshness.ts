@@ -125,6 +125,7 @@ export async function benchFreshness(
   const store = new TimedStore(options.store);
   const stop = new AbortController();
   let written = 0;
+  let writtenBefore = 0;
   const consuming = consumeToLake(kafka, {
     topic: options.topic,
     group: options.group,
@@ -135,7 +136,7 @@ export async function benchFreshness(
     fromBeginning: true,
     signal: stop.signal,
     brokers: options.brokers,
-    onProgress: (p) => written = p.rowsWritten,
+    onProgress: (p) => written = p.rowsWritten - writtenBefore,
   });
   let produced = 0;
   try {
@@ -143,6 +144,13 @@ export async function benchFreshness(
     const producer = createTickProducer(kafka);
     await producer.connect();
     try {
+      // Warm-up: one tick through the whole path, so the consumer's first (long-poll) fetch and
+      // the producer's first metadata round trip are not counted as staleness.
+      const warmUp = await produceTicks(producer, pacedTicks(1, 1), { topic: options.topic });
+      await waitFor(() => written >= warmUp.sent, (options.flushSeconds + 30) * 1000);
+      store.durableAt.clear();
+      writtenBefore += written;
+      written = 0;
       const result = await produceTicks(
         producer,
         pacedTicks(options.rate, options.durationSeconds),
@@ -153,10 +161,7 @@ export async function benchFreshness(
       await producer.disconnect();
     }
     // Every row must reach the lake through the age trigger, not the final flush at stop.
-    const deadline = Date.now() + (options.flushSeconds + 30) * 1000;
-    while (written < produced && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await waitFor(() => written >= produced, (options.flushSeconds + 30) * 1000);
   } finally {
     stop.abort();
   }
@@ -199,6 +204,13 @@ export function freshnessFigure(
     p99Ms: percentile(latencies, 99),
     maxMs: percentile(latencies, 100),
   };
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 async function waitForStableGroup(
