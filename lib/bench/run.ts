@@ -21,6 +21,7 @@ import { createTickProducer, produceTicks } from "../kafka/producer.ts";
 import { FsStore } from "../lake/fs_store.ts";
 import { S3Store } from "../lake/s3_store.ts";
 import { type Logger, silentLogger } from "../log.ts";
+import { venvBin } from "../ops/python_env.ts";
 import { benchConsumer, type ConsumerFigure } from "./consumer.ts";
 import { benchTicks, meanRecordBytes, writePayloadFile } from "./data.ts";
 import { benchFreshness } from "./freshness.ts";
@@ -95,7 +96,7 @@ export interface RunBenchOptions {
   brokers?: string[];
   /** S3 emulator endpoint for the S3 consumer run. @default env AWS_ENDPOINT_URL */
   s3Endpoint?: string;
-  /** A Python with duckdb. @default ".cache/venv/bin/python" */
+  /** A Python with duckdb. @default the project's venv (`.cache/venv/bin/python`) */
   python?: string;
   /** Folder of the Kafka jars. @default ".cache/kafka/jars" */
   jarsDir?: string;
@@ -283,7 +284,7 @@ export async function runBench(options: RunBenchOptions = {}): Promise<BenchRepo
       };
     }
     if (runs("query")) {
-      const python = options.python ?? ".cache/venv/bin/python";
+      const python = options.python ?? venvBin("python");
       logger.info(`query: monthly OHLC over ${large!.rows} rows, Polars vs DuckDB…`);
       const query = await benchQuery({ lakeDir: largeLake, python, runs: sizes.queryRuns });
       settings.query = { analysis: "ohlc, interval month", rows: query.rows, groups: query.groups };

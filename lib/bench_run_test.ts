@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { requireTestEnv } from "./testing/lake.ts";
+import type { BenchReport } from "./bench/report.ts";
+
+const SCRIPT = new URL("../scripts/bench.ts", import.meta.url).pathname;
+
+/** The figures `--quick --json` must report, each with its reference. */
+const EXPECTED = [
+  "producer.gzip.records_per_sec",
+  "producer.gzip.mb_per_sec",
+  "producer.none.records_per_sec",
+  "producer.none.mb_per_sec",
+  "consumer.local.rows_per_sec",
+  "consumer.s3.rows_per_sec",
+  "memory.peak_rss_large",
+  "query.ohlc_month_ms",
+  "freshness.p50_ms",
+  "freshness.p99_ms",
+];
+
+async function bench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", SCRIPT, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+Deno.test({
+  name: "bench --quick --json reports every figure next to its reference from the same run",
+  sanitizeResources: false,
+  fn: async () => {
+    requireTestEnv("KAFKA_BROKERS", "the Kafka broker the bench measures");
+    requireTestEnv("AWS_ENDPOINT_URL", "the S3 emulator the consumer writes to");
+    const { code, stdout, stderr } = await bench(["--quick", "--json"]);
+    assert.equal(code, 0, `bench failed:\n${stderr.slice(-3000)}`);
+    const report: BenchReport = JSON.parse(stdout);
+    assert.equal(report.quick, true);
+    assert.deepEqual(report.skipped, []);
+    assert.ok(report.machine.cores >= 1 && report.machine.cpu !== "");
+    assert.deepEqual(report.figures.map((f) => f.id).sort(), [...EXPECTED].sort());
+    for (const figure of report.figures) {
+      assert.ok(Number.isFinite(figure.value) && figure.value > 0, `${figure.id} value`);
+      assert.ok(figure.unit !== "" && figure.target !== "", `${figure.id} unit/target`);
+      assert.ok(figure.reference.name !== "", `${figure.id} reference name`);
+      assert.ok(
+        Number.isFinite(figure.reference.value) && figure.reference.value > 0,
+        `${figure.id} reference value`,
+      );
+      assert.equal(figure.ratio, figure.value / figure.reference.value, `${figure.id} ratio`);
+      assert.equal(typeof figure.met, "boolean");
+    }
+    const producer = report.figures.find((f) => f.id === "producer.gzip.records_per_sec")!;
+    assert.match(producer.reference.name, /Java ProducerPerformance/);
+    const query = report.figures.find((f) => f.id === "query.ohlc_month_ms")!;
+    assert.equal(query.reference.name, "DuckDB");
+  },
+});
+
+Deno.test("bench --skip with an unknown part is a usage error that lists the parts", async () => {
+  const { code, stderr } = await bench(["--quick", "--skip", "producer,bogus"]);
+  assert.equal(code, 2);
+  assert.match(stderr, /unknown part "bogus"/);
+  assert.match(stderr, /producer, consumer, memory, query, freshness/);
+});
+
+Deno.test("bench --help lists the flags", async () => {
+  const { code, stdout } = await bench(["--help"]);
+  assert.equal(code, 0);
+  for (const flag of ["--quick", "--json", "--skip"]) assert.ok(stdout.includes(flag), flag);
+});
