@@ -166,3 +166,48 @@ Deno.test({
     assertExactlyOnce(await readLakeTicks(lake.store), ticks);
   },
 });
+
+Deno.test({
+  name:
+    "a consumer keeps running while other members join and leave mid-stream, and the lake holds every tick exactly once",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const kafka = testKafka();
+    await using t = await testTopic(kafka, { prefix: "rebalance-churn", partitions: 3 });
+    await using lake = await tempLake();
+    const ticks = [...simulateTicks({ symbols: 14, count: 2_000, intervalMs: 60_000, seed: 23 })];
+    const producing = sendTicks(kafka, t.topic, paced(ticks, 2_000));
+    const options = {
+      topic: t.topic,
+      group: t.group,
+      store: lake.store,
+      flushRows: 500,
+      flushSeconds: 0.25,
+    };
+    const stopA = new AbortController();
+    let failedA: unknown;
+    const a = consumeToLake(kafka, { ...options, signal: stopA.signal });
+    a.catch((error) => failedA = error);
+    try {
+      await stableMembers(kafka, t.group, 1);
+      for (let round = 0; round < 4; round++) {
+        // Another member joins (a rebalance), consumes a little, and leaves (another one).
+        const stopB = new AbortController();
+        const b = consumeToLake(kafka, { ...options, signal: stopB.signal });
+        await stableMembers(kafka, t.group, 2);
+        await sleep(1_000);
+        stopB.abort();
+        await b;
+        assert.equal(failedA, undefined, `the first consumer died in round ${round}: ${failedA}`);
+      }
+      assert.equal(await producing, ticks.length);
+      await caughtUp(kafka, t.group, t.topic, 60_000);
+      assert.equal(failedA, undefined, `the first consumer died: ${failedA}`);
+    } finally {
+      stopA.abort();
+      await a.catch(() => {});
+    }
+    assertExactlyOnce(await readLakeTicks(lake.store), ticks);
+  },
+});
