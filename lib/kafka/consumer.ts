@@ -127,6 +127,7 @@ export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Prom
     await consumer.subscribe({ topics: [options.topic], fromBeginning: true });
 
     let lastActivity = performance.now();
+    let busy = 0;
     let failure: unknown;
     let stop: (reason: StopReason) => void = () => {};
     const stopped = new Promise<StopReason>((resolve) => stop = resolve);
@@ -138,70 +139,83 @@ export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Prom
       eachBatch: async (payload: EachBatchPayload) => {
         const { batch, heartbeat, resolveOffset, isRunning, isStale } = payload;
         if (!isRunning() || isStale() || batch.isEmpty()) return;
-        const records: SinkRecord[] = [];
-        const poison: {
-          offset: string;
-          value: Buffer | null;
-          key: Buffer | null;
-          reason: string;
-        }[] = [];
-        for (const message of batch.messages) {
-          const text = message.value?.toString("utf8") ?? "";
-          try {
-            const tick = decodeTick(text);
-            records.push({
-              offset: BigInt(message.offset),
-              tick,
-              timestamp: Number(message.timestamp),
-              size: text.length,
-            });
-            counters.last = tick;
-          } catch (error) {
-            poison.push({
-              offset: message.offset,
-              value: message.value,
-              key: message.key,
-              reason: message.value === null ? "null value" : (error as Error).message,
-            });
-          }
-        }
-        if (poison.length > 0) {
-          await deadLetters.send({
-            topic: deadLetterTopic,
-            acks: -1,
-            messages: poison.map((p) => ({
-              key: p.key,
-              value: p.value,
-              headers: {
-                "dlq.reason": p.reason,
-                "dlq.source": `${batch.topic}/${batch.partition}/${p.offset}`,
-              },
-            })),
-          });
-          for (const p of poison) {
-            logger.warn(
-              `Sent offset ${p.offset} of partition ${batch.partition} to ${deadLetterTopic}: ${p.reason}.`,
-            );
-          }
-          counters.deadLettered += poison.length;
-        }
-        counters.messages += batch.messages.length;
-        lastActivity = performance.now();
-        await sink.add(
-          {
-            partition: batch.partition,
-            firstOffset: BigInt(batch.firstOffset()!),
-            lastOffset: BigInt(batch.lastOffset()),
-            records,
-          },
-          { heartbeat },
-        );
-        resolveOffset(batch.lastOffset());
-        if (options.maxMessages !== undefined && counters.messages >= options.maxMessages) {
-          stop("limit");
+        // Idleness counts from the end of the last batch: a slow flush is not an idle topic.
+        busy++;
+        try {
+          await handleBatch(batch, heartbeat, resolveOffset);
+        } finally {
+          busy--;
+          lastActivity = performance.now();
         }
       },
     });
+    async function handleBatch(
+      batch: EachBatchPayload["batch"],
+      heartbeat: () => Promise<void>,
+      resolveOffset: (offset: string) => void,
+    ): Promise<void> {
+      const records: SinkRecord[] = [];
+      const poison: {
+        offset: string;
+        value: Buffer | null;
+        key: Buffer | null;
+        reason: string;
+      }[] = [];
+      for (const message of batch.messages) {
+        const text = message.value?.toString("utf8") ?? "";
+        try {
+          const tick = decodeTick(text);
+          records.push({
+            offset: BigInt(message.offset),
+            tick,
+            timestamp: Number(message.timestamp),
+            size: text.length,
+          });
+          counters.last = tick;
+        } catch (error) {
+          poison.push({
+            offset: message.offset,
+            value: message.value,
+            key: message.key,
+            reason: message.value === null ? "null value" : (error as Error).message,
+          });
+        }
+      }
+      if (poison.length > 0) {
+        await deadLetters.send({
+          topic: deadLetterTopic,
+          acks: -1,
+          messages: poison.map((p) => ({
+            key: p.key,
+            value: p.value,
+            headers: {
+              "dlq.reason": p.reason,
+              "dlq.source": `${batch.topic}/${batch.partition}/${p.offset}`,
+            },
+          })),
+        });
+        for (const p of poison) {
+          logger.warn(
+            `Sent offset ${p.offset} of partition ${batch.partition} to ${deadLetterTopic}: ${p.reason}.`,
+          );
+        }
+        counters.deadLettered += poison.length;
+      }
+      counters.messages += batch.messages.length;
+      await sink.add(
+        {
+          partition: batch.partition,
+          firstOffset: BigInt(batch.firstOffset()!),
+          lastOffset: BigInt(batch.lastOffset()),
+          records,
+        },
+        { heartbeat },
+      );
+      resolveOffset(batch.lastOffset());
+      if (options.maxMessages !== undefined && counters.messages >= options.maxMessages) {
+        stop("limit");
+      }
+    }
     consumer.on(consumer.events.CRASH, (event) => {
       if (!event.payload.restart) {
         failure = event.payload.error;
@@ -223,7 +237,7 @@ export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Prom
       }
       options.onProgress?.(progress());
       if (
-        options.idleExitSeconds !== undefined &&
+        options.idleExitSeconds !== undefined && busy === 0 &&
         performance.now() - lastActivity >= options.idleExitSeconds * 1000
       ) stop("idle");
     }, 250);
