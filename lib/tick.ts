@@ -158,8 +158,18 @@ function parseTimestamp(value: unknown): number {
   if (typeof value === "number") return value;
   if (typeof value === "string") {
     const ms = Date.parse(value);
-    if (!Number.isNaN(ms)) return ms;
-    throw new InvalidTickError(`ts "${value}" is not an ISO-8601 date`);
+    if (Number.isNaN(ms)) throw new InvalidTickError(`ts "${value}" is not an ISO-8601 date`);
+    // Date.parse rolls impossible days over (2021-02-30 becomes 2021-03-02); refuse them.
+    const ymd = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
+    if (ymd) {
+      const [year, month, day] = [Number(ymd[1]), Number(ymd[2]), Number(ymd[3])];
+      if (
+        month < 1 || month > 12 || day < 1 || day > new Date(Date.UTC(year, month, 0)).getUTCDate()
+      ) {
+        throw new InvalidTickError(`ts "${value}" is not a real date`);
+      }
+    }
+    return ms;
   }
   throw new InvalidTickError("ts must be an ISO-8601 string or epoch milliseconds");
 }

@@ -40,6 +40,7 @@ Deno.test("decodeTick names what is wrong with a poison message", () => {
     [JSON.stringify({ ts: 0, close: 1 }), /symbol must be a string/],
     [JSON.stringify({ symbol: "X", close: 1 }), /ts must be/],
     [JSON.stringify({ symbol: "X", ts: "yesterday", close: 1 }), /not an ISO-8601 date/],
+    [JSON.stringify({ symbol: "X", ts: "2021-02-30T00:00:00.000Z", close: 1 }), /not a real date/],
     [JSON.stringify({ symbol: "X", ts: 0, close: "1" }), /close must be a number or null/],
     [JSON.stringify({ symbol: "X", ts: 0, close: -1 }), /close -1 is negative/],
     [JSON.stringify({ symbol: "X", ts: 0, close: 1, high: 1, low: 2 }), /high 1 is below low 2/],

@@ -122,8 +122,14 @@ export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Prom
 
     await producer.connect();
     await consumer.connect();
-    // After any rebalance kafkajs resumes every partition from its committed offset.
-    consumer.on(consumer.events.GROUP_JOIN, () => void sink.reset());
+    // After any rebalance kafkajs resumes every partition from its committed offset. While one is
+    // under way, time-based flushes wait: the partitions may be about to move to another member.
+    let rebalancing = false;
+    consumer.on(consumer.events.REBALANCING, () => rebalancing = true);
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      rebalancing = false;
+      void sink.reset();
+    });
     await consumer.subscribe({ topics: [options.topic], fromBeginning: true });
 
     let lastActivity = performance.now();
@@ -228,7 +234,7 @@ export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Prom
     if (options.signal?.aborted) stop("signal");
     let flushing = false;
     const ticker = setInterval(() => {
-      if (!flushing) {
+      if (!flushing && !rebalancing) {
         flushing = true;
         sink.flushDue().catch((error) => {
           failure = error;
