@@ -139,27 +139,11 @@ export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Prom
     const stopped = new Promise<StopReason>((resolve) => stop = resolve);
     const deadLetters = producer;
 
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      eachBatch: async (payload: EachBatchPayload) => {
-        const { batch, heartbeat, resolveOffset, isRunning, isStale } = payload;
-        if (!isRunning() || isStale() || batch.isEmpty()) return;
-        // Idleness counts from the end of the last batch: a slow flush is not an idle topic.
-        busy++;
-        try {
-          await handleBatch(batch, heartbeat, resolveOffset);
-        } finally {
-          busy--;
-          lastActivity = performance.now();
-        }
-      },
-    });
-    async function handleBatch(
+    const handleBatch = async (
       batch: EachBatchPayload["batch"],
       heartbeat: () => Promise<void>,
       resolveOffset: (offset: string) => void,
-    ): Promise<void> {
+    ): Promise<void> => {
       const records: SinkRecord[] = [];
       const poison: {
         offset: string;
@@ -221,7 +205,24 @@ export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Prom
       if (options.maxMessages !== undefined && counters.messages >= options.maxMessages) {
         stop("limit");
       }
-    }
+    };
+
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async (payload: EachBatchPayload) => {
+        const { batch, heartbeat, resolveOffset, isRunning, isStale } = payload;
+        if (!isRunning() || isStale() || batch.isEmpty()) return;
+        // Idleness counts from the end of the last batch: a slow flush is not an idle topic.
+        busy++;
+        try {
+          await handleBatch(batch, heartbeat, resolveOffset);
+        } finally {
+          busy--;
+          lastActivity = performance.now();
+        }
+      },
+    });
     consumer.on(consumer.events.CRASH, (event) => {
       if (!event.payload.restart) {
         failure = event.payload.error;
