@@ -51,6 +51,7 @@ import json, sys, time, duckdb
 lake, runs, sql = sys.argv[1], int(sys.argv[2]), sys.stdin.read()
 con = duckdb.connect()
 con.execute("SET TimeZone = 'UTC'")
+con.execute("SET enable_progress_bar = false")
 con.execute("CREATE MACRO date_format(t, f) AS strftime(t, f)")
 con.execute(f"CREATE VIEW ticks AS SELECT * FROM read_parquet('{lake}/ticks/**/*.parquet', hive_partitioning = true)")
 rows = con.execute("SELECT COUNT(*) FROM ticks").fetchone()[0]
@@ -130,5 +131,10 @@ async function runDuckDb(
       `DuckDB failed: ${new TextDecoder().decode(output.stderr).trim().slice(-1000)}`,
     );
   }
-  return JSON.parse(new TextDecoder().decode(output.stdout));
+  const line = new TextDecoder().decode(output.stdout).trim().split("\n").pop() ?? "";
+  try {
+    return JSON.parse(line);
+  } catch {
+    throw new QueryBenchError(`DuckDB printed no result line (got "${line.slice(0, 200)}").`);
+  }
 }
