@@ -55,6 +55,8 @@ export interface ConsumerFigure {
   elapsedMs: number;
   /** Peak resident set of the consumer process, bytes. */
   peakRss: number;
+  /** V8 heap in use when the consumer finished, bytes (the rest of RSS is native: Polars, buffers). */
+  heapUsed: number;
 }
 
 /** Raised when the consumer child fails; carries its stderr. */
@@ -149,5 +151,6 @@ export async function benchConsumer(options: ConsumerBenchOptions): Promise<Cons
     startupMs,
     elapsedMs: result.elapsedMs,
     peakRss: Math.max(result.peakRss, sampled.peakRss),
+    heapUsed: result.heapUsed,
   };
 }

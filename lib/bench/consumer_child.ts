@@ -31,6 +31,10 @@ export interface ChildResult {
   firstMessageMs: number;
   /** Peak resident set of this process (`VmHWM`), read just before exiting. */
   peakRss: number;
+  /** V8 heap in use at the end (after the last flush), bytes. */
+  heapUsed: number;
+  /** Memory outside the V8 heap that JS objects hold (Buffers), bytes. */
+  external: number;
   /** Why the consumer stopped. */
   stoppedBy: string;
 }
@@ -80,6 +84,8 @@ if (import.meta.main) {
     elapsedMs: result.elapsedMs,
     firstMessageMs,
     peakRss: parseProcStatus(await Deno.readTextFile("/proc/self/status")).hwm,
+    heapUsed: Deno.memoryUsage().heapUsed,
+    external: Deno.memoryUsage().external,
     stoppedBy: result.stoppedBy,
   };
   console.log(JSON.stringify(out));
