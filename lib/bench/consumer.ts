@@ -42,9 +42,9 @@ export interface ConsumerFigure {
   /** Bytes of objects written. */
   bytes: number;
   /**
-   * Rows per second from the first message to the last commit (startup excluded). The first
-   * message is seen through the consumer's progress reports (every 250 ms), so a run shorter than
-   * 1 s after startup falls back to {@linkcode ConsumerFigure.rowsPerSecWithStartup}.
+   * Rows per second once messages flow (startup excluded): the messages received after the
+   * consumer's first progress report that had any, over the time from that report to the last
+   * commit. A tail shorter than 250 ms falls back to {@linkcode ConsumerFigure.rowsPerSecWithStartup}.
    */
   rowsPerSec: number;
   /** Rows per second over the whole run, including connect and group join. */
@@ -68,7 +68,7 @@ export class ConsumerBenchError extends Error {
   }
 }
 
-const MIN_STEADY_MS = 1000;
+const MIN_STEADY_MS = 250;
 const CHILD = fileURLToPath(new URL("./consumer_child.ts", import.meta.url));
 
 /**
@@ -144,8 +144,10 @@ export async function benchConsumer(options: ConsumerBenchOptions): Promise<Cons
     rows: result.rowsWritten,
     objects: result.objectsWritten,
     bytes: result.bytesWritten,
-    rowsPerSec: steadyMs >= MIN_STEADY_MS
-      ? perSecond(result.rowsWritten, steadyMs)
+    // Messages after the first progress report over the time after it: no rounding to the
+    // 250 ms report interval. Too short a tail falls back to the whole run.
+    rowsPerSec: result.firstMessageMs >= 0 && steadyMs >= MIN_STEADY_MS
+      ? perSecond(result.messages - result.firstMessages, steadyMs)
       : rowsPerSecWithStartup,
     rowsPerSecWithStartup,
     startupMs,

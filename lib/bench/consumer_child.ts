@@ -27,8 +27,10 @@ export interface ChildResult {
   messages: number;
   /** From start (connect, group join) to the last commit. */
   elapsedMs: number;
-  /** From start to the first progress report that had messages (250 ms resolution). */
+  /** From start to the first progress report that had messages (reports come every 250 ms). */
   firstMessageMs: number;
+  /** Messages received by that first report. */
+  firstMessages: number;
   /** Peak resident set of this process (`VmHWM`), read just before exiting. */
   peakRss: number;
   /** V8 heap in use at the end (after the last flush), bytes. */
@@ -61,6 +63,7 @@ if (import.meta.main) {
   const number = (text: string | undefined) => text === undefined ? undefined : Number(text);
   const brokers = values.brokers!.split(",");
   let firstMessageMs = -1;
+  let firstMessages = 0;
   const result = await consumeToLake(createKafka({ brokers }), {
     topic: values.topic,
     group: values.group,
@@ -73,7 +76,10 @@ if (import.meta.main) {
     flushSeconds: number(values["flush-seconds"]),
     brokers,
     onProgress: (p) => {
-      if (firstMessageMs < 0 && p.messages > 0) firstMessageMs = p.elapsedMs;
+      if (firstMessageMs < 0 && p.messages > 0) {
+        firstMessageMs = p.elapsedMs;
+        firstMessages = p.messages;
+      }
     },
   });
   const out: ChildResult = {
@@ -83,6 +89,7 @@ if (import.meta.main) {
     messages: result.messages,
     elapsedMs: result.elapsedMs,
     firstMessageMs,
+    firstMessages,
     peakRss: parseProcStatus(await Deno.readTextFile("/proc/self/status")).hwm,
     heapUsed: Deno.memoryUsage().heapUsed,
     external: Deno.memoryUsage().external,

@@ -76,8 +76,8 @@ export const FULL_SIZES: BenchSizes = {
 /** The CI-sized run (`--quick`): under 3 minutes on 2 cores; proves the bench works. */
 export const QUICK_SIZES: BenchSizes = {
   producerRecords: 100_000,
-  smallRows: 100_000,
-  largeRows: 300_000,
+  smallRows: 200_000,
+  largeRows: 500_000,
   flushSeconds: 2,
   freshnessRate: 1_000,
   freshnessSeconds: 10,
