@@ -36,27 +36,36 @@ export async function* batches<T>(
   const iterator = Symbol.asyncIterator in source
     ? (source as AsyncIterable<T>)[Symbol.asyncIterator]()
     : toAsync((source as Iterable<T>)[Symbol.iterator]());
-  const aborted = new Promise<typeof ABORT>((resolve) => {
-    if (options.signal?.aborted) resolve(ABORT);
-    options.signal?.addEventListener("abort", () => resolve(ABORT), { once: true });
-  });
+  const signal = options.signal;
   let pending: Promise<IteratorResult<T>> | undefined;
   let batch: T[] = [];
   let deadline = 0;
   try {
     while (true) {
+      if (signal?.aborted) break;
       pending ??= iterator.next();
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const waits: Promise<IteratorResult<T> | typeof LINGER | typeof ABORT>[] = [pending, aborted];
-      if (batch.length > 0) {
-        waits.push(
-          new Promise((resolve) => {
-            timer = setTimeout(() => resolve(LINGER), Math.max(0, deadline - Date.now()));
-          }),
-        );
-      }
-      const next = await Promise.race(waits);
-      clearTimeout(timer);
+      const item = pending;
+      // A fresh promise per wait: racing a long-lived "aborted" promise would pile up one
+      // reaction per item on it for as long as the stream runs.
+      const next = await new Promise<IteratorResult<T> | typeof LINGER | typeof ABORT>(
+        (resolve, reject) => {
+          const onAbort = () => finish(ABORT);
+          const timer = batch.length > 0
+            ? setTimeout(() => finish(LINGER), Math.max(0, deadline - Date.now()))
+            : undefined;
+          function finish(value: IteratorResult<T> | typeof LINGER | typeof ABORT) {
+            clearTimeout(timer);
+            signal?.removeEventListener("abort", onAbort);
+            resolve(value);
+          }
+          signal?.addEventListener("abort", onAbort, { once: true });
+          item.then(finish, (error) => {
+            clearTimeout(timer);
+            signal?.removeEventListener("abort", onAbort);
+            reject(error);
+          });
+        },
+      );
       if (next === ABORT) break;
       if (next === LINGER) {
         yield batch;

@@ -33,3 +33,20 @@ Deno.test("batches ends with what it holds when the signal aborts, even mid-wait
   }
   assert.deepEqual(out, [[1]]);
 });
+
+Deno.test("batches keeps memory flat over a long stream with a signal", async () => {
+  // Racing one long-lived abort promise per item once kept ~400 bytes per item alive (785 MB for
+  // 2M items); each wait now has its own promise.
+  async function* many(n: number) {
+    for (let i = 0; i < n; i++) yield i;
+  }
+  const before = Deno.memoryUsage().heapUsed;
+  let count = 0;
+  const signal = new AbortController().signal;
+  for await (const b of batches(many(1_000_000), { size: 1000, lingerMs: 20, signal })) {
+    count += b.length;
+  }
+  assert.equal(count, 1_000_000);
+  const grownMb = (Deno.memoryUsage().heapUsed - before) / 1e6;
+  assert.ok(grownMb < 100, `heap grew by ${grownMb.toFixed(0)} MB over 1M items`);
+});
