@@ -64,12 +64,6 @@ if (import.meta.main) {
       );
       return 1;
     }
-    if (dirty.length > 0) {
-      // Keep the stripped files as `deno fmt` wants them (it formats notebook cells too).
-      const fmt = await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", ...dirty] })
-        .output();
-      if (!fmt.success) throw new Error(new TextDecoder().decode(fmt.stderr).trim());
-    }
     console.log(
       dirty.length ? `Stripped ${dirty.join(", ")}.` : `${files.length} notebook(s) already clean.`,
     );
