@@ -39,53 +39,57 @@ export async function* batches<T>(
   const signal = options.signal;
   let pending: Promise<IteratorResult<T>> | undefined;
   let batch: T[] = [];
-  let deadline = 0;
+  // One wake-up per batch (its linger timer, or the abort), raced against each item: no timer
+  // or listener per item, and the reactions on it are dropped with the batch.
+  let wake = wakeUp(signal);
   try {
-    while (true) {
-      if (signal?.aborted) break;
+    while (!signal?.aborted) {
       pending ??= iterator.next();
-      const item = pending;
-      // A fresh promise per wait: racing a long-lived "aborted" promise would pile up one
-      // reaction per item on it for as long as the stream runs.
-      const next = await new Promise<IteratorResult<T> | typeof LINGER | typeof ABORT>(
-        (resolve, reject) => {
-          const onAbort = () => finish(ABORT);
-          const timer = batch.length > 0
-            ? setTimeout(() => finish(LINGER), Math.max(0, deadline - Date.now()))
-            : undefined;
-          function finish(value: IteratorResult<T> | typeof LINGER | typeof ABORT) {
-            clearTimeout(timer);
-            signal?.removeEventListener("abort", onAbort);
-            resolve(value);
-          }
-          signal?.addEventListener("abort", onAbort, { once: true });
-          item.then(finish, (error) => {
-            clearTimeout(timer);
-            signal?.removeEventListener("abort", onAbort);
-            reject(error);
-          });
-        },
-      );
+      const next = await Promise.race([pending, wake.promise]);
       if (next === ABORT) break;
       if (next === LINGER) {
         yield batch;
         batch = [];
+        wake.dispose();
+        wake = wakeUp(signal);
         continue;
       }
       pending = undefined;
       if (next.done) break;
-      if (batch.length === 0) deadline = Date.now() + options.lingerMs;
+      if (batch.length === 0) {
+        wake.dispose();
+        wake = wakeUp(signal, options.lingerMs);
+      }
       batch.push(next.value);
       if (batch.length >= options.size) {
         yield batch;
         batch = [];
+        wake.dispose();
+        wake = wakeUp(signal);
       }
     }
     if (batch.length > 0) yield batch;
   } finally {
+    wake.dispose();
     // Let a paced source stop its timers; do not wait for a next() that may never settle.
     void iterator.return?.();
   }
+}
+
+/** A promise that settles with LINGER after `lingerMs` (if given) or ABORT when `signal` aborts. */
+function wakeUp(signal?: AbortSignal, lingerMs?: number) {
+  let settle!: (value: typeof LINGER | typeof ABORT) => void;
+  const promise = new Promise<typeof LINGER | typeof ABORT>((resolve) => settle = resolve);
+  const onAbort = () => settle(ABORT);
+  signal?.addEventListener("abort", onAbort, { once: true });
+  const timer = lingerMs === undefined ? undefined : setTimeout(() => settle(LINGER), lingerMs);
+  return {
+    promise,
+    dispose() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    },
+  };
 }
 
 async function* toAsync<T>(iterator: Iterator<T>): AsyncGenerator<T> {
