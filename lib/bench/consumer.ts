@@ -25,7 +25,10 @@ export interface ConsumerBenchOptions {
   rows: number;
   /** The sink's per-partition row trigger. @default the sink's default (50,000) */
   flushRows?: number;
-  /** Extra `deno run` flags for the child, e.g. `["--cpu-prof"]`. @default [] */
+  /**
+   * Extra `deno run` flags for the child, e.g. `["--cpu-prof"]`. @default the `--v8-flags` of the
+   * `consume` task in deno.json, so the bench measures the consumer as users run it
+   */
   denoFlags?: string[];
   /** Environment of the child (the AWS settings of an S3 lake). @default inherited */
   env?: Record<string, string>;
@@ -89,7 +92,7 @@ export async function benchConsumer(options: ConsumerBenchOptions): Promise<Cons
   const args = [
     "run",
     "-A",
-    ...(options.denoFlags ?? []),
+    ...(options.denoFlags ?? await consumeTaskV8Flags()),
     CHILD,
     "--brokers",
     options.brokers.join(","),
@@ -155,4 +158,22 @@ export async function benchConsumer(options: ConsumerBenchOptions): Promise<Cons
     peakRss: Math.max(result.peakRss, sampled.peakRss),
     heapUsed: result.heapUsed,
   };
+}
+
+/**
+ * The `--v8-flags=…` of the `consume` task in deno.json (its heap cap), or none.
+ *
+ * @example
+ * ```ts
+ * import { consumeTaskV8Flags } from "./consumer.ts";
+ * await consumeTaskV8Flags(); // ["--v8-flags=--max-old-space-size=512"]
+ * ```
+ */
+export async function consumeTaskV8Flags(): Promise<string[]> {
+  const denoJson = JSON.parse(
+    await Deno.readTextFile(new URL("../../deno.json", import.meta.url)),
+  ) as { tasks?: Record<string, string> };
+  return (denoJson.tasks?.consume ?? "").split(/\s+/).filter((arg) =>
+    arg.startsWith("--v8-flags=")
+  );
 }

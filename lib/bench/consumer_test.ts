@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createKafka } from "../kafka/client.ts";
 import { createTickProducer, produceTicks } from "../kafka/producer.ts";
 import { readLakeTicks, requireTestEnv, tempLake } from "../testing/lake.ts";
-import { benchConsumer, ConsumerBenchError } from "./consumer.ts";
+import { benchConsumer, ConsumerBenchError, consumeTaskV8Flags } from "./consumer.ts";
 import { benchTicks } from "./data.ts";
 import { BenchTopics } from "./topics.ts";
 
@@ -46,4 +46,8 @@ Deno.test("benchConsumer reports the child's error when the lake cannot be opene
       error instanceof ConsumerBenchError && /exited with 1/.test(error.message) &&
       /unsupported scheme/.test(error.message),
   );
+});
+
+Deno.test("the bench runs the consumer with the consume task's heap cap", async () => {
+  assert.deepEqual(await consumeTaskV8Flags(), ["--v8-flags=--max-old-space-size=512"]);
 });
