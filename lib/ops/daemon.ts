@@ -90,8 +90,39 @@ export async function commandLineOf(pid: number): Promise<string | undefined> {
  * reused by an unrelated process does not count).
  */
 export async function isAlive(pid: number, marker?: string): Promise<boolean> {
+  const state = await processState(pid);
+  if (state === undefined || state === "Z") return false;
+  if (marker === undefined) return true;
+  // A process in the middle of exec (the java launcher re-execs itself) briefly has an empty
+  // command line: it exists, so count it as alive rather than as gone.
   const line = await commandLineOf(pid);
-  return line !== undefined && (marker === undefined || line.includes(marker));
+  return line === undefined || line.includes(marker);
+}
+
+/**
+ * The scheduler state of `pid` (`R`, `S`, `Z` for a zombie, …), or `undefined` when there is no
+ * such process.
+ */
+export async function processState(pid: number): Promise<string | undefined> {
+  try {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2).charAt(0) || undefined;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    try {
+      await Deno.stat("/proc/self");
+      return undefined; // Linux: no /proc/<pid>, no process.
+    } catch {
+      // No /proc (macOS): ask ps.
+    }
+  }
+  const output = await new Deno.Command("ps", {
+    args: ["-o", "stat=", "-p", String(pid)],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  const state = new TextDecoder().decode(output.stdout).trim().charAt(0);
+  return output.success && state !== "" ? state : undefined;
 }
 
 /** Reads a pid file; `undefined` when it is missing or does not hold a pid. */
