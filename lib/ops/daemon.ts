@@ -63,26 +63,8 @@ export async function spawnDetached(options: SpawnDetachedOptions): Promise<numb
  * zombie is left of it).
  */
 export async function commandLineOf(pid: number): Promise<string | undefined> {
-  try {
-    const raw = await Deno.readTextFile(`/proc/${pid}/cmdline`);
-    const line = raw.split("\0").join(" ").trim();
-    return line === "" ? undefined : line;
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-    try {
-      await Deno.stat("/proc/self");
-      return undefined; // Linux: no /proc/<pid>, no process.
-    } catch {
-      // No /proc (macOS): ask ps.
-    }
-  }
-  const output = await new Deno.Command("ps", {
-    args: ["-o", "args=", "-p", String(pid)],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  const line = new TextDecoder().decode(output.stdout).trim();
-  return output.success && line !== "" ? line : undefined;
+  const line = await procOrPs(pid, "cmdline", "args", (raw) => raw.split("\0").join(" ").trim());
+  return line === "" ? undefined : line;
 }
 
 /**
@@ -104,9 +86,27 @@ export async function isAlive(pid: number, marker?: string): Promise<boolean> {
  * such process.
  */
 export async function processState(pid: number): Promise<string | undefined> {
+  const state = await procOrPs(
+    pid,
+    "stat",
+    "stat",
+    (raw) => raw.slice(raw.lastIndexOf(")") + 2).charAt(0),
+  );
+  return state === "" ? undefined : state?.charAt(0);
+}
+
+/**
+ * Reads `/proc/<pid>/<file>` (Linux) or asks `ps -o <column>=` (no /proc, e.g. macOS);
+ * `undefined` when there is no such process.
+ */
+async function procOrPs(
+  pid: number,
+  file: string,
+  column: string,
+  parse: (raw: string) => string,
+): Promise<string | undefined> {
   try {
-    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2).charAt(0) || undefined;
+    return parse(await Deno.readTextFile(`/proc/${pid}/${file}`));
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
     try {
@@ -117,12 +117,12 @@ export async function processState(pid: number): Promise<string | undefined> {
     }
   }
   const output = await new Deno.Command("ps", {
-    args: ["-o", "stat=", "-p", String(pid)],
+    args: ["-o", `${column}=`, "-p", String(pid)],
     stdout: "piped",
     stderr: "null",
   }).output();
-  const state = new TextDecoder().decode(output.stdout).trim().charAt(0);
-  return output.success && state !== "" ? state : undefined;
+  const text = new TextDecoder().decode(output.stdout).trim();
+  return output.success && text !== "" ? text : undefined;
 }
 
 /** Reads a pid file; `undefined` when it is missing or does not hold a pid. */
