@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { FsStore } from "../lake/fs_store.ts";
 import { parseObjectKey } from "../lake/layout.ts";
 import type { Store } from "../lake/store.ts";
+import { pace } from "../source/pace.ts";
 import { simulateTicks } from "../source/simulate.ts";
 import type { Tick } from "../tick.ts";
 import {
@@ -18,6 +19,7 @@ import {
   seededRandom,
   sendTicks,
   startScript,
+  sumOffsets,
   testKafka,
   testTopic,
 } from "../testing/kafka.ts";
@@ -50,15 +52,6 @@ interface CrashRun {
   killsBetweenCheckpointAndCommit: number;
 }
 
-/** Sends ticks in the background at about `perSecond`, so kills land in a live stream. */
-async function* paced(ticks: Tick[], perSecond: number): AsyncGenerator<Tick> {
-  const chunk = Math.max(1, Math.round(perSecond / 10));
-  for (let i = 0; i < ticks.length; i++) {
-    if (i > 0 && i % chunk === 0) await new Promise((r) => setTimeout(r, 100));
-    yield ticks[i];
-  }
-}
-
 /**
  * Produces `ticks` as a paced stream while it starts the consumer and SIGKILLs it KILLS times at
  * seeded random moments (each restart joins at once: the dead member is evicted rather than left
@@ -87,7 +80,7 @@ async function consumeThroughCrashes(
     "--flush-seconds",
     "1",
   ];
-  const producing = sendTicks(kafka, topic, paced(ticks, ticks.length / 20));
+  const producing = sendTicks(kafka, topic, pace(ticks, { rate: ticks.length / 20 }));
   const run: CrashRun = { committedAfterKills: [], killsBetweenCheckpointAndCommit: 0 };
   for (let kill = 1; kill <= KILLS; kill++) {
     const delayMs = Math.round(1000 + random() * 4000);
@@ -106,7 +99,7 @@ async function consumeThroughCrashes(
     assert.equal(result.signal, "SIGKILL", `seed ${SEED}: ${result.stderr}`);
     await evictGroupMembers(kafka, group);
     const committed = await committedOffsets(kafka, group, topic);
-    run.committedAfterKills.push([...committed.values()].reduce((a, b) => a + b, 0n));
+    run.committedAfterKills.push(sumOffsets(committed));
     for (const [partition, offset] of committed) {
       const bytes = await store.get(`_sink/${group}/${topic}+${partition}.json`);
       if (!bytes) continue;

@@ -7,13 +7,15 @@
 
 import assert from "node:assert/strict";
 import { S3Store } from "../lake/s3_store.ts";
+import { pace } from "../source/pace.ts";
+import { sleep } from "../retry.ts";
 import { simulateTicks } from "../source/simulate.ts";
-import type { Tick } from "../tick.ts";
 import {
   assertExactlyOnce,
   committedOffsets,
   endOffsets,
   sendTicks,
+  sumOffsets,
   tcpProxy,
   testKafka,
   testTopic,
@@ -25,18 +27,6 @@ const OUTAGE_MS = 30_000;
 const FLUSH_ROWS = 2_000;
 const PARTITIONS = 3;
 const MAX_BYTES_PER_PARTITION = 64 * 1024;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function* paced(ticks: Tick[], perSecond: number): AsyncGenerator<Tick> {
-  const chunk = Math.max(1, Math.round(perSecond / 10));
-  for (let i = 0; i < ticks.length; i++) {
-    if (i > 0 && i % chunk === 0) await sleep(100);
-    yield ticks[i];
-  }
-}
-
-const total = (offsets: Map<number, bigint>) => [...offsets.values()].reduce((a, b) => a + b, 0n);
 
 async function groupMembers(kafka: ReturnType<typeof testKafka>, group: string) {
   const admin = kafka.admin();
@@ -70,7 +60,7 @@ Deno.test({
 
     // ~50 s of stream at 1,200 ticks/s, 1-minute bars over ~2 days.
     const ticks = [...simulateTicks({ symbols: 12, count: 5_000, intervalMs: 60_000, seed: 11 })];
-    const producing = sendTicks(kafka, t.topic, paced(ticks, 1_200));
+    const producing = sendTicks(kafka, t.topic, pace(ticks, { rate: 1_200 }));
 
     const samples: ConsumeProgress[] = [];
     let latest: ConsumeProgress | undefined;
@@ -110,7 +100,9 @@ Deno.test({
       const atEnd = latest!;
       console.log(
         `outage: consumed ${atStart.messages} → ${atEnd.messages}, buffered ` +
-          `${samples.map((x) => x.bufferedRows).join(",")}, committed ${total(committedAtStart)}`,
+          `${samples.map((x) => x.bufferedRows).join(",")}, committed ${
+            sumOffsets(committedAtStart)
+          }`,
       );
       assert.equal(atEnd.objectsWritten, atStart.objectsWritten, "objects written while S3 down");
       assert.equal(atEnd.commits, atStart.commits, "commits while S3 was down");
@@ -120,7 +112,7 @@ Deno.test({
         atEnd.messages - atStart.messages <= FLUSH_ROWS * PARTITIONS + oneFetch,
         `consumed ${atEnd.messages - atStart.messages} messages while S3 was down`,
       );
-      const produced = total(await endOffsets(kafka, t.topic));
+      const produced = sumOffsets(await endOffsets(kafka, t.topic));
       assert.ok(produced > BigInt(atEnd.messages), "the stream went on during the outage");
       for (const sample of samples) {
         assert.ok(
@@ -135,7 +127,7 @@ Deno.test({
       assert.equal(await producing, ticks.length);
       const end = await endOffsets(kafka, t.topic);
       const deadline = performance.now() + 60_000;
-      while (total(await committedOffsets(kafka, t.group, t.topic)) < total(end)) {
+      while (sumOffsets(await committedOffsets(kafka, t.group, t.topic)) < sumOffsets(end)) {
         assert.ok(performance.now() < deadline, "the consumer did not catch up after the outage");
         await sleep(500);
       }

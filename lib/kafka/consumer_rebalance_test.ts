@@ -6,31 +6,21 @@
 
 import assert from "node:assert/strict";
 import type { Kafka } from "kafkajs";
+import { pace } from "../source/pace.ts";
+import { sleep } from "../retry.ts";
 import { simulateTicks } from "../source/simulate.ts";
-import type { Tick } from "../tick.ts";
 import {
   assertExactlyOnce,
   committedOffsets,
   endOffsets,
   sendTicks,
   startScript,
+  sumOffsets,
   testKafka,
   testTopic,
 } from "../testing/kafka.ts";
 import { readLakeTicks, tempLake } from "../testing/lake.ts";
 import { type ConsumeProgress, consumeToLake } from "./consumer.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function* paced(ticks: Tick[], perSecond: number): AsyncGenerator<Tick> {
-  const chunk = Math.max(1, Math.round(perSecond / 10));
-  for (let i = 0; i < ticks.length; i++) {
-    if (i > 0 && i % chunk === 0) await sleep(100);
-    yield ticks[i];
-  }
-}
-
-const sum = (offsets: Map<number, bigint>) => [...offsets.values()].reduce((a, b) => a + b, 0n);
 
 /** Members of the group and how many partitions each holds, once the group is stable. */
 async function stableMembers(kafka: Kafka, group: string, count: number): Promise<number> {
@@ -52,9 +42,9 @@ async function stableMembers(kafka: Kafka, group: string, count: number): Promis
 
 /** Waits until the group has committed the whole topic. */
 async function caughtUp(kafka: Kafka, group: string, topic: string, timeoutMs: number) {
-  const end = sum(await endOffsets(kafka, topic));
+  const end = sumOffsets(await endOffsets(kafka, topic));
   const deadline = performance.now() + timeoutMs;
-  while (sum(await committedOffsets(kafka, group, topic)) < end) {
+  while (sumOffsets(await committedOffsets(kafka, group, topic)) < end) {
     assert.ok(performance.now() < deadline, `group ${group} did not commit all of ${topic}`);
     await sleep(500);
   }
@@ -70,7 +60,7 @@ Deno.test({
     await using t = await testTopic(kafka, { prefix: "rebalance", partitions: 3 });
     await using lake = await tempLake();
     const ticks = [...simulateTicks({ symbols: 14, count: 3_000, intervalMs: 60_000, seed: 21 })];
-    const producing = sendTicks(kafka, t.topic, paced(ticks, 3_000));
+    const producing = sendTicks(kafka, t.topic, pace(ticks, { rate: 3_000 }));
     const options = {
       topic: t.topic,
       group: t.group,
@@ -137,7 +127,7 @@ Deno.test({
       "--flush-seconds",
       "1",
     ];
-    const producing = sendTicks(kafka, t.topic, paced(ticks, 3_000));
+    const producing = sendTicks(kafka, t.topic, pace(ticks, { rate: 3_000 }));
     const a = startScript("consume", args);
     const b = startScript("consume", args);
     try {
@@ -177,7 +167,7 @@ Deno.test({
     await using t = await testTopic(kafka, { prefix: "rebalance-churn", partitions: 3 });
     await using lake = await tempLake();
     const ticks = [...simulateTicks({ symbols: 14, count: 2_000, intervalMs: 60_000, seed: 23 })];
-    const producing = sendTicks(kafka, t.topic, paced(ticks, 2_000));
+    const producing = sendTicks(kafka, t.topic, pace(ticks, { rate: 2_000 }));
     const options = {
       topic: t.topic,
       group: t.group,

@@ -91,6 +91,11 @@ export async function sendTicks(
   }
 }
 
+/** The sum of per-partition offsets (a topic's size from its end offsets, a group's progress). */
+export function sumOffsets(offsets: Map<number, bigint>): bigint {
+  return [...offsets.values()].reduce((a, b) => a + b, 0n);
+}
+
 /** The group's committed offset per partition (`-1` when none). */
 export async function committedOffsets(
   kafka: Kafka,
@@ -182,7 +187,7 @@ export interface ReadMessage {
  */
 export async function readTopic(kafka: Kafka, topic: string): Promise<ReadMessage[]> {
   const ends = await endOffsets(kafka, topic);
-  const total = [...ends.values()].reduce((a, b) => a + b, 0n);
+  const total = sumOffsets(ends);
   const messages: ReadMessage[] = [];
   if (total === 0n) return messages;
   const group = uniqueName("reader");
