@@ -23,6 +23,7 @@ export * from "./progress.ts";
 export * from "./retry.ts";
 export * from "./source/mod.ts";
 export * from "./kafka/mod.ts";
+export * from "./ingest/mod.ts";
 export * from "./lake/mod.ts";
 export * from "./catalog/mod.ts";
 export * from "./query/mod.ts";

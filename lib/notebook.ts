@@ -17,7 +17,7 @@ import { ensureGlueTable } from "./catalog/glue.ts";
 import { writeLocalCatalog } from "./catalog/local.ts";
 import { tableInput } from "./catalog/table_input.ts";
 import { ConfigError, loadConfig, type PipelineConfig } from "./config.ts";
-import type { ConsumeProgress } from "./kafka/consumer.ts";
+import type { ConsumeProgress } from "./ingest/consume_to_lake.ts";
 import type { ProduceProgress } from "./kafka/producer.ts";
 import { tablePrefix } from "./lake/layout.ts";
 import { openStore } from "./lake/open_store.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ConsumeProgress } from "./kafka/consumer.ts";
+import type { ConsumeProgress } from "./ingest/consume_to_lake.ts";
 import type { ProduceProgress } from "./kafka/producer.ts";
 import { type Tick, utcDate } from "./tick.ts";
 

@@ -8,7 +8,7 @@
 import { choiceFlag, numberFlag, runCommand } from "../lib/cli.ts";
 import { configFlags, loadConfig } from "../lib/config.ts";
 import { createKafka } from "../lib/kafka/client.ts";
-import { consumeToLake } from "../lib/kafka/consumer.ts";
+import { consumeToLake } from "../lib/ingest/consume_to_lake.ts";
 import { openStore } from "../lib/lake/open_store.ts";
 import { consoleLogger } from "../lib/log.ts";
 import {

@@ -9,7 +9,7 @@ import { runCommand, stringFlag } from "../lib/cli.ts";
 import { loadConfig } from "../lib/config.ts";
 import { ensureTopic } from "../lib/kafka/admin.ts";
 import { createKafka } from "../lib/kafka/client.ts";
-import { consumeToLake } from "../lib/kafka/consumer.ts";
+import { consumeToLake } from "../lib/ingest/consume_to_lake.ts";
 import { createTickProducer, produceTicks } from "../lib/kafka/producer.ts";
 import { openStore } from "../lib/lake/open_store.ts";
 import { consoleLogger } from "../lib/log.ts";

@@ -11,7 +11,7 @@
 
 import { parseArgs } from "node:util";
 import { createKafka } from "../kafka/client.ts";
-import { consumeToLake } from "../kafka/consumer.ts";
+import { consumeToLake } from "../ingest/consume_to_lake.ts";
 import { openStore } from "../lake/open_store.ts";
 import { parseProcStatus } from "./memory.ts";
 

@@ -10,7 +10,7 @@
  */
 
 import type { Kafka } from "kafkajs";
-import { consumeToLake } from "../kafka/consumer.ts";
+import { consumeToLake } from "../ingest/consume_to_lake.ts";
 import { createTickProducer, produceTicks } from "../kafka/producer.ts";
 import { decodeParquet } from "../lake/encode.ts";
 import type { Store, StoredObject } from "../lake/store.ts";

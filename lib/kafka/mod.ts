@@ -8,5 +8,4 @@
 export * from "./admin.ts";
 export * from "./batches.ts";
 export * from "./client.ts";
-export * from "./consumer.ts";
 export * from "./producer.ts";

@@ -19,7 +19,7 @@ import {
   testTopic,
 } from "../testing/kafka.ts";
 import { readLakeTicks, runTestPython, tempLake } from "../testing/lake.ts";
-import { consumeToLake } from "./consumer.ts";
+import { consumeToLake } from "./consume_to_lake.ts";
 
 /** The count in the consumer's summary line `Done (idle): 1,234 messages, …`. */
 function summaryMessages(output: string): number {

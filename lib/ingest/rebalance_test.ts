@@ -20,7 +20,7 @@ import {
   testTopic,
 } from "../testing/kafka.ts";
 import { readLakeTicks, tempLake } from "../testing/lake.ts";
-import { type ConsumeProgress, consumeToLake } from "./consumer.ts";
+import { type ConsumeProgress, consumeToLake } from "./consume_to_lake.ts";
 
 /** Members of the group and how many partitions each holds, once the group is stable. */
 async function stableMembers(kafka: Kafka, group: string, count: number): Promise<number> {

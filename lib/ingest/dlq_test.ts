@@ -10,7 +10,7 @@ import {
   testTopic,
 } from "../testing/kafka.ts";
 import { readLakeTicks, tempLake } from "../testing/lake.ts";
-import { consumeToLake } from "./consumer.ts";
+import { consumeToLake } from "./consume_to_lake.ts";
 
 /** A poison message and the words its `dlq.reason` header must contain. */
 interface Poison {

@@ -21,7 +21,7 @@ import {
   testTopic,
 } from "../testing/kafka.ts";
 import { readLakeTicks, s3TestStore } from "../testing/lake.ts";
-import { type ConsumeProgress, consumeToLake } from "./consumer.ts";
+import { type ConsumeProgress, consumeToLake } from "./consume_to_lake.ts";
 
 const OUTAGE_MS = 30_000;
 const FLUSH_ROWS = 2_000;

@@ -10,9 +10,9 @@ import type { Consumer, EachBatchPayload, Kafka, Producer } from "kafkajs";
 import { LakeSink, type LakeSinkOptions, type SinkRecord, type SinkStats } from "../lake/sink.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { decodeTick, type Tick } from "../tick.ts";
-import { ensureTopic } from "./admin.ts";
-import { isConnectionError, KafkaUnavailableError } from "./client.ts";
-import { createTickProducer } from "./producer.ts";
+import { ensureTopic } from "../kafka/admin.ts";
+import { isConnectionError, KafkaUnavailableError } from "../kafka/client.ts";
+import { createTickProducer } from "../kafka/producer.ts";
 
 /** Counters reported while consuming. */
 export interface ConsumeProgress extends SinkStats {
@@ -69,8 +69,8 @@ export interface ConsumeOptions extends Omit<LakeSinkOptions, "commit" | "signal
  *
  * @example
  * ```ts
- * import { createKafka } from "./client.ts";
- * import { consumeToLake } from "./consumer.ts";
+ * import { createKafka } from "../kafka/client.ts";
+ * import { consumeToLake } from "./consume_to_lake.ts";
  * import { openStore } from "../lake/open_store.ts";
  * const result = await consumeToLake(createKafka({ brokers: ["localhost:9092"] }), {
  *   topic: "stock_market",
