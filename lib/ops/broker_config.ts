@@ -3,7 +3,9 @@
  * for the broker `deno task up` runs on this machine and for the broker an EC2 instance runs from
  * its user-data, so the two cannot drift apart.
  *
- * Both are single-node KRaft brokers (no ZooKeeper) running Apache Kafka {@linkcode KAFKA_VERSION}.
+ * Both are KRaft brokers (no ZooKeeper) running Apache Kafka {@linkcode KAFKA_VERSION}: a single
+ * node, or locally also a cluster of several nodes in combined mode (each node is broker and
+ * controller, static voters), with replication from {@linkcode replicationForBrokers}.
  * Locally the broker listens and advertises on one `PLAINTEXT` listener on `127.0.0.1`. On EC2 it
  * has two: `INTERNAL` for the broker itself and tools on the instance, and `EXTERNAL` advertised
  * under the instance's public DNS name, which is what clients outside AWS must be given back in
@@ -27,6 +29,45 @@ export const KAFKA_TARBALL_URL =
  * boot), e.g. `sed -i "s/\${PUBLIC_DNS}/$PUBLIC_DNS/" server.properties`.
  */
 export const PUBLIC_DNS_PLACEHOLDER = "${PUBLIC_DNS}";
+
+/** One KRaft controller of a static quorum (`controller.quorum.voters`): `id@host:port`. */
+export interface QuorumVoter {
+  /** The node's `node.id`. */
+  id: number;
+  /** The address its CONTROLLER listener binds to. */
+  host: string;
+  /** Its CONTROLLER port. */
+  port: number;
+}
+
+/** How topics are replicated on a cluster of a given size. */
+export interface ReplicationPolicy {
+  /** Replicas of each partition: `min(3, brokers)`. */
+  replicationFactor: number;
+  /** Replicas that must have a write before `acks=all` succeeds: 2 from 3 brokers up, else 1. */
+  minInsyncReplicas: number;
+}
+
+/**
+ * The replication every topic (internal ones included) gets on a cluster of `brokers` nodes:
+ * 3 replicas (fewer on a smaller cluster) and, from 3 brokers up, `min.insync.replicas=2`, so an
+ * acknowledged write survives the loss of any one broker and writes go on while one is down.
+ *
+ * @example
+ * ```ts
+ * import { replicationForBrokers } from "./broker_config.ts";
+ * replicationForBrokers(1); // { replicationFactor: 1, minInsyncReplicas: 1 }
+ * replicationForBrokers(3); // { replicationFactor: 3, minInsyncReplicas: 2 }
+ * ```
+ * @throws {BrokerConfigError} for a count that is not a whole number of at least 1.
+ */
+export function replicationForBrokers(brokers: number): ReplicationPolicy {
+  if (!Number.isInteger(brokers) || brokers < 1) {
+    throw new BrokerConfigError(`brokers must be a whole number of at least 1, got ${brokers}.`);
+  }
+  const replicationFactor = Math.min(3, brokers);
+  return { replicationFactor, minInsyncReplicas: replicationFactor >= 3 ? 2 : 1 };
+}
 
 /** Options of {@linkcode renderServerProperties}. */
 export interface BrokerConfigOptions {
@@ -54,6 +95,15 @@ export interface BrokerConfigOptions {
   internalHost?: string;
   /** Partitions of topics created without an explicit count. @default {3} */
   partitions?: number;
+  /** This node's `node.id`. @default {1} */
+  nodeId?: number;
+  /**
+   * Local mode: every controller of the cluster (static quorum), this node included with
+   * `host` and `controllerPort`. More than one voter makes a multi-node cluster in combined mode,
+   * replicated as {@linkcode replicationForBrokers} says for that many nodes.
+   * @default {[{ id: nodeId, host, port: controllerPort }]} (a single node)
+   */
+  voters?: readonly QuorumVoter[];
 }
 
 /** Raised for a broker option that cannot produce a working configuration. */
@@ -89,7 +139,8 @@ function checkHost(name: string, value: string, allowPlaceholder: boolean): stri
 }
 
 /**
- * Renders a single-node KRaft `server.properties` for Kafka {@linkcode KAFKA_VERSION}.
+ * Renders a KRaft `server.properties` for Kafka {@linkcode KAFKA_VERSION}: a single node, or
+ * (local mode, several `voters`) one node of a combined-mode cluster.
  *
  * @example Local broker
  * ```ts
@@ -107,8 +158,23 @@ function checkHost(name: string, value: string, allowPlaceholder: boolean): stri
  * });
  * // advertised.listeners=INTERNAL://localhost:9094,EXTERNAL://${PUBLIC_DNS}:9092
  * ```
- * @throws {BrokerConfigError} for a bad port, host, partition count or data folder, or EC2 mode
- * without `advertisedHost`.
+ * @example Node 2 of a local 3-node cluster
+ * ```ts
+ * import { renderServerProperties } from "./broker_config.ts";
+ * const voters = [1, 2, 3].map((id) => ({ id, host: "127.0.0.1", port: 9191 + id }));
+ * const text = renderServerProperties({
+ *   mode: "local",
+ *   dataDir: "/abs/.cache/kafka/node-2/data",
+ *   nodeId: 2,
+ *   port: 9093,
+ *   controllerPort: 9193,
+ *   voters,
+ * });
+ * // controller.quorum.voters=1@127.0.0.1:9192,2@127.0.0.1:9193,3@127.0.0.1:9194 …
+ * // min.insync.replicas=2
+ * ```
+ * @throws {BrokerConfigError} for a bad port, host, node id, voter list, partition count or data
+ * folder, or EC2 mode without `advertisedHost` or with several voters.
  */
 export function renderServerProperties(options: BrokerConfigOptions): string {
   const mode = options.mode;
@@ -130,6 +196,11 @@ export function renderServerProperties(options: BrokerConfigOptions): string {
     );
   }
 
+  const nodeId = options.nodeId ?? 1;
+  if (!Number.isInteger(nodeId) || nodeId < 0) {
+    throw new BrokerConfigError(`nodeId must be a whole number of at least 0, got ${nodeId}.`);
+  }
+  let voterCount = 1;
   let listenerLines: string[];
   if (mode === "local") {
     const host = checkHost("host", options.host ?? "127.0.0.1", false);
@@ -138,8 +209,14 @@ export function renderServerProperties(options: BrokerConfigOptions): string {
         `port and controllerPort must differ, both are ${port}.`,
       );
     }
+    const voters = checkVoters(
+      options.voters ?? [{ id: nodeId, host, port: controllerPort }],
+      { id: nodeId, host, port: controllerPort },
+      port,
+    );
+    voterCount = voters.length;
     listenerLines = [
-      `controller.quorum.voters=1@${host}:${controllerPort}`,
+      `controller.quorum.voters=${voters.map((v) => `${v.id}@${v.host}:${v.port}`).join(",")}`,
       `listeners=PLAINTEXT://${host}:${port},CONTROLLER://${host}:${controllerPort}`,
       `advertised.listeners=PLAINTEXT://${host}:${port}`,
       "controller.listener.names=CONTROLLER",
@@ -150,6 +227,11 @@ export function renderServerProperties(options: BrokerConfigOptions): string {
     if (options.advertisedHost === undefined || options.advertisedHost.trim() === "") {
       throw new BrokerConfigError(
         `advertisedHost is required in ec2 mode: pass the instance's public DNS name or ${PUBLIC_DNS_PLACEHOLDER} for the user-data to fill in.`,
+      );
+    }
+    if (options.voters !== undefined && options.voters.length > 1) {
+      throw new BrokerConfigError(
+        `ec2 mode renders a single-node broker; got ${options.voters.length} voters.`,
       );
     }
     const advertised = checkHost("advertisedHost", options.advertisedHost, true);
@@ -170,18 +252,25 @@ export function renderServerProperties(options: BrokerConfigOptions): string {
     ];
   }
 
+  const { replicationFactor, minInsyncReplicas } = replicationForBrokers(voterCount);
+  const kind = voterCount === 1
+    ? "single-node KRaft"
+    : `${voterCount}-node KRaft cluster in combined mode, node ${nodeId}`;
   return [
-    `# Apache Kafka ${KAFKA_VERSION}, single-node KRaft (${mode}). Rendered by lib/ops/broker_config.ts.`,
+    `# Apache Kafka ${KAFKA_VERSION}, ${kind} (${mode}). Rendered by lib/ops/broker_config.ts.`,
     "process.roles=broker,controller",
-    "node.id=1",
+    `node.id=${nodeId}`,
     ...listenerLines,
     `log.dirs=${dataDir}`,
-    "# One node: every internal topic has one replica, or consumer groups never get a coordinator.",
-    "offsets.topic.replication.factor=1",
-    "transaction.state.log.replication.factor=1",
-    "transaction.state.log.min.isr=1",
-    "min.insync.replicas=1",
-    "default.replication.factor=1",
+    voterCount === 1
+      ? "# One node: every internal topic has one replica, or consumer groups never get a coordinator."
+      : `# ${voterCount} nodes: ${replicationFactor} replicas of every topic (internal ones too); ` +
+        `acks=all needs ${minInsyncReplicas} of them, so one broker may be down.`,
+    `offsets.topic.replication.factor=${replicationFactor}`,
+    `transaction.state.log.replication.factor=${replicationFactor}`,
+    `transaction.state.log.min.isr=${minInsyncReplicas}`,
+    `min.insync.replicas=${minInsyncReplicas}`,
+    `default.replication.factor=${replicationFactor}`,
     "group.initial.rebalance.delay.ms=0",
     `num.partitions=${partitions}`,
     "# Topics are created up front by the pipeline (lib/kafka/admin.ts), never by a typo.",
@@ -193,6 +282,51 @@ export function renderServerProperties(options: BrokerConfigOptions): string {
     "log.retention.check.interval.ms=300000",
     "",
   ].join("\n");
+}
+
+/**
+ * Checks a static quorum: whole-number ids without repeats, valid hosts and ports, no controller
+ * port equal to this node's client port, and this node (`self`) among the voters exactly as its
+ * own listener binds.
+ */
+function checkVoters(
+  voters: readonly QuorumVoter[],
+  self: QuorumVoter,
+  clientPort: number,
+): QuorumVoter[] {
+  if (!Array.isArray(voters) || voters.length === 0) {
+    throw new BrokerConfigError("voters must list at least one controller.");
+  }
+  const ids = new Set<number>();
+  const addresses = new Set<string>();
+  const checked = voters.map((voter) => {
+    if (!Number.isInteger(voter.id) || voter.id < 0 || ids.has(voter.id)) {
+      throw new BrokerConfigError(
+        `voter ids must be distinct whole numbers of at least 0, got ${voter.id} in ${
+          JSON.stringify(voters)
+        }.`,
+      );
+    }
+    ids.add(voter.id);
+    const host = checkHost(`voter ${voter.id} host`, voter.host, false);
+    const port = checkPort(`voter ${voter.id} port`, voter.port);
+    if (addresses.has(`${host}:${port}`)) {
+      throw new BrokerConfigError(`two voters share the address ${host}:${port}.`);
+    }
+    addresses.add(`${host}:${port}`);
+    return { id: voter.id, host, port };
+  });
+  const own = checked.find((voter) => voter.id === self.id);
+  if (own === undefined || own.host !== self.host || own.port !== self.port) {
+    throw new BrokerConfigError(
+      `voters must include this node as ${self.id}@${self.host}:${self.port} (its controller ` +
+        `listener), got ${checked.map((v) => `${v.id}@${v.host}:${v.port}`).join(",")}.`,
+    );
+  }
+  if (checked.some((voter) => voter.port === clientPort && voter.host === self.host)) {
+    throw new BrokerConfigError(`a voter uses the client port ${clientPort} as controller port.`);
+  }
+  return checked;
 }
 
 /**

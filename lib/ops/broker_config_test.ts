@@ -8,6 +8,7 @@ import {
   renderKafkaEnv,
   renderServerProperties,
   renderSystemdUnit,
+  replicationForBrokers,
 } from "./broker_config.ts";
 
 Deno.test("local properties parse as key=value with one PLAINTEXT listener on 127.0.0.1", () => {
@@ -42,6 +43,82 @@ Deno.test("local properties use the given host, ports and partitions", () => {
   assert.equal(props.get("advertised.listeners"), "PLAINTEXT://localhost:19092");
   assert.equal(props.get("controller.quorum.voters"), "1@localhost:19093");
   assert.equal(props.get("num.partitions"), "6");
+});
+
+Deno.test("a node of a local 3-node cluster lists every voter and replicates 3 ways, 2 in sync", () => {
+  const voters = [1, 2, 3].map((id) => ({ id, host: "127.0.0.1", port: 9191 + id }));
+  const props = parseProperties(renderServerProperties({
+    mode: "local",
+    dataDir: "/c/node-2/data",
+    nodeId: 2,
+    port: 9093,
+    controllerPort: 9193,
+    voters,
+  }));
+  assert.equal(props.get("process.roles"), "broker,controller");
+  assert.equal(props.get("node.id"), "2");
+  assert.equal(
+    props.get("controller.quorum.voters"),
+    "1@127.0.0.1:9192,2@127.0.0.1:9193,3@127.0.0.1:9194",
+  );
+  assert.equal(props.get("listeners"), "PLAINTEXT://127.0.0.1:9093,CONTROLLER://127.0.0.1:9193");
+  assert.equal(props.get("advertised.listeners"), "PLAINTEXT://127.0.0.1:9093");
+  assert.equal(props.get("log.dirs"), "/c/node-2/data");
+  assert.equal(props.get("offsets.topic.replication.factor"), "3");
+  assert.equal(props.get("transaction.state.log.replication.factor"), "3");
+  assert.equal(props.get("transaction.state.log.min.isr"), "2");
+  assert.equal(props.get("min.insync.replicas"), "2");
+  assert.equal(props.get("default.replication.factor"), "3");
+  // Two nodes: two replicas, and either may be down (min ISR 1).
+  const two = parseProperties(renderServerProperties({
+    mode: "local",
+    dataDir: "/d",
+    controllerPort: 9192,
+    voters: voters.slice(0, 2),
+  }));
+  assert.equal(two.get("default.replication.factor"), "2");
+  assert.equal(two.get("min.insync.replicas"), "1");
+});
+
+Deno.test("replication is min(3, brokers) with min.insync.replicas 2 from 3 brokers up", () => {
+  assert.deepEqual(replicationForBrokers(1), { replicationFactor: 1, minInsyncReplicas: 1 });
+  assert.deepEqual(replicationForBrokers(2), { replicationFactor: 2, minInsyncReplicas: 1 });
+  assert.deepEqual(replicationForBrokers(3), { replicationFactor: 3, minInsyncReplicas: 2 });
+  assert.deepEqual(replicationForBrokers(5), { replicationFactor: 3, minInsyncReplicas: 2 });
+  assert.throws(() => replicationForBrokers(0), BrokerConfigError);
+});
+
+Deno.test("a voter list without this node, with repeats, or for ec2 is rejected", () => {
+  const voters = [1, 2, 3].map((id) => ({ id, host: "127.0.0.1", port: 9191 + id }));
+  const bad = [
+    // This node (1) listens for the controller on 9193, but its voter entry says 9192.
+    { mode: "local", dataDir: "/d", nodeId: 1, controllerPort: 9193, voters },
+    { mode: "local", dataDir: "/d", nodeId: 4, controllerPort: 9195, voters },
+    {
+      mode: "local",
+      dataDir: "/d",
+      controllerPort: 9192,
+      voters: [...voters, { id: 1, host: "127.0.0.1", port: 9199 }],
+    },
+    {
+      mode: "local",
+      dataDir: "/d",
+      controllerPort: 9192,
+      voters: [...voters, { id: 4, host: "127.0.0.1", port: 9192 }],
+    },
+    { mode: "local", dataDir: "/d", port: 9193, controllerPort: 9192, voters },
+    { mode: "local", dataDir: "/d", controllerPort: 9192, voters: [] },
+    { mode: "local", dataDir: "/d", nodeId: -1 },
+    { mode: "ec2", dataDir: "/d", advertisedHost: "x", voters },
+  ] as const;
+  for (const options of bad) {
+    assert.throws(
+      // deno-lint-ignore no-explicit-any
+      () => renderServerProperties(options as any),
+      BrokerConfigError,
+      JSON.stringify(options),
+    );
+  }
 });
 
 Deno.test("ec2 properties bind all interfaces and advertise the public name on EXTERNAL", () => {
