@@ -114,8 +114,9 @@ export function encodeTick(tick: Tick): string {
 }
 
 /**
- * Parses and validates the wire form written by {@linkcode encodeTick}. `ts` may also be epoch
- * milliseconds. Missing price fields become `null`.
+ * Parses and validates the wire form written by {@linkcode encodeTick}. `ts` is an ISO-8601 string
+ * read by {@linkcode parseIsoTimestamp} (no zone = UTC on every host; free-form dates are refused)
+ * or a number of epoch milliseconds. Missing price fields become `null`.
  *
  * @throws {InvalidTickError} when the text is not JSON, a field has the wrong type, or a rule of
  * {@linkcode tickProblem} fails. The message names the field.
@@ -157,21 +158,83 @@ export function decodeTick(text: string): Tick {
 function parseTimestamp(value: unknown): number {
   if (typeof value === "number") return value;
   if (typeof value === "string") {
-    const ms = Date.parse(value);
-    if (Number.isNaN(ms)) throw new InvalidTickError(`ts "${value}" is not an ISO-8601 date`);
-    // Date.parse rolls impossible days over (2021-02-30 becomes 2021-03-02); refuse them.
-    const ymd = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
-    if (ymd) {
-      const [year, month, day] = [Number(ymd[1]), Number(ymd[2]), Number(ymd[3])];
-      if (
-        month < 1 || month > 12 || day < 1 || day > new Date(Date.UTC(year, month, 0)).getUTCDate()
-      ) {
-        throw new InvalidTickError(`ts "${value}" is not a real date`);
-      }
-    }
-    return ms;
+    const ms = parseIsoTimestamp(value);
+    if (typeof ms === "number") return ms;
+    const shown = value.length > 40 ? `${value.slice(0, 40)}…` : value;
+    throw new InvalidTickError(
+      ms === "not ISO-8601"
+        ? `ts "${shown}" is not an ISO-8601 date: expected ${ISO_TIMESTAMP_FORM}`
+        : `ts "${shown}" ${ms}`,
+    );
   }
   throw new InvalidTickError("ts must be an ISO-8601 string or epoch milliseconds");
+}
+
+/** Why {@linkcode parseIsoTimestamp} refuses a text: its form, or the date or zone it names. */
+export type IsoTimestampProblem =
+  | "not ISO-8601"
+  | "is not a real calendar date or time"
+  | "has an impossible time zone offset";
+
+/** The timestamp forms {@linkcode parseIsoTimestamp} accepts, for messages. */
+export const ISO_TIMESTAMP_FORM = "YYYY-MM-DD[(T| )HH:MM[:SS[.fff]][Z|±HH:MM]] (no zone = UTC)";
+
+const ISO_TIMESTAMP =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?([Zz]|[+-]\d{2}(?::?\d{2})?)?)?$/;
+
+/**
+ * Parses an ISO-8601 timestamp to epoch milliseconds: `YYYY-MM-DD`, optionally followed by `T`
+ * (or a space) and `HH:MM`, `:SS` and a fraction (`.` or `,`, cut to milliseconds), optionally
+ * followed by `Z` or an offset `±HH:MM` (also `±HHMM`, `±HH`). **A timestamp without a zone is
+ * UTC**, whatever the host's time zone, so the same text gives the same instant (and `dt`) on
+ * every machine. This is the one timestamp rule of the wire form ({@linkcode decodeTick}) and of
+ * CSV sources.
+ *
+ * Anything else is refused rather than guessed: free-form text (`Jan 5 2021`, `2021/01/05`,
+ * RFC 2822), impossible days (`2021-02-30`, which `Date.parse` rolls over to March), hours past
+ * 23, minutes or seconds past 59.
+ *
+ * @returns the epoch milliseconds, or why the text is refused: `"not ISO-8601"` when its form is
+ * wrong, otherwise a phrase such as `is not a real calendar date or time`.
+ *
+ * @example
+ * ```ts
+ * import { parseIsoTimestamp } from "./tick.ts";
+ * parseIsoTimestamp("2021-06-30T22:00:00"); // Date.UTC(2021, 5, 30, 22), on every host
+ * parseIsoTimestamp("2021-06-30T22:00:00+05:30"); // Date.UTC(2021, 5, 30, 16, 30)
+ * parseIsoTimestamp("Jan 5 2021"); // "not ISO-8601"
+ * ```
+ */
+export function parseIsoTimestamp(text: string): number | IsoTimestampProblem {
+  const iso = ISO_TIMESTAMP.exec(text);
+  if (!iso) return "not ISO-8601";
+  const [, y, mo, d, h = "0", mi = "0", s = "0", frac = "", zone] = iso;
+  const year = +y, month = +mo, day = +d, hour = +h, minute = +mi, second = +s;
+  // Date.UTC rolls impossible days over (2021-02-30 becomes 2021-03-02); refuse them.
+  if (
+    month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 ||
+    minute > 59 || second > 59
+  ) {
+    return "is not a real calendar date or time";
+  }
+  const millis = frac === "" ? 0 : Number(frac.slice(0, 3).padEnd(3, "0"));
+  let ms = Date.UTC(year, month - 1, day, hour, minute, second, millis);
+  // Date.UTC reads years 0..99 as 1900..1999; put such a year back.
+  if (year < 100) ms = new Date(ms).setUTCFullYear(year);
+  if (zone && zone.toUpperCase() !== "Z") {
+    const digits = zone.slice(1).replace(":", "");
+    const zh = +digits.slice(0, 2), zm = +(digits.slice(2) || "0");
+    if (zh > 23 || zm > 59) return "has an impossible time zone offset";
+    ms -= (zone[0] === "-" ? -1 : 1) * (zh * 60 + zm) * 60_000;
+  }
+  return ms;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function daysInMonth(year: number, month: number): number {
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1];
 }
 
 function preview(text: string): string {

@@ -3,6 +3,7 @@ import {
   decodeTick,
   encodeTick,
   InvalidTickError,
+  parseIsoTimestamp,
   type Tick,
   tickProblem,
   utcDate,
@@ -40,7 +41,10 @@ Deno.test("decodeTick names what is wrong with a poison message", () => {
     [JSON.stringify({ ts: 0, close: 1 }), /symbol must be a string/],
     [JSON.stringify({ symbol: "X", close: 1 }), /ts must be/],
     [JSON.stringify({ symbol: "X", ts: "yesterday", close: 1 }), /not an ISO-8601 date/],
-    [JSON.stringify({ symbol: "X", ts: "2021-02-30T00:00:00.000Z", close: 1 }), /not a real date/],
+    [
+      JSON.stringify({ symbol: "X", ts: "2021-02-30T00:00:00.000Z", close: 1 }),
+      /not a real calendar date/,
+    ],
     [JSON.stringify({ symbol: "X", ts: 0, close: "1" }), /close must be a number or null/],
     [JSON.stringify({ symbol: "X", ts: 0, close: -1 }), /close -1 is negative/],
     [JSON.stringify({ symbol: "X", ts: 0, close: 1, high: 1, low: 2 }), /high 1 is below low 2/],
@@ -65,4 +69,130 @@ Deno.test("tickProblem rejects NaN and infinite prices", () => {
 
 Deno.test("utcDate gives the UTC calendar date", () => {
   assert.equal(utcDate(Date.UTC(2021, 11, 31, 23, 59, 59)), "2021-12-31");
+});
+
+/** Host time zones whose offsets put a zone-less 22:00 on three different instants. */
+const HOST_ZONES = [
+  { tz: "UTC", offsetMinutes: 0 },
+  { tz: "America/New_York", offsetMinutes: 240 }, // 30 June 2021 is EDT, UTC-4
+  { tz: "Asia/Kolkata", offsetMinutes: -330 }, // IST, UTC+5:30
+];
+
+/**
+ * Decodes wire `ts` values in a child `deno eval` whose TZ is `tz` (Deno reads TZ at start, so only
+ * a new process honestly plays another host). Each result is epoch ms or `Name: message`.
+ */
+async function decodeTsUnderTz(
+  tz: string,
+  values: unknown[],
+): Promise<{ offsetMinutes: number; results: (number | string)[] }> {
+  const code = `
+    const { decodeTick } = await import(${JSON.stringify(import.meta.resolve("./tick.ts"))});
+    const results = ${JSON.stringify(values)}.map((ts) => {
+      try {
+        return decodeTick(JSON.stringify({ symbol: "X", ts, close: 1 })).ts;
+      } catch (e) {
+        return e.name + ": " + e.message;
+      }
+    });
+    console.log(JSON.stringify({
+      offsetMinutes: new Date(2021, 5, 30).getTimezoneOffset(),
+      results,
+    }));`;
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", code],
+    env: { TZ: tz, NO_COLOR: "1" },
+    stdin: "null",
+  }).output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 0, `deno eval under TZ=${tz} failed:\n${stderr}`);
+  return JSON.parse(new TextDecoder().decode(output.stdout));
+}
+
+Deno.test("decodeTick reads a zone-less wire timestamp as UTC whatever the host's TZ", async () => {
+  const cases: [unknown, number][] = [
+    ["2021-06-30T22:00:00", Date.UTC(2021, 5, 30, 22)],
+    ["2021-06-30 22:00:00", Date.UTC(2021, 5, 30, 22)],
+    ["2021-06-30T22:00", Date.UTC(2021, 5, 30, 22)],
+    ["2021-06-30T23:59:59.999", Date.UTC(2021, 5, 30, 23, 59, 59, 999)],
+    ["2021-07-01T01:30:00", Date.UTC(2021, 6, 1, 1, 30)],
+    ["2021-06-30", Date.UTC(2021, 5, 30)],
+    // An explicit zone keeps its meaning; epoch milliseconds stay accepted.
+    ["2021-06-30T22:00:00Z", Date.UTC(2021, 5, 30, 22)],
+    ["2021-06-30T22:00:00.000Z", Date.UTC(2021, 5, 30, 22)],
+    ["2021-06-30T22:00:00+05:30", Date.UTC(2021, 5, 30, 16, 30)],
+    ["2021-06-30T22:00:00-04:00", Date.UTC(2021, 6, 1, 2)],
+    [Date.UTC(2021, 5, 30, 22), Date.UTC(2021, 5, 30, 22)],
+  ];
+  const got: Record<string, Record<string, number | string>> = {};
+  const want: typeof got = {};
+  for (const { tz, offsetMinutes } of HOST_ZONES) {
+    const child = await decodeTsUnderTz(tz, cases.map(([ts]) => ts));
+    assert.equal(child.offsetMinutes, offsetMinutes, `the child really runs under TZ=${tz}`);
+    got[tz] = Object.fromEntries(cases.map(([ts], i) => [String(ts), child.results[i]]));
+    want[tz] = Object.fromEntries(cases.map(([ts, ms]) => [String(ts), ms]));
+  }
+  assert.deepEqual(got, want);
+});
+
+Deno.test("decodeTick refuses free-form and non-ISO date strings under every host TZ", async () => {
+  const strings = [
+    "Jan 5 2021",
+    "2021/01/05",
+    "Tue, 05 Jan 2021 10:00:00 GMT", // RFC 2822
+    "05 Jan 2021 10:00:00 +0000",
+    "2021-01-05T10:00:00 GMT",
+    "2021-1-5",
+    "2021",
+    "2021-01",
+    "1609840800000", // epoch ms as a string is not a number
+    " 2021-01-05",
+    "2021-01-05T10",
+    "2021-01-05T24:00:00",
+    "2021-01-05T10:60",
+  ];
+  const accepted: string[] = [];
+  for (const { tz } of HOST_ZONES) {
+    const { results } = await decodeTsUnderTz(tz, strings);
+    strings.forEach((ts, i) => {
+      const result = String(results[i]);
+      if (
+        !/^InvalidTickError: ts ".*" is not (an ISO-8601 date|a real calendar date)/.test(result)
+      ) {
+        accepted.push(`TZ=${tz} ${JSON.stringify(ts)} -> ${result}`);
+      }
+    });
+  }
+  assert.deepEqual(accepted, [], "every one is refused with a reason");
+  // The message says which forms are accepted.
+  assert.throws(
+    () => decodeTick(JSON.stringify({ symbol: "X", ts: "Jan 5 2021", close: 1 })),
+    /ts "Jan 5 2021" is not an ISO-8601 date: expected YYYY-MM-DD.*no zone = UTC/,
+  );
+});
+
+Deno.test("parseIsoTimestamp reads each ISO-8601 form and refuses impossible ones", () => {
+  const cases: [string, number | string][] = [
+    ["2024-02-29", Date.UTC(2024, 1, 29)],
+    ["2000-02-29", Date.UTC(2000, 1, 29)],
+    ["1900-02-29", "is not a real calendar date or time"],
+    ["2021-06-30t22:00:00z", Date.UTC(2021, 5, 30, 22)],
+    ["2021-06-30T22:00:00,5", Date.UTC(2021, 5, 30, 22, 0, 0, 500)],
+    // Fractions are cut to milliseconds, never rounded into the next day.
+    ["2021-06-30T23:59:59.999999999", Date.UTC(2021, 5, 30, 23, 59, 59, 999)],
+    ["2021-06-30T22:00:00+0530", Date.UTC(2021, 5, 30, 16, 30)],
+    ["2021-06-30T22:00:00-03", Date.UTC(2021, 6, 1, 1)],
+    ["0050-01-01", Date.parse("0050-01-01T00:00:00Z")], // year 50, not 1950 as Date.UTC reads it
+    ["2023-02-29", "is not a real calendar date or time"],
+    ["2021-04-31T00:00", "is not a real calendar date or time"],
+    ["2021-01-05T24:00:00", "is not a real calendar date or time"],
+    ["2021-01-05T23:59:60", "is not a real calendar date or time"],
+    ["2021-01-05T10:00+24:00", "has an impossible time zone offset"],
+    ["2021-01-05T10:00:00 +02:00", "not ISO-8601"],
+    ["2021-01-05Z", "not ISO-8601"],
+    ["+002021-01-05", "not ISO-8601"],
+    ["", "not ISO-8601"],
+  ];
+  for (const [text, want] of cases) assert.equal(parseIsoTimestamp(text), want, text);
+  assert.equal(new Date(parseIsoTimestamp("0050-01-01") as number).getUTCFullYear(), 50);
 });
