@@ -14,8 +14,10 @@
  *   empty cells become `null`.
  *
  * Times are accepted as `YYYY-MM-DD` (00:00 UTC), ISO-8601 `YYYY-MM-DD[T ]HH:MM[:SS[.fff]]` with an
- * optional zone (`Z` or `±HH:MM`; no zone means UTC), or epoch numbers: values of 100,000,000,000
- * and above are milliseconds, smaller values are seconds.
+ * optional zone (`Z` or `±HH:MM`; no zone means UTC on every host, by the same rule as the wire
+ * form: `parseIsoTimestamp` in `lib/tick.ts`), or epoch numbers: values of 100,000,000,000 and
+ * above are milliseconds, smaller values are seconds. Other forms (`13/01/2020`, `Jan 5 2021`)
+ * reject their row with the forms expected.
  *
  * A bad row never stops the stream: it becomes a {@linkcode Reject} handed to `onReject`, and good
  * rows keep flowing. CSV follows RFC 4180: quoted fields (with `""` escapes and line breaks),
@@ -24,7 +26,15 @@
  * @module
  */
 
-import { PRICE_COLUMNS, type PriceColumn, type Tick, tickProblem, utcDate } from "../tick.ts";
+import {
+  ISO_TIMESTAMP_FORM,
+  parseIsoTimestamp,
+  PRICE_COLUMNS,
+  type PriceColumn,
+  type Tick,
+  tickProblem,
+  utcDate,
+} from "../tick.ts";
 import { csvQuote, type Reject } from "./rejects.ts";
 
 /** A field of a {@linkcode Tick} that a CSV column can fill. */
@@ -514,50 +524,31 @@ function parseNumber(text: string, column: PriceColumn, strict: boolean): number
   return `${column} "${text.length > 20 ? `${text.slice(0, 20)}…` : text}" is not a number`;
 }
 
-const ISO =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
 const EPOCH = /^\d{1,16}(?:\.\d+)?$/;
 /** Epoch values from here up are milliseconds (1973-03-03 in ms; year 5138 in seconds). */
 const EPOCH_MS_FROM = 100_000_000_000;
 
 /**
- * Parses a CSV time cell to epoch milliseconds (UTC), or returns why it cannot: `YYYY-MM-DD`,
- * ISO-8601 with optional time and zone (no zone = UTC), or epoch seconds / milliseconds.
+ * Parses a CSV time cell to epoch milliseconds (UTC), or returns why it cannot: ISO-8601 by the
+ * wire's rule ({@linkcode parseIsoTimestamp}: `YYYY-MM-DD`, optional time and zone, no zone =
+ * UTC on every host), or epoch seconds / milliseconds.
  */
 function parseTimestamp(text: string): number | string {
-  const iso = ISO.exec(text);
-  if (iso) {
-    const [, y, mo, d, h = "0", mi = "0", s = "0", frac = "", zone] = iso;
-    const year = +y, month = +mo, day = +d, hour = +h, minute = +mi, second = +s;
-    if (
-      month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 ||
-      minute > 59 || second > 59
-    ) {
-      return `date "${text}" is not a real calendar date or time`;
-    }
-    if (year < 1900 || year > 2200) return `date "${text}" is outside 1900..2200`;
-    const millis = frac === "" ? 0 : Math.round(Number(`0.${frac}`) * 1000);
-    let ms = Date.UTC(year, month - 1, day, hour, minute, second, millis);
-    if (zone && zone.toUpperCase() !== "Z") {
-      const sign = zone[0] === "-" ? -1 : 1;
-      const digits = zone.slice(1).replace(":", "");
-      const zh = +digits.slice(0, 2), zm = +(digits.slice(2) || "0");
-      if (zh > 23 || zm > 59) return `date "${text}" has an impossible time zone`;
-      ms -= sign * (zh * 60 + zm) * 60_000;
-    }
-    return ms;
+  const shown = text.length > 30 ? `${text.slice(0, 30)}…` : text;
+  const iso = parseIsoTimestamp(text);
+  if (typeof iso === "number") {
+    const year = +text.slice(0, 4);
+    if (year < 1900 || year > 2200) return `date "${shown}" is outside 1900..2200`;
+    return iso;
   }
+  if (iso !== "not ISO-8601") return `date "${shown}" ${iso}`;
   if (EPOCH.test(text)) {
     const value = Number(text);
     return Math.round(value >= EPOCH_MS_FROM ? value : value * 1000);
   }
   if (text === "") return "date is empty";
-  return `date "${text.length > 30 ? `${text.slice(0, 30)}…` : text}" is not YYYY-MM-DD, ` +
-    "ISO-8601 or epoch seconds/milliseconds";
-}
-
-function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return `date "${shown}" is not ISO-8601 or epoch: expected ${ISO_TIMESTAMP_FORM} ` +
+    "or epoch seconds/milliseconds";
 }
 
 /** The header of the Kaggle `indexProcessed.csv` file, as {@linkcode formatKaggleCsvRow} writes it. */

@@ -144,7 +144,8 @@ Deno.test("parseCsvTicks rejects each kind of bad row with its line and reason w
     "t.csv:8: high 0.5 is below low 2",
     't.csv:9: date "2021-02-30" is not a real calendar date or time',
     "t.csv:10: empty symbol",
-    't.csv:11: date "13/01/2020" is not YYYY-MM-DD, ISO-8601 or epoch seconds/milliseconds',
+    't.csv:11: date "13/01/2020" is not ISO-8601 or epoch: expected ' +
+    "YYYY-MM-DD[(T| )HH:MM[:SS[.fff]][Z|±HH:MM]] (no zone = UTC) or epoch seconds/milliseconds",
     "t.csv:12: close is empty",
     "t.csv:15: a quoted field is never closed",
   ]);
@@ -326,5 +327,107 @@ Deno.test("formatKaggleCsvRow writes whole numbers with one decimal, quotes odd 
       close_usd: 0.128,
     }),
     '"A,B",2021-05-31,1.0,2.5,0.0,1e-7,,3000000000.0,0.128',
+  );
+});
+
+/** Host time zones whose offsets put a zone-less 22:00 on three different instants. */
+const HOST_ZONES = [
+  { tz: "UTC", offsetMinutes: 0 },
+  { tz: "America/New_York", offsetMinutes: 240 }, // 30 June 2021 is EDT, UTC-4
+  { tz: "Asia/Kolkata", offsetMinutes: -330 }, // IST, UTC+5:30
+];
+
+/**
+ * Parses CSV text in a child `deno eval` whose TZ is `tz` (Deno reads TZ at start, so only a new
+ * process honestly plays another host); returns each tick's `ts` and each reject's reason.
+ */
+async function readCsvUnderTz(
+  tz: string,
+  text: string,
+): Promise<{ offsetMinutes: number; ts: number[]; rejects: string[] }> {
+  const code = `
+    const { parseCsvTicks } = await import(${JSON.stringify(import.meta.resolve("./csv.ts"))});
+    const rejects = [];
+    const stream = parseCsvTicks([new TextEncoder().encode(${JSON.stringify(text)})], {
+      file: "t.csv",
+      onReject: (r) => rejects.push(r.line + ": " + r.reason),
+    });
+    const ts = [];
+    for await (const tick of stream) ts.push(tick.ts);
+    console.log(JSON.stringify({
+      offsetMinutes: new Date(2021, 5, 30).getTimezoneOffset(),
+      ts,
+      rejects,
+    }));`;
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", code],
+    env: { TZ: tz, NO_COLOR: "1" },
+    stdin: "null",
+  }).output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 0, `deno eval under TZ=${tz} failed:\n${stderr}`);
+  return JSON.parse(new TextDecoder().decode(output.stdout));
+}
+
+Deno.test("CSV dates without a zone are read as UTC whatever the host's TZ", async () => {
+  const kaggle = [
+    KAGGLE_HEADER,
+    "N225,1965-01-05,1257.72,1257.72,1257.72,1257.72,1257.72,0.0,11.57",
+    "NYA,2021-06-30,1,2,0.5,1.5,1.5,0.0,1.5",
+    "NYA,2021-07-01,1,2,0.5,1.5,1.5,0.0,1.5",
+  ].join("\n");
+  const ohlcv = [
+    "datetime,symbol,close",
+    "2021-06-30 22:00:00,A,1",
+    "2021-06-30T22:00,A,1",
+    "2021-06-30T23:59:59.999,A,1",
+    "2021-07-01T01:30:00,A,1",
+    "2021-06-30T22:00:00Z,A,1",
+    "2021-06-30T22:00:00+05:30,A,1",
+    "1625090400,A,1",
+  ].join("\n");
+  const want = {
+    kaggle: [Date.UTC(1965, 0, 5), Date.UTC(2021, 5, 30), Date.UTC(2021, 6, 1)],
+    ohlcv: [
+      Date.UTC(2021, 5, 30, 22),
+      Date.UTC(2021, 5, 30, 22),
+      Date.UTC(2021, 5, 30, 23, 59, 59, 999),
+      Date.UTC(2021, 6, 1, 1, 30),
+      Date.UTC(2021, 5, 30, 22),
+      Date.UTC(2021, 5, 30, 16, 30),
+      Date.UTC(2021, 5, 30, 22),
+    ],
+  };
+  const got: Record<string, typeof want> = {};
+  for (const { tz, offsetMinutes } of HOST_ZONES) {
+    const k = await readCsvUnderTz(tz, kaggle);
+    const o = await readCsvUnderTz(tz, ohlcv);
+    assert.equal(k.offsetMinutes, offsetMinutes, `the child really runs under TZ=${tz}`);
+    assert.deepEqual([...k.rejects, ...o.rejects], [], `no rejects under TZ=${tz}`);
+    got[tz] = { kaggle: k.ts, ohlcv: o.ts };
+  }
+  assert.deepEqual(got, Object.fromEntries(HOST_ZONES.map(({ tz }) => [tz, want])));
+});
+
+Deno.test("a CSV date that is not ISO-8601 or epoch goes to the rejects with the form expected", async () => {
+  const dates = [
+    "Jan 5 2021",
+    "2021/01/05",
+    '"Tue, 05 Jan 2021 10:00:00 GMT"', // RFC 2822, quoted for its comma
+    "05.01.2021",
+    "2021-1-5",
+    "2021-01-05T10:00:00 +02:00", // a space before the zone is not ISO-8601
+    "2021-01-05T10:00:00 GMT",
+  ];
+  const text = ["date,symbol,close", ...dates.map((d) => `${d},A,1`), "2021-01-05,A,1"].join("\n");
+  const { ticks, rejects } = await readText(text);
+  assert.deepEqual(ticks.map((t) => t.ts), [Date.UTC(2021, 0, 5)]);
+  const form = "expected YYYY-MM-DD[(T| )HH:MM[:SS[.fff]][Z|±HH:MM]] (no zone = UTC) " +
+    "or epoch seconds/milliseconds";
+  assert.deepEqual(
+    rejects.map(formatReject),
+    dates.map((d, i) =>
+      `t.csv:${i + 2}: date "${d.replaceAll('"', "")}" is not ISO-8601 or epoch: ${form}`
+    ),
   );
 });
