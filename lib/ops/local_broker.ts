@@ -1,24 +1,41 @@
 /**
  * A real Apache Kafka broker on this machine, without Docker or a tarball: Maven fetches the broker
  * jars from Maven Central into `.cache/kafka/jars`, and the broker runs as a detached `java`
- * process (single-node KRaft) that outlives the command that started it.
+ * process (single-node KRaft) that outlives the command that started it. {@linkcode LocalCluster}
+ * runs several such nodes as one KRaft cluster (combined broker + controller nodes, static voters)
+ * for failure drills.
  *
- * Files under the cache folder: `pom.xml`, `jars/`, `server.properties` (from
- * {@linkcode renderServerProperties}), `log4j.properties`, `data/` (topics), `broker.log`,
- * `broker.pid`.
+ * Files under the cache folder: `pom.xml`, `jars/`, and for the single broker
+ * `server.properties` (from {@linkcode renderServerProperties}), `log4j.properties`, `data/`
+ * (topics), `broker.log`, `broker.pid`. A cluster keeps the same files per node in `node-<id>/`,
+ * plus `cluster.json` (its id and size).
+ *
+ * Ports: node `i` (from 1) of a cluster whose first client port is `P` takes client port
+ * `P + i - 1` and controller port `P + 100 + i - 1`; so the default 3-node cluster listens on
+ * 9092–9094 with controllers on 9192–9194, and the single broker on 9092 with its controller on
+ * 9192.
  *
  * @module
  */
 
 import { join, resolve } from "node:path";
 import { type Logger, silentLogger } from "../log.ts";
-import { KAFKA_VERSION, renderServerProperties, SCALA_VERSION } from "./broker_config.ts";
+import {
+  KAFKA_VERSION,
+  type QuorumVoter,
+  renderServerProperties,
+  SCALA_VERSION,
+} from "./broker_config.ts";
 import {
   alreadyRunningNote,
+  isAlive,
   livePid,
   portAcceptsConnections,
+  removePidFile,
+  sleep,
   spawnDetached,
   stopOurService,
+  tailFile,
   waitUntilReady,
   writePidFile,
 } from "./daemon.ts";
@@ -43,8 +60,16 @@ export interface LocalBrokerOptions {
   host?: string;
   /** Client port. @default {9092} */
   port?: number;
-  /** KRaft controller port. @default {9093} */
+  /** KRaft controller port. @default {port + 100} (9192) */
   controllerPort?: number;
+  /** Folder of this node's `server.properties`, `data/`, log and pid file. @default {cacheDir} */
+  stateDir?: string;
+  /** This node's `node.id`. @default {1} */
+  nodeId?: number;
+  /** Every controller of the cluster, this node included. @default {this node alone} */
+  voters?: readonly QuorumVoter[];
+  /** The cluster id its storage is formatted with (once). @default {a random one} */
+  clusterId?: string;
   /** JVM options of the broker. @default {["-Xmx512m"]} */
   javaOpts?: string[];
   /** Where progress goes. @default {silentLogger} */
@@ -87,6 +112,14 @@ export interface BrokerStopResult {
   pid?: number;
 }
 
+/** What {@linkcode LocalBroker.launch} did. */
+export interface BrokerLaunch {
+  /** `running`: it answers already; `starting`: our process is still starting; `spawned`: just now. */
+  state: "running" | "starting" | "spawned";
+  /** Our broker's pid (undefined for a broker that runs but was not started from this folder). */
+  pid?: number;
+}
+
 /** Raised when the local broker cannot be set up, started or stopped; the message says what to do. */
 export class LocalBrokerError extends Error {
   /** Creates the error. */
@@ -97,7 +130,8 @@ export class LocalBrokerError extends Error {
 }
 
 /**
- * Controls a local single-node Kafka broker.
+ * Controls a local Kafka broker: a single-node KRaft broker, or (with `nodeId`, `voters`,
+ * `stateDir`) one node of a {@linkcode LocalCluster}.
  *
  * @example
  * ```ts
@@ -130,6 +164,12 @@ export class LocalBroker {
   readonly propertiesFile: string;
   /** Topic data (`log.dirs`). */
   readonly dataDir: string;
+  /** Folder of this node's files. */
+  readonly stateDir: string;
+  /** `node.id`. */
+  readonly nodeId: number;
+  #voters: readonly QuorumVoter[] | undefined;
+  #clusterId: string | undefined;
   #javaOpts: string[];
   #logger: Logger;
   #startTimeoutMs: number;
@@ -143,12 +183,16 @@ export class LocalBroker {
     this.jarsDir = resolve(options.jarsDir ?? join(this.cacheDir, "jars"));
     this.host = options.host ?? "127.0.0.1";
     this.port = options.port ?? 9092;
-    this.controllerPort = options.controllerPort ?? 9093;
+    this.controllerPort = options.controllerPort ?? this.port + 100;
     this.bootstrap = `${this.host}:${this.port}`;
-    this.logFile = join(this.cacheDir, "broker.log");
-    this.pidFile = join(this.cacheDir, "broker.pid");
-    this.propertiesFile = join(this.cacheDir, "server.properties");
-    this.dataDir = join(this.cacheDir, "data");
+    this.stateDir = resolve(options.stateDir ?? this.cacheDir);
+    this.nodeId = options.nodeId ?? 1;
+    this.#voters = options.voters;
+    this.#clusterId = options.clusterId;
+    this.logFile = join(this.stateDir, "broker.log");
+    this.pidFile = join(this.stateDir, "broker.pid");
+    this.propertiesFile = join(this.stateDir, "server.properties");
+    this.dataDir = join(this.stateDir, "data");
     this.#javaOpts = options.javaOpts ?? ["-Xmx512m"];
     this.#logger = options.logger ?? silentLogger;
     this.#startTimeoutMs = options.startTimeoutMs ?? 60_000;
@@ -166,6 +210,8 @@ export class LocalBroker {
       host: this.host,
       port: this.port,
       controllerPort: this.controllerPort,
+      nodeId: this.nodeId,
+      voters: this.#voters,
     });
   }
 
@@ -250,6 +296,22 @@ export class LocalBroker {
    * not Kafka, or the broker does not come up in time (the message quotes its log).
    */
   async start(): Promise<BrokerStartResult> {
+    const launch = await this.launch();
+    if (launch.state === "starting") {
+      this.#logger.info(`Kafka (pid ${launch.pid}) is starting; waiting for it …`);
+    }
+    if (launch.state !== "running") await this.waitUntilReady(launch.pid!);
+    return { ...(await this.status()), alreadyRunning: launch.state !== "spawned" };
+  }
+
+  /**
+   * The first half of {@linkcode LocalBroker.start}: spawns the broker unless it runs or is
+   * starting, without waiting for it to answer (the nodes of a cluster must all be spawned before
+   * any of them can answer). Follow with {@linkcode LocalBroker.waitUntilReady}.
+   *
+   * @throws as {@linkcode LocalBroker.start}, except for the wait.
+   */
+  async launch(): Promise<BrokerLaunch> {
     const ourPid = await this.#ourPid();
     if (await portAcceptsConnections(this.host, this.port)) {
       if (ourPid === undefined && !(await answersMetadata(this.bootstrap, 5_000))) {
@@ -259,16 +321,12 @@ export class LocalBroker {
         );
       }
       this.#logger.info(
-        alreadyRunningNote("Kafka", `on ${this.bootstrap}`, ourPid, this.cacheDir, this.logFile),
+        alreadyRunningNote("Kafka", `on ${this.bootstrap}`, ourPid, this.stateDir, this.logFile),
       );
-      return { ...(await this.status()), alreadyRunning: true };
+      return { state: "running", pid: ourPid };
     }
-    if (ourPid !== undefined) {
-      // Started earlier but not listening yet (or a second `up` while the first is starting).
-      this.#logger.info(`Kafka (pid ${ourPid}) is starting; waiting for it …`);
-      await this.#waitUntilReady(ourPid);
-      return { ...(await this.status()), alreadyRunning: true };
-    }
+    // Started earlier but not listening yet (or a second `up` while the first is starting).
+    if (ourPid !== undefined) return { state: "starting", pid: ourPid };
 
     await requireJava(this.#java);
     const marker = await Deno.readTextFile(join(this.jarsDir, ".resolved")).catch(() => "");
@@ -279,7 +337,7 @@ export class LocalBroker {
     }
     await Deno.mkdir(this.dataDir, { recursive: true });
     await Deno.writeTextFile(this.propertiesFile, this.#renderProperties());
-    const log4j = join(this.cacheDir, "log4j.properties");
+    const log4j = join(this.stateDir, "log4j.properties");
     await Deno.writeTextFile(log4j, LOG4J_PROPERTIES);
     const classpath = join(this.jarsDir, "*");
     await this.#formatStorage(classpath);
@@ -301,13 +359,12 @@ export class LocalBroker {
         "kafka.Kafka",
         this.propertiesFile,
       ],
-      cwd: this.cacheDir,
+      cwd: this.stateDir,
       logFile: this.logFile,
     });
     await writePidFile(this.pidFile, pid);
     this.#logger.info(`Starting Kafka ${KAFKA_VERSION} on ${this.bootstrap} (pid ${pid}) …`);
-    await this.#waitUntilReady(pid);
-    return { ...(await this.status()), alreadyRunning: false };
+    return { state: "spawned", pid };
   }
 
   /** Formats the KRaft storage once (a `meta.properties` in the data folder means it is done). */
@@ -325,7 +382,7 @@ export class LocalBroker {
       "format",
       "--ignore-formatted",
       "-t",
-      randomClusterId(),
+      this.#clusterId ?? randomClusterId(),
       "-c",
       this.propertiesFile,
     ], "");
@@ -337,7 +394,11 @@ export class LocalBroker {
     }
   }
 
-  #waitUntilReady(pid: number): Promise<void> {
+  /**
+   * Waits until the broker with `pid` (ours, just launched) answers a metadata request; stops it
+   * and throws, quoting its log, when it exits or does not answer within the start timeout.
+   */
+  waitUntilReady(pid: number): Promise<void> {
     return waitUntilReady({
       pid,
       ready: async () =>
@@ -363,13 +424,423 @@ export class LocalBroker {
       running: () => portAcceptsConnections(this.host, this.port),
       what: "Kafka",
       where: `on ${this.bootstrap}`,
-      stateDir: this.cacheDir,
+      stateDir: this.stateDir,
       pidFile: this.pidFile,
       marker: this.propertiesFile,
       timeoutMs: this.#stopTimeoutMs,
       logger: this.#logger,
     });
   }
+
+  /**
+   * Kills the broker this folder started with SIGKILL, at once: a crash, for failure drills (no
+   * controlled shutdown, partitions it leads lose their leader until the cluster notices). Its data
+   * stays for the next start; the pid file is removed.
+   */
+  async kill(): Promise<BrokerStopResult> {
+    const pid = await this.#ourPid();
+    if (pid === undefined) {
+      const running = await portAcceptsConnections(this.host, this.port);
+      return { outcome: running ? "not ours" : "not running" };
+    }
+    this.#logger.info(`Killing Kafka node ${this.nodeId} (pid ${pid}) on ${this.bootstrap} …`);
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    const deadline = Date.now() + 10_000;
+    while (await isAlive(pid)) {
+      if (Date.now() > deadline) {
+        throw new LocalBrokerError(`Kafka (pid ${pid}) did not exit after SIGKILL.`);
+      }
+      await sleep(50);
+    }
+    await removePidFile(this.pidFile);
+    return { outcome: "killed", pid };
+  }
+}
+
+/** The most nodes {@linkcode LocalCluster} runs (client ports `port` … `port + 8`). */
+export const MAX_LOCAL_BROKERS = 9;
+
+/** Options of {@linkcode LocalCluster}. */
+export interface LocalClusterOptions {
+  /** Folder for the jars and the nodes' files. @default {".cache/kafka"} */
+  cacheDir?: string;
+  /** Folder of the resolved jars. @default {"<cacheDir>/jars"} */
+  jarsDir?: string;
+  /** Address every node binds to and advertises. @default {"127.0.0.1"} */
+  host?: string;
+  /**
+   * Number of nodes. 1 is the single broker of {@linkcode LocalBroker} (its files directly in
+   * `cacheDir`); 2 to {@linkcode MAX_LOCAL_BROKERS} make a cluster with a folder per node.
+   * @default {1}
+   */
+  brokers?: number;
+  /** Client port of node 1; node `i` listens on `port + i - 1`. @default {9092} */
+  port?: number;
+  /** Controller port of node 1; node `i` uses `controllerPort + i - 1`. @default {port + 100} */
+  controllerPort?: number;
+  /** JVM options of each node. @default {["-Xmx512m"]} for one node, {["-Xmx384m"]} per node of a cluster */
+  javaOpts?: string[];
+  /** Where progress goes. @default {silentLogger} */
+  logger?: Logger;
+  /** How long {@linkcode LocalCluster.start} waits for every node. @default {60000} per node count up to 3 */
+  startTimeoutMs?: number;
+  /** How long a graceful stop waits after SIGTERM before SIGKILL. @default {30000} */
+  stopTimeoutMs?: number;
+  /** The Java launcher. @default {"java"} */
+  java?: string;
+  /** The Maven launcher. @default {"mvn"} */
+  mvn?: string;
+}
+
+/** One node in {@linkcode ClusterStatus}. */
+export interface ClusterNodeStatus extends BrokerStatus {
+  /** The node's `node.id` (1, 2, …). */
+  id: number;
+}
+
+/** What {@linkcode LocalCluster.status} finds. */
+export interface ClusterStatus {
+  /** Number of nodes of the cluster. */
+  brokers: number;
+  /** `host:port,host:port,…` of every node, for `KAFKA_BROKERS`. */
+  bootstrap: string;
+  /** Each node, by id. */
+  nodes: ClusterNodeStatus[];
+}
+
+/** What {@linkcode LocalCluster.start} did. */
+export interface ClusterStartResult extends ClusterStatus {
+  /** Ids of the nodes this call started (the missing ones); empty when all were running. */
+  started: number[];
+  /** Nothing had to be started. */
+  alreadyRunning: boolean;
+  /** Every node runs from this cache folder (pid files), so `stop` can stop them. */
+  ours: boolean;
+}
+
+/** What stopping or killing one node did. */
+export interface NodeStopResult extends BrokerStopResult {
+  /** The node's id. */
+  id: number;
+}
+
+/** What `cluster.json` in the cache folder records about a multi-node cluster. */
+export interface ClusterRecord {
+  /** The KRaft cluster id every node's storage is formatted with. */
+  clusterId: string;
+  /** Number of nodes. */
+  brokers: number;
+  /** Bind address. */
+  host: string;
+  /** Client port of node 1. */
+  port: number;
+  /** Controller port of node 1. */
+  controllerPort: number;
+}
+
+/**
+ * A local Kafka of one or more nodes from the same jars. With one node it is exactly the single
+ * {@linkcode LocalBroker} of `deno task up`; with more, each node is broker and controller
+ * (combined mode) in a static quorum of all nodes, with its own folder `node-<id>/` under the
+ * cache folder and one shared cluster id. Topics and internal topics get the replication of
+ * {@linkcode replicationForBrokers} (3 nodes: 3 replicas, `min.insync.replicas=2`).
+ *
+ * `start()` starts whichever nodes are missing (so it also restarts a killed node), `stop()` stops
+ * all, `stopNode(id)` / `killNode(id)` one: failure drills.
+ *
+ * @example
+ * ```ts
+ * import { LocalCluster } from "./local_broker.ts";
+ * const cluster = new LocalCluster({ brokers: 3 });
+ * await cluster.ensureJars();
+ * const { bootstrap } = await cluster.start(); // "127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094"
+ * await cluster.killNode(2); // SIGKILL node 2
+ * await cluster.start(); // starts node 2 again
+ * await cluster.stop();
+ * ```
+ */
+export class LocalCluster {
+  /** Absolute cache folder. */
+  readonly cacheDir: string;
+  /** Number of nodes. */
+  readonly brokers: number;
+  #nodes: LocalBroker[];
+  /** `host:port,…` of every node. */
+  readonly bootstrap: string;
+  /** Where a multi-node cluster records its id and size. */
+  readonly recordFile: string;
+  #host: string;
+  #port: number;
+  #controllerPort: number;
+  #logger: Logger;
+  #startTimeoutMs: number;
+  #nodeOptions: LocalBrokerOptions;
+
+  /** Creates a controller; nothing happens until a method is called. */
+  constructor(options: LocalClusterOptions = {}) {
+    const brokers = options.brokers ?? 1;
+    if (!Number.isInteger(brokers) || brokers < 1 || brokers > MAX_LOCAL_BROKERS) {
+      throw new LocalBrokerError(
+        `The number of brokers must be a whole number from 1 to ${MAX_LOCAL_BROKERS}, got ${brokers}.`,
+      );
+    }
+    this.brokers = brokers;
+    this.cacheDir = resolve(options.cacheDir ?? ".cache/kafka");
+    this.recordFile = join(this.cacheDir, "cluster.json");
+    this.#host = options.host ?? "127.0.0.1";
+    this.#port = options.port ?? 9092;
+    this.#controllerPort = options.controllerPort ?? this.#port + 100;
+    this.#logger = options.logger ?? silentLogger;
+    this.#startTimeoutMs = options.startTimeoutMs ?? 60_000 * Math.min(brokers, 3);
+    const ids = Array.from({ length: brokers }, (_, i) => i + 1);
+    const voters = ids.map((id) => ({
+      id,
+      host: this.#host,
+      port: this.#controllerPort + id - 1,
+    }));
+    this.#nodeOptions = {
+      cacheDir: this.cacheDir,
+      jarsDir: options.jarsDir,
+      host: this.#host,
+      javaOpts: options.javaOpts ?? (brokers === 1 ? undefined : ["-Xmx384m"]),
+      logger: this.#logger,
+      startTimeoutMs: this.#startTimeoutMs,
+      stopTimeoutMs: options.stopTimeoutMs,
+      java: options.java,
+      mvn: options.mvn,
+    };
+    this.#nodes = ids.map((id) => this.#createNode(id, voters));
+    this.bootstrap = this.nodes.map((node) => node.bootstrap).join(",");
+  }
+
+  /** The nodes, node `i` at index `i - 1`. */
+  get nodes(): readonly LocalBroker[] {
+    return this.#nodes;
+  }
+
+  #createNode(id: number, voters: QuorumVoter[], clusterId?: string): LocalBroker {
+    return new LocalBroker({
+      ...this.#nodeOptions,
+      port: this.#port + id - 1,
+      controllerPort: this.#controllerPort + id - 1,
+      ...(this.brokers === 1 ? {} : {
+        nodeId: id,
+        voters,
+        stateDir: join(this.cacheDir, `node-${id}`),
+        clusterId,
+      }),
+    });
+  }
+
+  /**
+   * The multi-node cluster recorded in `cluster.json` of the cache folder (its size and ports),
+   * or `undefined` when none was ever started there.
+   */
+  static async recorded(
+    options: Omit<LocalClusterOptions, "brokers" | "port" | "controllerPort" | "host"> = {},
+  ): Promise<LocalCluster | undefined> {
+    const record = await readClusterRecord(resolve(options.cacheDir ?? ".cache/kafka"));
+    if (record === undefined) return undefined;
+    return new LocalCluster({
+      ...options,
+      brokers: record.brokers,
+      host: record.host,
+      port: record.port,
+      controllerPort: record.controllerPort,
+    });
+  }
+
+  /** Node `id` (from 1). @throws {LocalBrokerError} for an id the cluster does not have. */
+  node(id: number): LocalBroker {
+    const node = Number.isInteger(id) ? this.nodes[id - 1] : undefined;
+    if (node === undefined) {
+      throw new LocalBrokerError(
+        `There is no node ${id}: this local Kafka has ${this.brokers} node(s), 1 to ${this.brokers}.`,
+      );
+    }
+    return node;
+  }
+
+  /** Makes sure the jars are there (see {@linkcode LocalBroker.ensureJars}). */
+  ensureJars(): Promise<{ downloaded: boolean; jarsDir: string }> {
+    return this.nodes[0].ensureJars();
+  }
+
+  /** Each node: whether it answers and whether this folder started it. */
+  async status(): Promise<ClusterStatus> {
+    const nodes = await Promise.all(
+      this.nodes.map(async (node, i) => ({ id: i + 1, ...(await node.status()) })),
+    );
+    return { brokers: this.brokers, bootstrap: this.bootstrap, nodes };
+  }
+
+  /**
+   * Starts every node that is not running (all of them the first time; a killed one later) and
+   * waits until each answers and, on a cluster, lists every node as a live broker.
+   *
+   * @throws {LocalBrokerError} when a Kafka of another size runs from this cache folder, the
+   * recorded cluster has another size, a port is taken, or a node does not come up in time (the
+   * message quotes its log).
+   */
+  async start(): Promise<ClusterStartResult> {
+    const running = await runningLocalKafka(this.cacheDir);
+    if (running !== undefined && running !== this.brokers) {
+      throw new LocalBrokerError(
+        `A local Kafka of ${running} broker(s) started from ${this.cacheDir} is running; stop it ` +
+          `with \`deno task down\` before starting ${this.brokers}.`,
+      );
+    }
+    if (this.brokers > 1) await this.#useClusterRecord();
+
+    const launches: BrokerLaunch[] = [];
+    for (const [i, node] of this.nodes.entries()) {
+      const launch = await node.launch();
+      if (this.brokers > 1 && launch.state === "running" && launch.pid === undefined) {
+        throw new LocalBrokerError(
+          `Port ${node.port} (node ${i + 1}) is used by a Kafka broker not started from ` +
+            `${node.stateDir}; stop it or choose another port.`,
+        );
+      }
+      launches.push(launch);
+    }
+    const waits = await Promise.allSettled(
+      launches.map((launch, i) =>
+        launch.state === "running" ? undefined : this.nodes[i].waitUntilReady(launch.pid!)
+      ),
+    );
+    const failed = waits.find((w): w is PromiseRejectedResult => w.status === "rejected");
+    if (failed) throw failed.reason;
+    if (this.brokers > 1) await this.#waitForAllBrokers();
+    const status = await this.status();
+    const started = launches.flatMap((launch, i) => launch.state === "spawned" ? [i + 1] : []);
+    return {
+      ...status,
+      started,
+      alreadyRunning: started.length === 0,
+      ours: status.nodes.every((node) => node.ours),
+    };
+  }
+
+  /** Reads `cluster.json` (or writes it with a new cluster id) and hands the id to the nodes. */
+  async #useClusterRecord(): Promise<void> {
+    let record = await readClusterRecord(this.cacheDir);
+    if (record !== undefined && record.brokers !== this.brokers) {
+      throw new LocalBrokerError(
+        `${this.recordFile} records a cluster of ${record.brokers} brokers, not ${this.brokers}. ` +
+          `Start it with --brokers ${record.brokers}, or stop it (deno task down) and delete ` +
+          `${join(this.cacheDir, "node-*")} and ${this.recordFile} to make a new one.`,
+      );
+    }
+    const clusterId = record?.clusterId ?? randomClusterId();
+    record = {
+      clusterId,
+      brokers: this.brokers,
+      host: this.#host,
+      port: this.#port,
+      controllerPort: this.#controllerPort,
+    };
+    await Deno.mkdir(this.cacheDir, { recursive: true });
+    await Deno.writeTextFile(this.recordFile, JSON.stringify(record, null, 2) + "\n");
+    // The nodes format their storage with the cluster's id (once, on their first start).
+    const voters = this.#nodes.map((node) => ({
+      id: node.nodeId,
+      host: node.host,
+      port: node.controllerPort,
+    }));
+    this.#nodes = this.#nodes.map((node) => this.#createNode(node.nodeId, voters, clusterId));
+  }
+
+  /** Waits until every node lists all nodes as live brokers (all registered and unfenced). */
+  async #waitForAllBrokers(): Promise<void> {
+    const deadline = Date.now() + this.#startTimeoutMs;
+    let counts: number[] = [];
+    while (Date.now() < deadline) {
+      counts = await Promise.all(this.nodes.map((node) => metadataBrokerCount(node.bootstrap)));
+      if (counts.every((count) => count === this.brokers)) return;
+      await sleep(250);
+    }
+    const logs = await Promise.all(
+      this.nodes.map(async (node) => `${node.logFile}:\n${await tailFile(node.logFile, 10)}`),
+    );
+    throw new LocalBrokerError(
+      `The ${this.brokers} Kafka nodes did not all see each other within ${
+        this.#startTimeoutMs / 1000
+      } s (live brokers seen by node 1…${this.brokers}: ${counts.join(", ")}). ` +
+        `Their logs end with:\n${logs.join("\n")}`,
+    );
+  }
+
+  /**
+   * Stops every node this folder started (SIGTERM, then SIGKILL after the stop timeout), all at
+   * once so that no node is left waiting for a quorum that is shutting down.
+   */
+  async stop(): Promise<NodeStopResult[]> {
+    return await Promise.all(
+      this.nodes.map(async (node, i) => ({ id: i + 1, ...(await node.stop()) })),
+    );
+  }
+
+  /**
+   * Stops one node: gracefully (`TERM`, controlled shutdown: its partitions move first) or as a
+   * crash (`KILL`). Its data stays; {@linkcode LocalCluster.start} starts it again.
+   */
+  async stopNode(id: number, signal: "TERM" | "KILL" = "TERM"): Promise<NodeStopResult> {
+    const node = this.node(id);
+    return { id, ...(signal === "KILL" ? await node.kill() : await node.stop()) };
+  }
+
+  /** SIGKILLs node `id` (see {@linkcode LocalCluster.stopNode}). */
+  killNode(id: number): Promise<NodeStopResult> {
+    return this.stopNode(id, "KILL");
+  }
+}
+
+/** Reads `cluster.json` of a cache folder; `undefined` when there is none. */
+export async function readClusterRecord(cacheDir: string): Promise<ClusterRecord | undefined> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(join(cacheDir, "cluster.json"));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+  const record = JSON.parse(text) as ClusterRecord;
+  if (
+    typeof record.clusterId !== "string" || !Number.isInteger(record.brokers) ||
+    !Number.isInteger(record.port) || !Number.isInteger(record.controllerPort)
+  ) {
+    throw new LocalBrokerError(
+      `${
+        join(cacheDir, "cluster.json")
+      } is not a cluster record; delete it and the node-* folders.`,
+    );
+  }
+  return { ...record, host: record.host ?? "127.0.0.1" };
+}
+
+/**
+ * The size of the local Kafka started from `cacheDir` that has at least one live node (its pid
+ * file points at a running broker): the recorded cluster's size, 1 for the single broker, or
+ * `undefined` when none runs.
+ */
+export async function runningLocalKafka(
+  cacheDir = ".cache/kafka",
+): Promise<number | undefined> {
+  const dir = resolve(cacheDir);
+  const record = await readClusterRecord(dir);
+  for (let id = 1; id <= (record?.brokers ?? 0); id++) {
+    const nodeDir = join(dir, `node-${id}`);
+    if (await livePid(join(nodeDir, "broker.pid"), join(nodeDir, "server.properties"))) {
+      return record!.brokers;
+    }
+  }
+  return await livePid(join(dir, "broker.pid"), join(dir, "server.properties")) === undefined
+    ? undefined
+    : 1;
 }
 
 /**
@@ -379,10 +850,19 @@ export class LocalBroker {
  * Speaks the Kafka wire protocol directly, so probing needs no client library and prints nothing.
  */
 export async function answersMetadata(bootstrap: string, timeoutMs = 3_000): Promise<boolean> {
+  return await metadataBrokerCount(bootstrap, timeoutMs) >= 1;
+}
+
+/**
+ * How many live brokers the Kafka broker at `bootstrap` lists in a Metadata response (v4, no
+ * topics), or 0 when it does not answer within `timeoutMs`. On a cluster, every node lists every
+ * registered, unfenced broker once they have all joined.
+ */
+export async function metadataBrokerCount(bootstrap: string, timeoutMs = 3_000): Promise<number> {
   const at = bootstrap.lastIndexOf(":");
   const hostname = bootstrap.slice(0, at).replace(/^\[|\]$/g, "");
   const port = Number(bootstrap.slice(at + 1));
-  if (at <= 0 || !Number.isInteger(port)) return false;
+  if (at <= 0 || !Number.isInteger(port)) return 0;
   const clientId = new TextEncoder().encode("lake-ops-probe");
   const correlationId = 0x6b61666b;
   // size | api_key=3 (Metadata) | api_version=4 | correlation_id | client_id | topics=[] | allow_auto_create=false
@@ -407,32 +887,32 @@ export async function answersMetadata(bootstrap: string, timeoutMs = 3_000): Pro
       // Already closed.
     }
   };
-  const exchange = async (): Promise<boolean> => {
+  const exchange = async (): Promise<number> => {
     conn = await Deno.connect({ hostname, port });
     if (closed) {
       close(); // The timeout fired while connecting.
-      return false;
+      return 0;
     }
     await conn.write(new Uint8Array(request.buffer));
     // Response: size | correlation_id | throttle_time_ms | brokers count | …
     const head = new Uint8Array(16);
     for (let read = 0; read < head.length;) {
       const n = await conn.read(head.subarray(read));
-      if (n === null) return false;
+      if (n === null) return 0;
       read += n;
     }
     const view = new DataView(head.buffer);
-    return view.getInt32(4) === correlationId && view.getInt32(12) >= 1;
+    return view.getInt32(4) === correlationId ? Math.max(0, view.getInt32(12)) : 0;
   };
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<false>((resolve) => {
+  const timeout = new Promise<0>((resolve) => {
     timer = setTimeout(() => {
       close();
-      resolve(false);
+      resolve(0);
     }, timeoutMs);
   });
   try {
-    return await Promise.race([exchange().catch(() => false), timeout]);
+    return await Promise.race([exchange().catch(() => 0), timeout]);
   } finally {
     clearTimeout(timer);
     close();

@@ -8,8 +8,12 @@ import {
   answersMetadata,
   LocalBroker,
   LocalBrokerError,
+  LocalCluster,
+  metadataBrokerCount,
   randomClusterId,
+  readClusterRecord,
   renderPom,
+  runningLocalKafka,
 } from "./local_broker.ts";
 
 // The jars resolved once for the project (.cache/kafka/jars); test brokers share them.
@@ -203,6 +207,7 @@ Deno.test("the metadata probe gives up on a server that never answers and on a c
   }
   assert.equal(await answersMetadata(`127.0.0.1:${port}`, 300), false);
   assert.equal(await answersMetadata("not-a-bootstrap", 300), false);
+  assert.equal(await metadataBrokerCount(`127.0.0.1:${port}`, 300), 0);
 });
 
 Deno.test("missing java or mvn is reported with what to install", async () => {
@@ -244,6 +249,82 @@ Deno.test("start() without resolved jars says to call ensureJars() first", async
 Deno.test("bad ports are rejected when the broker is created", () => {
   assert.throws(() => new LocalBroker({ port: 0 }), BrokerConfigError);
   assert.throws(() => new LocalBroker({ port: 9092, controllerPort: 9092 }), BrokerConfigError);
+});
+
+Deno.test("the single broker's controller listens 100 above its client port", () => {
+  const broker = new LocalBroker({ cacheDir: "/tmp/x" });
+  assert.equal(broker.bootstrap, "127.0.0.1:9092");
+  assert.equal(broker.controllerPort, 9192);
+  assert.equal(broker.stateDir, "/tmp/x");
+  assert.equal(broker.propertiesFile, "/tmp/x/server.properties");
+});
+
+Deno.test("a cluster's nodes take consecutive client and controller ports and a folder each", () => {
+  const cluster = new LocalCluster({ cacheDir: "/tmp/c", brokers: 3 });
+  assert.equal(cluster.bootstrap, "127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094");
+  assert.deepEqual(
+    cluster.nodes.map((n) => [n.nodeId, n.port, n.controllerPort, n.stateDir]),
+    [
+      [1, 9092, 9192, "/tmp/c/node-1"],
+      [2, 9093, 9193, "/tmp/c/node-2"],
+      [3, 9094, 9194, "/tmp/c/node-3"],
+    ],
+  );
+  assert.equal(cluster.node(2).pidFile, "/tmp/c/node-2/broker.pid");
+  assert.throws(() => cluster.node(4), /There is no node 4: .* 1 to 3/);
+  // One node is the single broker of `deno task up`, files directly in the cache folder.
+  const single = new LocalCluster({ cacheDir: "/tmp/c" });
+  assert.equal(single.bootstrap, "127.0.0.1:9092");
+  assert.equal(single.node(1).stateDir, "/tmp/c");
+  const shifted = new LocalCluster({ cacheDir: "/tmp/c", brokers: 3, port: 29092 });
+  assert.equal(shifted.node(3).controllerPort, 29194);
+  for (const brokers of [0, 10, 2.5]) {
+    assert.throws(() => new LocalCluster({ brokers }), /from 1 to 9/);
+  }
+});
+
+Deno.test("a cluster refuses to start beside a running single broker or over a cluster of another size", async () => {
+  const cacheDir = await Deno.makeTempDir({ prefix: "local_cluster_test_" });
+  // A stand-in for a running single broker: a live process whose command line names its config.
+  const marker = join(cacheDir, "server.properties");
+  const pid = await spawnDetached({
+    command: "sh",
+    args: ["-c", "sleep 30", marker],
+    cwd: cacheDir,
+    logFile: join(cacheDir, "broker.log"),
+  });
+  try {
+    await Deno.writeTextFile(join(cacheDir, "broker.pid"), `${pid}\n`);
+    assert.equal(await runningLocalKafka(cacheDir), 1);
+    const cluster = new LocalCluster({ cacheDir, brokers: 3, port: 29592, java: "no-such-java" });
+    await assert.rejects(
+      cluster.start(),
+      (error: unknown) =>
+        error instanceof LocalBrokerError &&
+        /Kafka of 1 broker\(s\) .* is running; stop it with `deno task down`/.test(error.message),
+    );
+    await terminate(pid, { timeoutMs: 2_000 });
+    assert.equal(await runningLocalKafka(cacheDir), undefined);
+
+    await Deno.writeTextFile(
+      join(cacheDir, "cluster.json"),
+      JSON.stringify({
+        clusterId: randomClusterId(),
+        brokers: 2,
+        port: 29592,
+        controllerPort: 29692,
+      }),
+    );
+    assert.equal((await readClusterRecord(cacheDir))?.brokers, 2);
+    assert.equal(
+      (await LocalCluster.recorded({ cacheDir }))?.bootstrap,
+      "127.0.0.1:29592,127.0.0.1:29593",
+    );
+    await assert.rejects(cluster.start(), /records a cluster of 2 brokers, not 3/);
+  } finally {
+    await terminate(pid, { timeoutMs: 2_000 });
+    await Deno.remove(cacheDir, { recursive: true });
+  }
 });
 
 Deno.test("Java versions are read from both old and new version strings", () => {
