@@ -1,13 +1,16 @@
 /**
  * Topic administration: make sure the tick topic (and its dead-letter topic) exist before any
  * message is sent. Topics are created up front because broker-side auto-creation under KRaft
- * gives kafkajs errors (kafkajs#1563).
+ * gives kafkajs errors (kafkajs#1563). New topics are replicated for the cluster they land on:
+ * `min(3, brokers)` replicas and, from 3 brokers up, `min.insync.replicas=2`, so a write
+ * acknowledged with acks=all survives the loss of any one broker.
  *
  * @module
  */
 
-import type { Kafka } from "kafkajs";
+import { ConfigResourceTypes, type Kafka } from "kafkajs";
 import { type Logger, silentLogger } from "../log.ts";
+import { replicationForBrokers } from "../ops/broker_config.ts";
 import { isConnectionError, KafkaUnavailableError } from "./client.ts";
 
 /** Options of {@linkcode ensureTopic}. */
@@ -16,8 +19,12 @@ export interface EnsureTopicOptions {
   topic: string;
   /** Partitions for a new topic. @default 3 */
   partitions?: number;
-  /** Replication factor for a new topic. @default 1 (single-node broker) */
+  /** Replication factor for a new topic. @default min(3, live brokers in the cluster metadata) */
   replicationFactor?: number;
+  /**
+   * `min.insync.replicas` of a new topic. @default 2 when the topic has 3 or more replicas, else 1
+   */
+  minInsyncReplicas?: number;
   /** Bootstrap servers, for error messages. */
   brokers?: string[];
   /** Where creation is reported. @default silentLogger */
@@ -30,13 +37,17 @@ export interface TopicInfo {
   topic: string;
   /** Number of partitions the topic has now. */
   partitions: number;
+  /** Replicas of its partitions (of partition 0, for an existing topic). */
+  replicationFactor: number;
+  /** Its `min.insync.replicas` (the broker default when the topic does not set one). */
+  minInsyncReplicas: number;
   /** True when this call created it. */
   created: boolean;
 }
 
 /**
- * Creates the topic if it is missing; leaves an existing one as it is (and says so when its
- * partition count differs from the one asked for).
+ * Creates the topic if it is missing, replicated for the cluster (see the module doc); leaves an
+ * existing one as it is (and says so when its partition count differs from the one asked for).
  *
  * @example
  * ```ts
@@ -49,9 +60,15 @@ export interface TopicInfo {
  * @throws {KafkaUnavailableError} when no broker answers.
  */
 export async function ensureTopic(kafka: Kafka, options: EnsureTopicOptions): Promise<TopicInfo> {
-  const { topic, partitions = 3, replicationFactor = 1, logger = silentLogger } = options;
+  const { topic, partitions = 3, logger = silentLogger } = options;
   if (!Number.isInteger(partitions) || partitions < 1) {
     throw new RangeError(`Partitions must be a whole number of at least 1, got ${partitions}.`);
+  }
+  for (const name of ["replicationFactor", "minInsyncReplicas"] as const) {
+    const value = options[name];
+    if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
+      throw new RangeError(`${name} must be a whole number of at least 1, got ${value}.`);
+    }
   }
   const admin = kafka.admin();
   try {
@@ -59,18 +76,52 @@ export async function ensureTopic(kafka: Kafka, options: EnsureTopicOptions): Pr
     const existing = await admin.listTopics();
     let created = false;
     if (!existing.includes(topic)) {
+      const { brokers } = await admin.describeCluster();
+      const replicationFactor = options.replicationFactor ??
+        replicationForBrokers(Math.max(1, brokers.length)).replicationFactor;
+      const minInsyncReplicas = options.minInsyncReplicas ?? (replicationFactor >= 3 ? 2 : 1);
       created = await admin.createTopics({
-        topics: [{ topic, numPartitions: partitions, replicationFactor }],
+        topics: [{
+          topic,
+          numPartitions: partitions,
+          replicationFactor,
+          configEntries: [{ name: "min.insync.replicas", value: String(minInsyncReplicas) }],
+        }],
         waitForLeaders: true,
       });
-      if (created) logger.info(`Created topic ${topic} with ${partitions} partition(s).`);
+      if (created) {
+        logger.info(
+          `Created topic ${topic} with ${partitions} partition(s), replication factor ` +
+            `${replicationFactor}, min.insync.replicas ${minInsyncReplicas}.`,
+        );
+      }
     }
     const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
-    const count = metadata.topics[0]?.partitions.length ?? 0;
+    const partitionList = metadata.topics[0]?.partitions ?? [];
+    const count = partitionList.length;
     if (!created && count !== partitions) {
       logger.info(`Topic ${topic} exists with ${count} partition(s); keeping it.`);
     }
-    return { topic, partitions: count, created };
+    const replicas = partitionList.find((p) => p.partitionId === 0)?.replicas.length ?? 0;
+    const { resources } = await admin.describeConfigs({
+      resources: [{
+        type: ConfigResourceTypes.TOPIC,
+        name: topic,
+        configNames: ["min.insync.replicas"],
+      }],
+      includeSynonyms: false,
+    });
+    const minIsr = Number(
+      resources[0]?.configEntries.find((e) => e.configName === "min.insync.replicas")
+        ?.configValue ?? 1,
+    );
+    return {
+      topic,
+      partitions: count,
+      replicationFactor: replicas,
+      minInsyncReplicas: minIsr,
+      created,
+    };
   } catch (error) {
     if (isConnectionError(error)) throw new KafkaUnavailableError(options.brokers ?? [], error);
     throw error;

@@ -9,14 +9,24 @@ Deno.test("ensureTopic creates a missing topic once and keeps an existing one", 
   const topic = uniqueName("admin");
   const logger = new MemoryLogger();
   try {
+    // The test broker is a single node: one replica, min.insync.replicas 1.
     assert.deepEqual(await ensureTopic(kafka, { topic, partitions: 2, logger }), {
       topic,
       partitions: 2,
+      replicationFactor: 1,
+      minInsyncReplicas: 1,
       created: true,
     });
+    assert.ok(logger.lines.some((l) =>
+      l.includes(
+        `Created topic ${topic} with 2 partition(s), replication factor 1, min.insync.replicas 1`,
+      )
+    ));
     assert.deepEqual(await ensureTopic(kafka, { topic, partitions: 5, logger }), {
       topic,
       partitions: 2,
+      replicationFactor: 1,
+      minInsyncReplicas: 1,
       created: false,
     });
     assert.ok(logger.lines.some((l) => l.includes(`Topic ${topic} exists with 2 partition(s)`)));
@@ -28,8 +38,31 @@ Deno.test("ensureTopic creates a missing topic once and keeps an existing one", 
   }
 });
 
-Deno.test("ensureTopic refuses a partition count below 1", async () => {
+Deno.test("ensureTopic sets an explicit min.insync.replicas on the new topic and reads it back", async () => {
+  const kafka = testKafka();
+  const topic = uniqueName("admin-isr");
+  try {
+    const info = await ensureTopic(kafka, { topic, partitions: 1, minInsyncReplicas: 2 });
+    assert.equal(info.minInsyncReplicas, 2);
+    assert.equal(info.replicationFactor, 1);
+  } finally {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [topic] });
+    await admin.disconnect();
+  }
+});
+
+Deno.test("ensureTopic refuses a partition count, replication factor or min ISR below 1", async () => {
   await assert.rejects(ensureTopic(testKafka(), { topic: "x", partitions: 0 }), /at least 1/);
+  await assert.rejects(
+    ensureTopic(testKafka(), { topic: "x", replicationFactor: 0 }),
+    /replicationFactor must be a whole number of at least 1/,
+  );
+  await assert.rejects(
+    ensureTopic(testKafka(), { topic: "x", minInsyncReplicas: 1.5 }),
+    /minInsyncReplicas must be a whole number of at least 1/,
+  );
 });
 
 Deno.test("ensureTopic on an unreachable broker raises KafkaUnavailableError", async () => {
