@@ -75,6 +75,9 @@ class TimedStore implements Store {
     await this.#inner.put(key, body);
     this.durableAt.set(key, Date.now());
   }
+  putIfAbsent(key: string, body: Uint8Array): Promise<boolean> {
+    return this.#inner.putIfAbsent(key, body);
+  }
   get(key: string): Promise<Uint8Array | undefined> {
     return this.#inner.get(key);
   }

@@ -59,6 +59,33 @@ export class FsStore implements Store {
 
   /** Writes (or overwrites) an object atomically; resolves once it is on disk. */
   async put(key: string, body: Uint8Array): Promise<void> {
+    await this.#write(key, body, (temp, path) => Deno.rename(temp, path));
+  }
+
+  /**
+   * Writes an object unless the key is taken, atomically: the complete file is hard-linked into
+   * place, and `link` fails when the name exists, so of two racing writers exactly one wins.
+   */
+  async putIfAbsent(key: string, body: Uint8Array): Promise<boolean> {
+    let written = false;
+    await this.#write(key, body, async (temp, path) => {
+      try {
+        await Deno.link(temp, path);
+        written = true;
+      } catch (cause) {
+        if (!(cause instanceof Deno.errors.AlreadyExists)) throw cause;
+      }
+      await Deno.remove(temp);
+    });
+    return written;
+  }
+
+  /** Writes `body` to a synced temp file beside the key's path, then lets `place` move it in. */
+  async #write(
+    key: string,
+    body: Uint8Array,
+    place: (temp: string, path: string) => Promise<void>,
+  ): Promise<void> {
     const path = this.#path(key);
     const dir = dirname(path);
     const temp = join(dir, `.${path.slice(dir.length + 1)}.${randomHex()}.tmp`);
@@ -72,7 +99,7 @@ export class FsStore implements Store {
       } finally {
         file.close();
       }
-      await Deno.rename(temp, path);
+      await place(temp, path);
       if (this.#fsync) await syncDir(dir);
     } catch (cause) {
       await Deno.remove(temp).catch(() => {});

@@ -363,3 +363,64 @@ function dateProblem(dt: string): string | undefined {
   if (Number.isNaN(ms) || utcDate(ms) !== dt) return "no such calendar day";
   return undefined;
 }
+
+/** Width of a `dt` partition; see {@linkcode widenDt}. */
+export type DtGranularity = "day" | "month" | "year";
+
+/**
+ * Widens a `dt` date to its partition: the date itself (`day`), or the first day of its month or
+ * year. Wider partitions keep replays of daily bars from writing one small object per day.
+ *
+ * @example
+ * ```ts
+ * import { widenDt } from "./layout.ts";
+ * widenDt("2021-05-31", "month"); // "2021-05-01"
+ * ```
+ */
+export function widenDt(dt: string, granularity: DtGranularity): string {
+  if (granularity === "month") return `${dt.slice(0, 7)}-01`;
+  if (granularity === "year") return `${dt.slice(0, 4)}-01-01`;
+  return dt;
+}
+
+/** Digits of a checkpoint sequence number in its key. */
+export const CHECKPOINT_SEQ_DIGITS = 12;
+
+/**
+ * The folder of one partition's checkpoint log: `_sink/<group>/<topic>+<partition>/`, outside
+ * every table so readers and crawlers never see it.
+ *
+ * @throws {LayoutError} for a bad topic or partition.
+ */
+export function checkpointPrefix(group: string, topic: string, partition: number): string {
+  return `_sink/${group}/${checkTopic(topic)}+${checkPartition(partition)}/`;
+}
+
+/**
+ * The key of checkpoint number `seq` of a partition, e.g.
+ * `_sink/stock_market_lake/stock_market+0/000000000042.json`.
+ */
+export function checkpointKey(
+  group: string,
+  topic: string,
+  partition: number,
+  seq: number,
+): string {
+  if (!Number.isSafeInteger(seq) || seq < 1 || seq >= 10 ** CHECKPOINT_SEQ_DIGITS) {
+    throw new LayoutError(`Invalid checkpoint sequence number ${seq}: expected 1 to 10^12-1.`);
+  }
+  return `${checkpointPrefix(group, topic, partition)}${
+    String(seq).padStart(CHECKPOINT_SEQ_DIGITS, "0")
+  }.json`;
+}
+
+/** The sequence number of a checkpoint key, or `undefined` for any other key. */
+export function parseCheckpointSeq(key: string): number | undefined {
+  const match = /\/(\d{12})\.json$/.exec(key);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** The single checkpoint object of sinks before the checkpoint log (read once, to migrate). */
+export function legacyCheckpointKey(group: string, topic: string, partition: number): string {
+  return `_sink/${group}/${checkTopic(topic)}+${checkPartition(partition)}.json`;
+}

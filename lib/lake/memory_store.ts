@@ -80,6 +80,16 @@ export class MemoryStore implements Store {
     });
   }
 
+  /** Writes an object unless the key is taken; `false` when it was. */
+  putIfAbsent(key: string, body: Uint8Array): Promise<boolean> {
+    return this.#run("put", () => {
+      assertStoreKey(key);
+      if (this.#objects.has(key)) return false;
+      this.#objects.set(key, body.slice());
+      return true;
+    });
+  }
+
   /** Reads an object, or `undefined` when there is none. */
   get(key: string): Promise<Uint8Array | undefined> {
     return this.#run("get", () => {

@@ -216,6 +216,37 @@ export class S3Store implements Store {
     await this.#putMultipart(key, objectKey, body, contentType);
   }
 
+  /**
+   * Writes an object unless the key is taken: a PutObject with `If-None-Match: *`, which S3
+   * answers with 412 Precondition Failed when the key exists (`false`). A 409 from a concurrent
+   * conditional write is retriable.
+   */
+  async putIfAbsent(key: string, body: Uint8Array): Promise<boolean> {
+    const objectKey = this.#key(key);
+    try {
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: objectKey,
+          Body: body,
+          ContentLength: body.byteLength,
+          ContentType: contentTypeFor(key),
+          IfNoneMatch: "*",
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (errorCode(error) === "PreconditionFailed" || httpStatus(error) === 412) return false;
+      if (errorCode(error) === "ConditionalRequestConflict" || httpStatus(error) === 409) {
+        throw new StoreUnavailableError(
+          `S3 is busy with another conditional write to ${this.uri}/${key}; retrying.`,
+          { cause: error },
+        );
+      }
+      throw this.classify(error, "put", key);
+    }
+  }
+
   /** Reads an object, or `undefined` when there is none. */
   async get(key: string): Promise<Uint8Array | undefined> {
     const objectKey = this.#key(key);

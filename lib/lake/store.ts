@@ -19,6 +19,12 @@ export interface Store {
   readonly uri: string;
   /** Writes (or overwrites) an object; resolves only once it is durable. */
   put(key: string, body: Uint8Array): Promise<void>;
+  /**
+   * Writes an object only if no object has this key yet, atomically: of two writers racing for
+   * one key exactly one wins. Resolves `true` when this call wrote it, `false` when the key was
+   * taken. The sink's checkpoint log fences zombie writers with it.
+   */
+  putIfAbsent(key: string, body: Uint8Array): Promise<boolean>;
   /** Reads an object, or `undefined` when there is none. */
   get(key: string): Promise<Uint8Array | undefined>;
   /** Lists every object whose key starts with `prefix`, in key order. */

@@ -275,11 +275,29 @@ export async function checkStoreContract(t: Deno.TestContext, store: Store): Pro
     assert.equal((await collect(store.list("ticksother/"))).length, 0);
   });
 
+  await t.step("putIfAbsent writes a new key once and never overwrites", async () => {
+    assert.equal(await store.putIfAbsent("_sink/g/t+0/1.json", bytes("mine")), true);
+    assert.equal(await store.putIfAbsent("_sink/g/t+0/1.json", bytes("theirs")), false);
+    assert.equal(text(await store.get("_sink/g/t+0/1.json")), "mine");
+  });
+
+  await t.step("of eight racing putIfAbsent calls on one key exactly one wins", async () => {
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => store.putIfAbsent("_sink/g/t+0/2.json", bytes(`w${i}`))),
+    );
+    assert.equal(results.filter((won) => won).length, 1);
+    const winner = results.indexOf(true);
+    assert.equal(text(await store.get("_sink/g/t+0/2.json")), `w${winner}`);
+    await store.delete("_sink/g/t+0/1.json");
+    await store.delete("_sink/g/t+0/2.json");
+  });
+
   await t.step("keys that escape the lake root or are malformed are rejected", async () => {
     for (const key of ["../escape", "/etc/passwd", "a//b", "a/../../b", "./a", "", "a\\b", "a/"]) {
       await assert.rejects(store.put(key, bytes("x")), LayoutError, `put ${JSON.stringify(key)}`);
       await assert.rejects(store.get(key), LayoutError, `get ${JSON.stringify(key)}`);
       await assert.rejects(store.delete(key), LayoutError, `delete ${JSON.stringify(key)}`);
+      await assert.rejects(store.putIfAbsent(key, bytes("x")), LayoutError, `putIfAbsent ${key}`);
     }
     await assert.rejects(collect(store.list("../")), LayoutError);
   });
