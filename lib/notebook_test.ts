@@ -217,6 +217,9 @@ Deno.test("the consumer view shows messages, rows, objects, commits and dead let
     commits: 3,
     bufferedRows: 0,
     bufferedBytes: 0,
+    rejoins: 0,
+    fenced: 0,
+    refused: 0,
   });
   const text = bundle["text/plain"] as string;
   assert.match(text, /^Consuming\n/, "no percentage without a limit");

@@ -52,6 +52,35 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
+ * Awaits `pending` while calling `onWait` every `everyMs` until it settles: a request that hangs
+ * (an S3 that accepts and never answers) must not starve the Kafka heartbeat. When `onWait`
+ * throws, that error wins and `pending` is left to settle on its own.
+ *
+ * @example
+ * ```ts
+ * import { keepAlive, sleep } from "./retry.ts";
+ * await keepAlive(sleep(2500), async () => console.log("still waiting"), 1000);
+ * ```
+ */
+export async function keepAlive<T>(
+  pending: Promise<T>,
+  onWait: () => Promise<void>,
+  everyMs = 1000,
+): Promise<T> {
+  let settled = false;
+  const done = pending.finally(() => settled = true);
+  done.catch(() => {}); // if onWait throws first, the operation's own failure is not reported
+  while (!settled) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const tick = new Promise<void>((resolve) => timer = setTimeout(resolve, everyMs));
+    await Promise.race([done.then(() => {}, () => {}), tick]);
+    clearTimeout(timer);
+    if (!settled) await onWait();
+  }
+  return await done;
+}
+
+/**
  * Runs `operation` until it succeeds, backing off exponentially (with jitter) on retriable errors.
  * Non-retriable errors are rethrown at once.
  *
@@ -77,7 +106,7 @@ export async function retry<T>(operation: () => Promise<T>, options: RetryOption
   let delay = initialDelayMs;
   for (let attempt = 1;; attempt++) {
     try {
-      const result = await operation();
+      const result = await (options.onWait ? keepAlive(operation(), options.onWait) : operation());
       if (attempt > 1) logger.info(`${options.what}: succeeded after ${attempt} attempts.`);
       return result;
     } catch (error) {

@@ -1,18 +1,27 @@
 /**
- * The lake consumer: a Kafka consumer group that decodes ticks, sends poison messages to a
- * dead-letter topic, hands the rest to the {@linkcode LakeSink}, and commits offsets only after
- * the sink made the data durable.
+ * The ingest job: a Kafka consumer group that splits each fetched batch into ticks and poison
+ * messages ({@linkcode splitBatch}), dead-letters the poison ({@linkcode DeadLetterWriter}), hands
+ * the ticks to the {@linkcode LakeSink}, and commits offsets only once the sink made them durable.
+ *
+ * Kafka's consumer position is not trusted to be durable: the sink says where each partition
+ * continues and the job seeks there when a fetch starts elsewhere. Any rebalance (or a commit the
+ * broker refuses because the group moved on) ends the member's ownership at once; after a rejoin
+ * each partition resumes from its committed offset.
  *
  * @module
  */
 
-import type { Consumer, EachBatchPayload, Kafka, Producer } from "kafkajs";
-import { LakeSink, type LakeSinkOptions, type SinkRecord, type SinkStats } from "../lake/sink.ts";
+import type { Admin, Consumer, EachBatchPayload, Kafka, Producer } from "kafkajs";
+import { FencedError, LakeSink, type LakeSinkOptions, type SinkStats } from "../lake/sink.ts";
 import { type Logger, silentLogger } from "../log.ts";
-import { decodeTick, type Tick } from "../tick.ts";
+import type { Tick } from "../tick.ts";
 import { ensureTopic } from "../kafka/admin.ts";
 import { isConnectionError, KafkaUnavailableError } from "../kafka/client.ts";
 import { createTickProducer } from "../kafka/producer.ts";
+import { isRetriableError } from "../retry.ts";
+import { DeadLetterWriter } from "./dead_letters.ts";
+import { isMembershipLost, RejoinRequest } from "./membership.ts";
+import { splitBatch } from "./split.ts";
 
 /** Counters reported while consuming. */
 export interface ConsumeProgress extends SinkStats {
@@ -20,13 +29,15 @@ export interface ConsumeProgress extends SinkStats {
   messages: number;
   /** Poison messages sent to the dead-letter topic. */
   deadLettered: number;
+  /** Times the member rejoined its group after losing partitions or hitting an error. */
+  rejoins: number;
   /** Time since the consumer started. */
   elapsedMs: number;
   /** The most recent valid tick received. */
   last?: Tick;
 }
 
-/** Why {@linkcode consumeToLake} returned. */
+/** Why {@linkcode consumeToLake} returned: idle topic, message limit, or a stop signal. */
 export type StopReason = "idle" | "limit" | "signal";
 
 /** What {@linkcode consumeToLake} did. */
@@ -36,7 +47,8 @@ export interface ConsumeResult extends ConsumeProgress {
 }
 
 /** Options of {@linkcode consumeToLake}. */
-export interface ConsumeOptions extends Omit<LakeSinkOptions, "commit" | "signal" | "logger"> {
+export interface ConsumeOptions
+  extends Omit<LakeSinkOptions, "commit" | "committed" | "signal" | "logger"> {
   /** Reset the group's committed offsets to the start of the topic first (re-ingest). @default false */
   fromBeginning?: boolean;
   /** Stop after this many seconds without a message, having flushed and committed. */
@@ -81,127 +93,105 @@ export interface ConsumeOptions extends Omit<LakeSinkOptions, "commit" | "signal
  * console.log(result.rowsWritten);
  * ```
  * @throws {KafkaUnavailableError} when the brokers cannot be reached.
+ * @throws the store's own error (e.g. `S3StoreError` for access denied) when writing needs a fix.
  */
 export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Promise<ConsumeResult> {
   const logger = options.logger ?? silentLogger;
   const deadLetterTopic = options.deadLetterTopic ?? `${options.topic}.dlq`;
   const started = performance.now();
-  const counters = { messages: 0, deadLettered: 0, last: undefined as Tick | undefined };
+  const counters = { messages: 0, rejoins: 0, last: undefined as Tick | undefined };
   let consumer: Consumer | undefined;
   let producer: Producer | undefined;
+  let admin: Admin | undefined;
   try {
     await ensureTopic(kafka, { topic: options.topic, brokers: options.brokers, logger });
     await ensureTopic(kafka, { topic: deadLetterTopic, brokers: options.brokers, logger });
     if (options.fromBeginning) await resetToEarliest(kafka, options.group, options.topic, logger);
 
+    const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
     consumer = kafka.consumer({
       groupId: options.group,
-      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-      rebalanceTimeout: options.sessionTimeoutMs ?? 30_000,
-      heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)),
+      sessionTimeout,
+      rebalanceTimeout: sessionTimeout,
+      heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)),
       maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
       maxBytes: 32 * 1024 * 1024,
       allowAutoTopicCreation: false,
     });
     producer = createTickProducer(kafka);
+    admin = kafka.admin();
     const theConsumer = consumer;
+    const theAdmin = admin;
     const sink = new LakeSink({
       ...options,
       logger,
       signal: options.abortRetries,
-      commit: (partition, next) =>
-        theConsumer.commitOffsets([
-          { topic: options.topic, partition, offset: next.toString() },
-        ]),
+      commit: (partition, next) => commitOrFence(theConsumer, options.topic, partition, next),
+      committed: (partition) => committedOffset(theAdmin, options.group, options.topic, partition),
     });
+    const deadLetters = new DeadLetterWriter({ producer, topic: deadLetterTopic, logger });
     const progress = (): ConsumeProgress => ({
       ...sink.stats,
       ...counters,
+      deadLettered: deadLetters.sent,
       elapsedMs: performance.now() - started,
     });
 
     await producer.connect();
+    await admin.connect();
     await consumer.connect();
-    // After any rebalance kafkajs resumes every partition from its committed offset. While one is
-    // under way, time-based flushes wait: the partitions may be about to move to another member.
+    // A rebalance ends ownership of every partition at once: a flush in progress writes nothing
+    // more and does not commit. Partitions are claimed again from their committed offsets.
+    // Time-based flushes wait while a rebalance is under way.
     let rebalancing = false;
-    consumer.on(consumer.events.REBALANCING, () => rebalancing = true);
+    consumer.on(consumer.events.REBALANCING, () => {
+      rebalancing = true;
+      sink.revoke();
+    });
     consumer.on(consumer.events.GROUP_JOIN, () => {
       rebalancing = false;
-      void sink.reset();
+      sink.revoke();
     });
     await consumer.subscribe({ topics: [options.topic], fromBeginning: true });
 
     let lastActivity = performance.now();
     let busy = 0;
     let failure: unknown;
-    let stop: (reason: StopReason) => void = () => {};
-    const stopped = new Promise<StopReason>((resolve) => stop = resolve);
-    const deadLetters = producer;
+    let stop: (reason: StopReason | "error") => void = () => {};
+    const stopped = new Promise<StopReason | "error">((resolve) => stop = resolve);
+    const fail = (error: unknown) => {
+      failure ??= error;
+      stop("error");
+    };
 
-    const handleBatch = async (
-      batch: EachBatchPayload["batch"],
-      heartbeat: () => Promise<void>,
-      resolveOffset: (offset: string) => void,
-    ): Promise<void> => {
-      const records: SinkRecord[] = [];
-      const poison: {
-        offset: string;
-        value: Buffer | null;
-        key: Buffer | null;
-        reason: string;
-      }[] = [];
-      for (const message of batch.messages) {
-        const text = message.value?.toString("utf8") ?? "";
-        try {
-          const tick = decodeTick(text);
-          records.push({
-            offset: BigInt(message.offset),
-            tick,
-            timestamp: Number(message.timestamp),
-            size: text.length,
-          });
-          counters.last = tick;
-        } catch (error) {
-          poison.push({
-            offset: message.offset,
-            value: message.value,
-            key: message.key,
-            reason: message.value === null ? "null value" : (error as Error).message,
-          });
-        }
+    const handleBatch = async ({ batch, heartbeat, resolveOffset }: EachBatchPayload) => {
+      const { partition } = batch;
+      // The offset this fetch asked for (kafkajs keeps it on the batch, untyped): the run covers
+      // [fetched, last message], even where compaction left gaps.
+      const fetched = BigInt((batch as unknown as { fetchedOffset: string }).fetchedOffset);
+      const context = { heartbeat };
+      const expected = await sink.expect(partition, fetched, context);
+      if (expected === "fenced") {
+        throw new RejoinRequest(`partition ${partition} was taken over by another writer`);
       }
-      if (poison.length > 0) {
-        await deadLetters.send({
-          topic: deadLetterTopic,
-          acks: -1,
-          messages: poison.map((p) => ({
-            key: p.key,
-            value: p.value,
-            headers: {
-              "dlq.reason": p.reason,
-              "dlq.source": `${batch.topic}/${batch.partition}/${p.offset}`,
-            },
-          })),
-        });
-        for (const p of poison) {
-          logger.warn(
-            `Sent offset ${p.offset} of partition ${batch.partition} to ${deadLetterTopic}: ${p.reason}.`,
-          );
-        }
-        counters.deadLettered += poison.length;
+      if (expected !== fetched) {
+        // The consumer's position ran ahead of (or behind) what the sink holds: go back to it.
+        logger.info(
+          `partition ${partition}: fetched from offset ${fetched}, the lake continues at ${expected}; seeking there.`,
+        );
+        theConsumer.seek({ topic: options.topic, partition, offset: expected.toString() });
+        return;
       }
+      const split = splitBatch(batch.messages);
+      await deadLetters.send(batch.topic, partition, split.poison);
       counters.messages += batch.messages.length;
-      await sink.add(
-        {
-          partition: batch.partition,
-          firstOffset: BigInt(batch.firstOffset()!),
-          lastOffset: BigInt(batch.lastOffset()),
-          records,
-        },
-        { heartbeat },
+      if (split.last) counters.last = split.last;
+      const lastOffset = batch.messages.at(-1)!.offset;
+      const added = await sink.add(
+        { partition, firstOffset: fetched, lastOffset: BigInt(lastOffset), records: split.records },
+        context,
       );
-      resolveOffset(batch.lastOffset());
+      if (added) resolveOffset(lastOffset);
       if (options.maxMessages !== undefined && counters.messages >= options.maxMessages) {
         stop("limit");
       }
@@ -211,12 +201,26 @@ export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Prom
       autoCommit: false,
       eachBatchAutoResolve: false,
       eachBatch: async (payload: EachBatchPayload) => {
-        const { batch, heartbeat, resolveOffset, isRunning, isStale } = payload;
-        if (!isRunning() || isStale() || batch.isEmpty()) return;
+        const { batch, isRunning, isStale } = payload;
+        if (!isRunning() || isStale() || batch.isEmpty() || failure) return;
         // Idleness counts from the end of the last batch: a slow flush is not an idle topic.
         busy++;
         try {
-          await handleBatch(batch, heartbeat, resolveOffset);
+          await handleBatch(payload);
+        } catch (error) {
+          if (error instanceof FencedError || isMembershipLost(error)) {
+            counters.rejoins++;
+            sink.revoke();
+            throw error instanceof FencedError ? new RejoinRequest(error.message) : error;
+          }
+          if (isRetriableError(error)) {
+            // kafkajs fetches again from its own position; the sink's expect() puts it right.
+            logger.warn(
+              `Batch of partition ${batch.partition} failed, retrying: ${describe(error)}`,
+            );
+            throw error;
+          }
+          fail(error); // needs a person: stop with this error, not a Kafka one
         } finally {
           busy--;
           lastActivity = performance.now();
@@ -224,10 +228,9 @@ export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Prom
       },
     });
     consumer.on(consumer.events.CRASH, (event) => {
-      if (!event.payload.restart) {
-        failure = event.payload.error;
-        stop("signal");
-      }
+      sink.revoke(); // a crashed consumer has left its group
+      if (!event.payload.restart) fail(originalCause(event.payload.error));
+      else counters.rejoins++;
     });
 
     const onAbort = () => stop("signal");
@@ -235,11 +238,12 @@ export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Prom
     if (options.signal?.aborted) stop("signal");
     let flushing = false;
     const ticker = setInterval(() => {
-      if (!flushing && !rebalancing) {
+      if (!flushing && !rebalancing && !failure) {
         flushing = true;
         sink.flushDue().catch((error) => {
-          failure = error;
-          stop("signal");
+          if (error instanceof FencedError || isMembershipLost(error)) {
+            logger.warn(describe(error)); // the partition's next batch triggers the rejoin
+          } else if (!isRetriableError(error)) fail(error);
         }).finally(() => flushing = false);
       }
       options.onProgress?.(progress());
@@ -253,18 +257,83 @@ export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Prom
     clearInterval(ticker);
     options.signal?.removeEventListener("abort", onAbort);
     consumer.pause([{ topic: options.topic }]);
-    if (!failure) await sink.flushAll();
-    if (failure) throw failure;
+    if (!failure) {
+      await sink.flushAll().catch((error) => {
+        if (!(error instanceof FencedError || isMembershipLost(error))) throw error;
+        logger.warn(`Final flush skipped: ${describe(error)}`);
+      });
+    }
+    if (failure || reason === "error") throw failure;
     const result = { ...progress(), stoppedBy: reason };
     options.onProgress?.(result);
     return result;
   } catch (error) {
-    if (isConnectionError(error)) throw new KafkaUnavailableError(options.brokers ?? [], error);
+    if (isConnectionError(error) && !isOurs(error)) {
+      throw new KafkaUnavailableError(options.brokers ?? [], error);
+    }
     throw error;
   } finally {
     await consumer?.disconnect().catch(() => {});
     await producer?.disconnect().catch(() => {});
+    await admin?.disconnect().catch(() => {});
   }
+}
+
+/**
+ * Commits `next` for `partition`; a refusal because the group moved on (stale generation,
+ * unknown member) becomes a {@linkcode FencedError}: the rows are durable, the new owner resumes
+ * from the older committed offset and rewrites the same range.
+ */
+async function commitOrFence(
+  consumer: Consumer,
+  topic: string,
+  partition: number,
+  next: bigint,
+): Promise<void> {
+  try {
+    await consumer.commitOffsets([{ topic, partition, offset: next.toString() }]);
+  } catch (error) {
+    if (isMembershipLost(error)) {
+      throw new FencedError(
+        partition,
+        `the broker refused the commit of offset ${next}: ${describe(error)}`,
+      );
+    }
+    throw error;
+  }
+}
+
+/** The group's committed offset of one partition, or `undefined` when it has none. */
+async function committedOffset(
+  admin: Admin,
+  groupId: string,
+  topic: string,
+  partition: number,
+): Promise<bigint | undefined> {
+  const offsets = await admin.fetchOffsets({ groupId, topics: [topic] });
+  const found = offsets[0]?.partitions.find((p) => p.partition === partition)?.offset;
+  return found === undefined || BigInt(found) < 0n ? undefined : BigInt(found);
+}
+
+/** The innermost cause of a kafkajs wrapper error (what actually went wrong). */
+function originalCause(error: unknown): unknown {
+  let e = error;
+  for (let depth = 0; depth < 5; depth++) {
+    const cause = (e as { cause?: unknown })?.cause;
+    if (!cause || cause === e) break;
+    e = cause;
+  }
+  return e;
+}
+
+/** True when a kafkajs-named error only wraps one of ours (a store error, a bad tick). */
+function isOurs(error: unknown): boolean {
+  const cause = originalCause(error);
+  return cause !== error && !(cause as { name?: string })?.name?.startsWith("KafkaJS");
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 async function resetToEarliest(

@@ -1,16 +1,31 @@
 /**
  * The lake sink: buffers ticks per Kafka partition, writes them as deterministic objects, and only
- * then lets the caller commit the offsets. It is independent of kafkajs so it can be tested alone.
+ * then lets the caller commit the offsets. It knows nothing of kafkajs, so it is tested alone; the
+ * ingest job (`lib/ingest/`) wires it to a consumer group.
  *
  * ## Exactly once
  * Each flush covers a contiguous offset range `[start, end]` of one partition. Before any object is
- * written, the range is recorded in a small checkpoint object (`_sink/<group>/<topic>+<p>.json`).
- * Object keys are derived from `(dt, topic, partition, start)`, so rewriting a range rewrites the
- * same keys. After a crash anywhere between the checkpoint and the commit, the next owner of the
- * partition resumes at the committed offset, finds the checkpoint for that very offset, and flushes
- * at exactly the recorded `end` — whatever its own size or time triggers say — so it overwrites the
- * same objects with the same rows. A crash before the checkpoint leaves nothing behind. Hence every
- * record lands exactly once, even with time-based flushes and event-date partitions.
+ * written, the range is appended to the partition's checkpoint log (`lib/lake/checkpoint_log.ts`)
+ * together with the settings that shape its objects. Object keys are derived from
+ * `(dt, topic, partition, start)`, so rewriting a range rewrites the same keys. After a crash
+ * anywhere between the checkpoint and the commit, the next owner of the partition resumes at the
+ * committed offset, finds the range starting there in the log, and flushes at exactly its recorded
+ * `end` with its recorded settings — whatever its own size, time or format settings say — so it
+ * overwrites the same objects with the same rows.
+ *
+ * ## Ownership
+ * A partition's writer is one explicit state (like Kafka Connect's `TopicPartitionWriter`):
+ * absent (not claimed), `open` (claimed, maybe buffering, maybe replaying a recorded range) or
+ * `fenced` (another writer took the partition over). Claiming writes the next entry of the log, so
+ * a zombie that wakes up finds its next checkpoint number taken and writes nothing. Before every
+ * object write and right before the commit the writer checks that it is still the partition's
+ * state: {@linkcode LakeSink.revoke} (called on every rebalance) ends ownership at once.
+ *
+ * ## Positions
+ * The sink, not the consumer's in-memory position, decides where a partition continues:
+ * {@linkcode LakeSink.expect} names the next offset it needs. A fetch from anywhere else (a
+ * consumer that retried from an offset it had resolved but the sink had not made durable) is
+ * refused, and the caller seeks back, so a buffered row is never skipped.
  *
  * @module
  */
@@ -18,9 +33,17 @@
 import { type Logger, silentLogger } from "../log.ts";
 import { retry } from "../retry.ts";
 import type { Tick } from "../tick.ts";
+import {
+  CheckpointLog,
+  type CheckpointRange,
+  FencedError,
+  type RangeSettings,
+} from "./checkpoint_log.ts";
 import { encodeTicks, type LakeFormat } from "./encode.ts";
-import { objectKey, partitionFor } from "./layout.ts";
+import { type DtGranularity, objectKey, partitionFor, widenDt } from "./layout.ts";
 import type { Store } from "./store.ts";
+
+export { FencedError } from "./checkpoint_log.ts";
 
 /** One decoded record handed to the sink. */
 export interface SinkRecord {
@@ -38,7 +61,7 @@ export interface SinkRecord {
 export interface SinkBatch {
   /** Kafka partition. */
   partition: number;
-  /** First offset of the run (poison messages included). */
+  /** The offset the fetch asked for: the run covers `[firstOffset, lastOffset]`. */
   firstOffset: bigint;
   /** Last offset of the run (poison messages included). */
   lastOffset: bigint;
@@ -46,8 +69,14 @@ export interface SinkBatch {
   records: SinkRecord[];
 }
 
-/** Called once a range is durable; must commit `nextOffset` for `partition` to Kafka. */
+/**
+ * Called once a range is durable; must commit `nextOffset` for `partition` to Kafka. Throws
+ * {@linkcode FencedError} when the group took the partition away (stale generation).
+ */
 export type CommitFn = (partition: number, nextOffset: bigint) => Promise<void>;
+
+/** The committed offset of a partition, read from Kafka when a writer claims it. */
+export type CommittedFn = (partition: number) => Promise<bigint | undefined>;
 
 /** The clock the sink reads for age-based flushes. */
 export interface SinkClock {
@@ -65,6 +94,11 @@ export interface LakeSinkOptions {
   group: string;
   /** Commits offsets after a range is durable. */
   commit: CommitFn;
+  /**
+   * Reads a partition's committed offset when the sink claims it: the first fetch must start
+   * there. @default trust the first fetch
+   */
+  committed?: CommittedFn;
   /** Object format. @default "parquet" */
   format?: LakeFormat;
   /** Gzip JSON Lines objects. @default false */
@@ -76,8 +110,8 @@ export interface LakeSinkOptions {
    * month / year). Wider partitions keep historical replays of daily bars from writing one small
    * object per trading day. @default "day"
    */
-  dtGranularity?: "day" | "month" | "year";
-  /** Objects written at once within a flush. @default 8 */
+  dtGranularity?: DtGranularity;
+  /** Objects written at once within a flush. @default 16 */
   writeConcurrency?: number;
   /** Flush a partition once it buffers this many rows. @default 50000 */
   flushRows?: number;
@@ -95,6 +129,8 @@ export interface LakeSinkOptions {
   signal?: AbortSignal;
   /** Longest backoff between failed writes. @default 15000 */
   maxRetryDelayMs?: number;
+  /** Identity written into the checkpoint log. @default host:pid:random */
+  writer?: string;
 }
 
 /** What the sink has done so far. */
@@ -111,33 +147,45 @@ export interface SinkStats {
   bufferedRows: number;
   /** Bytes buffered now, across partitions. */
   bufferedBytes: number;
+  /** Partitions this sink stopped writing because another writer took them over. */
+  fenced: number;
+  /** Fetches refused because they did not start where the sink continues. */
+  refused: number;
 }
 
-/** The checkpoint written before a range's objects. */
-export interface SinkCheckpoint {
-  /** First offset of the range. */
-  start: string;
-  /** Last offset of the range (inclusive). */
-  end: string;
-  /** Objects the range writes. */
-  keys: string[];
-}
-
-interface PartitionBuffer {
+interface Buffer {
   start: bigint;
   end: bigint;
   records: SinkRecord[];
   bytes: number;
   openedAt: number;
-  /** Set while replaying a range recorded in a checkpoint: flush exactly at this offset. */
-  forcedEnd?: bigint;
 }
+
+/** One partition's writer: one explicit state. */
+type PartitionWriter =
+  | {
+    state: "open";
+    log: CheckpointLog;
+    /** Next offset to commit once the buffer is durable (= the buffer's start). */
+    committed: bigint;
+    /** Next offset the sink needs. */
+    next: bigint;
+    buffer?: Buffer;
+    /** A range recorded in the log that starts at `committed`: write exactly it again. */
+    replay?: CheckpointRange;
+  }
+  | { state: "fenced"; reason: string };
+
+type OpenWriter = Extract<PartitionWriter, { state: "open" }>;
 
 /** Extra work to do while waiting (heartbeats), passed by the consumer. */
 export interface WaitContext {
   /** Keeps the consumer's group membership alive; throws when the partition was taken away. */
   heartbeat?: () => Promise<void>;
 }
+
+/** Where a partition continues: the next offset, or `fenced` (leave it to its new owner). */
+export type Expectation = bigint | "fenced";
 
 /**
  * Buffers records per partition and writes them to the lake exactly once.
@@ -156,22 +204,31 @@ export interface WaitContext {
  */
 export class LakeSink {
   readonly #options: Required<
-    Omit<LakeSinkOptions, "signal" | "commit" | "store">
+    Omit<LakeSinkOptions, "signal" | "commit" | "committed" | "store" | "writer">
   >;
   readonly #store: Store;
   readonly #commit: CommitFn;
+  readonly #committed?: CommittedFn;
   readonly #signal?: AbortSignal;
-  readonly #buffers = new Map<number, PartitionBuffer>();
-  /** Next offset each partition expects; a batch starting before it means a re-delivery. */
-  readonly #expected = new Map<number, bigint>();
+  readonly #writer?: string;
+  readonly #writers = new Map<number, PartitionWriter>();
   #queue: Promise<unknown> = Promise.resolve();
-  readonly #stats = { rowsWritten: 0, objectsWritten: 0, bytesWritten: 0, commits: 0 };
+  readonly #stats = {
+    rowsWritten: 0,
+    objectsWritten: 0,
+    bytesWritten: 0,
+    commits: 0,
+    fenced: 0,
+    refused: 0,
+  };
 
   /** Creates a sink; nothing is read or written until records arrive. */
   constructor(options: LakeSinkOptions) {
     this.#store = options.store;
     this.#commit = options.commit;
+    this.#committed = options.committed;
     this.#signal = options.signal;
+    this.#writer = options.writer;
     this.#options = {
       topic: options.topic,
       group: options.group,
@@ -179,7 +236,7 @@ export class LakeSink {
       gzip: options.gzip ?? false,
       partitionBy: options.partitionBy ?? "event",
       dtGranularity: options.dtGranularity ?? "day",
-      writeConcurrency: positive("writeConcurrency", options.writeConcurrency ?? 8),
+      writeConcurrency: positive("writeConcurrency", options.writeConcurrency ?? 16),
       flushRows: positive("flushRows", options.flushRows ?? 50_000),
       flushBytes: positive("flushBytes", options.flushBytes ?? 16 * 1024 * 1024),
       flushSeconds: positive("flushSeconds", options.flushSeconds ?? 30),
@@ -194,15 +251,28 @@ export class LakeSink {
   get stats(): SinkStats {
     let bufferedRows = 0;
     let bufferedBytes = 0;
-    for (const buffer of this.#buffers.values()) {
-      bufferedRows += buffer.records.length;
-      bufferedBytes += buffer.bytes;
+    for (const writer of this.#writers.values()) {
+      if (writer.state !== "open" || !writer.buffer) continue;
+      bufferedRows += writer.buffer.records.length;
+      bufferedBytes += writer.buffer.bytes;
     }
     return { ...this.#stats, bufferedRows, bufferedBytes };
   }
 
+  /** The settings new ranges are written with. */
+  get settings(): RangeSettings {
+    const o = this.#options;
+    return {
+      table: o.table,
+      format: o.format,
+      gzip: o.gzip,
+      partitionBy: o.partitionBy,
+      dtGranularity: o.dtGranularity,
+    };
+  }
+
   /**
-   * Runs `task` after every earlier sink operation finished: adds, flushes and resets never
+   * Runs `task` after every earlier sink operation finished: adds, flushes and claims never
    * interleave. While waiting, `context.heartbeat` is called every few seconds.
    */
   exclusive<T>(task: () => Promise<T>, context: WaitContext = {}): Promise<T> {
@@ -212,7 +282,7 @@ export class LakeSink {
         let done = false;
         previous.finally(() => done = true);
         while (!done) {
-          await Promise.race([previous.catch(() => {}), new Promise((r) => setTimeout(r, 3000))]);
+          await Promise.race([previous.catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
           if (!done) await context.heartbeat();
         }
       } else {
@@ -225,21 +295,52 @@ export class LakeSink {
   }
 
   /**
-   * Adds a fetched run of records and flushes every range that became due. Resolves once those
-   * ranges are durable and committed.
+   * Where `partition` continues: the offset its next fetch must start at (claiming the partition
+   * first if this sink does not own it yet), or `"fenced"` when another writer took it over.
    */
-  add(batch: SinkBatch, context: WaitContext = {}): Promise<void> {
-    return this.exclusive(() => this.#add(batch, context), context);
+  expect(
+    partition: number,
+    fetchedOffset: bigint,
+    context: WaitContext = {},
+  ): Promise<Expectation> {
+    return this.exclusive(async () => {
+      const writer = this.#writers.get(partition) ??
+        await this.#claim(partition, fetchedOffset, context);
+      if (writer.state === "fenced") return "fenced";
+      if (writer.next !== fetchedOffset) this.#stats.refused++;
+      return writer.next;
+    }, context);
+  }
+
+  /**
+   * Adds a fetched run of records and flushes every range that became due. Resolves once those
+   * ranges are durable and committed. Claims the partition first if needed. A run that does not
+   * start where the partition continues (see {@linkcode LakeSink.expect}), or of a fenced
+   * partition, is refused: resolves `false` and changes nothing.
+   *
+   * @throws {FencedError} when the partition was taken over while writing; nothing more is written.
+   */
+  add(batch: SinkBatch, context: WaitContext = {}): Promise<boolean> {
+    return this.exclusive(async () => {
+      const writer = this.#writers.get(batch.partition) ??
+        await this.#claim(batch.partition, batch.firstOffset, context);
+      if (writer.state !== "open" || writer.next !== batch.firstOffset) {
+        this.#stats.refused++;
+        return false;
+      }
+      await this.#add(writer, batch, context);
+      return true;
+    }, context);
   }
 
   /** Flushes partitions whose oldest row is older than `flushSeconds` (the no-stuck-tail rule). */
   flushDue(context: WaitContext = {}): Promise<void> {
     return this.exclusive(async () => {
       const now = this.#options.clock.now();
-      for (const [partition, buffer] of [...this.#buffers]) {
-        if (buffer.forcedEnd !== undefined) continue; // a replay waits for its recorded end
-        if (now - buffer.openedAt >= this.#options.flushSeconds * 1000) {
-          await this.#flush(partition, buffer, context);
+      for (const [partition, writer] of [...this.#writers]) {
+        if (writer.state !== "open" || !writer.buffer || writer.replay) continue; // a replay waits for its end
+        if (now - writer.buffer.openedAt >= this.#options.flushSeconds * 1000) {
+          await this.#flushOwned(partition, writer, context);
         }
       }
     }, context);
@@ -248,179 +349,259 @@ export class LakeSink {
   /** Flushes every buffered range (graceful stop). Replays stop at what has arrived. */
   flushAll(context: WaitContext = {}): Promise<void> {
     return this.exclusive(async () => {
-      for (const [partition, buffer] of [...this.#buffers]) {
-        if (buffer.forcedEnd !== undefined && buffer.end < buffer.forcedEnd) {
+      for (const [partition, writer] of [...this.#writers]) {
+        if (writer.state !== "open" || !writer.buffer) continue;
+        if (writer.replay && writer.buffer.end < BigInt(writer.replay.end)) {
           // Writing part of a recorded range would leave the rest of its old objects behind;
           // leave it uncommitted and let the next run replay it whole.
-          this.#buffers.delete(partition);
+          this.#writers.delete(partition);
           continue;
         }
-        await this.#flush(partition, buffer, context);
+        await this.#flushOwned(partition, writer, context);
       }
     }, context);
   }
 
   /**
-   * Drops buffered, uncommitted rows (after a rebalance Kafka re-delivers them from the committed
-   * offset). With no argument, drops every partition.
+   * Ends ownership of `partitions` (default: all) at once, dropping their buffered, uncommitted
+   * rows: a flush in progress writes nothing more and does not commit. Call it when the group
+   * rebalances; the next fetch claims the partition again from its committed offset.
    */
-  reset(partitions?: number[]): Promise<void> {
-    return this.exclusive(() => {
-      for (const partition of partitions ?? [...this.#buffers.keys(), ...this.#expected.keys()]) {
-        this.#buffers.delete(partition);
-        this.#expected.delete(partition);
-      }
-      return Promise.resolve();
-    });
+  revoke(partitions?: number[]): void {
+    if (partitions === undefined) this.#writers.clear();
+    else for (const partition of partitions) this.#writers.delete(partition);
   }
 
-  /** The checkpoint object key of a partition. */
-  checkpointKey(partition: number): string {
-    return `_sink/${this.#options.group}/${this.#options.topic}+${partition}.json`;
-  }
-
-  async #add(batch: SinkBatch, context: WaitContext): Promise<void> {
-    const { partition } = batch;
-    const expected = this.#expected.get(partition);
-    if (expected !== undefined && batch.firstOffset < expected) {
-      // Kafka re-delivers from the committed offset (rebalance or seek): start over from there.
-      this.#options.logger.info(
-        `partition ${partition}: re-delivery from offset ${batch.firstOffset}, dropping uncommitted buffer.`,
-      );
-      this.#buffers.delete(partition);
-    }
-    let buffer = this.#buffers.get(partition);
-    let records = batch.records;
-    let firstOffset = batch.firstOffset;
-    while (true) {
-      if (!buffer) {
-        buffer = {
-          start: firstOffset,
-          end: firstOffset - 1n,
-          records: [],
-          bytes: 0,
-          openedAt: this.#options.clock.now(),
-          forcedEnd: await this.#replayEnd(partition, firstOffset, context),
-        };
-        this.#buffers.set(partition, buffer);
-      }
-      const forcedEnd = buffer.forcedEnd;
-      if (forcedEnd !== undefined && batch.lastOffset > forcedEnd) {
-        // The run crosses the end of a recorded range: split it there.
-        const cut = records.findIndex((r) => r.offset > forcedEnd);
-        const head = cut === -1 ? records : records.slice(0, cut);
-        this.#append(buffer, head, forcedEnd);
-        await this.#flush(partition, buffer, context);
-        records = cut === -1 ? [] : records.slice(cut);
-        firstOffset = forcedEnd + 1n;
-        buffer = undefined;
-        continue;
-      }
-      this.#append(buffer, records, batch.lastOffset);
-      break;
-    }
-    this.#expected.set(partition, batch.lastOffset + 1n);
-    const o = this.#options;
-    const due = buffer.forcedEnd !== undefined
-      ? buffer.end >= buffer.forcedEnd
-      : buffer.records.length >= o.flushRows || buffer.bytes >= o.flushBytes ||
-        o.clock.now() - buffer.openedAt >= o.flushSeconds * 1000;
-    if (due) await this.#flush(partition, buffer, context);
-  }
-
-  #append(buffer: PartitionBuffer, records: SinkRecord[], end: bigint): void {
-    for (const record of records) {
-      buffer.records.push(record);
-      buffer.bytes += record.size;
-    }
-    buffer.end = end;
-  }
-
-  /** Reads the partition's checkpoint: when it starts exactly here, the range must be replayed. */
-  async #replayEnd(
+  /** Claims a partition: a new entry in its checkpoint log, and the range to replay if any. */
+  async #claim(
     partition: number,
-    offset: bigint,
+    fetchedOffset: bigint,
     context: WaitContext,
-  ): Promise<bigint | undefined> {
-    const key = this.checkpointKey(partition);
-    const bytes = await this.#retry(() => this.#store.get(key), `reading ${key}`, context);
-    if (!bytes) return undefined;
-    let checkpoint: SinkCheckpoint;
+  ): Promise<PartitionWriter> {
+    const log = new CheckpointLog({
+      store: this.#store,
+      group: this.#options.group,
+      topic: this.#options.topic,
+      partition,
+      writer: this.#writer,
+      logger: this.#options.logger,
+      clock: this.#options.clock,
+      retry: (operation, what) => this.#retry(operation, what, context),
+    });
+    const committed = this.#committed
+      ? await this.#retry(
+        () => this.#committed!(partition),
+        "reading the committed offset",
+        context,
+      )
+      : undefined;
+    const start = committed ?? fetchedOffset;
+    let writer: PartitionWriter;
     try {
-      checkpoint = JSON.parse(new TextDecoder().decode(bytes));
-    } catch {
-      this.#options.logger.warn(`${key} is not valid JSON; ignoring it.`);
-      return undefined;
+      const last = await log.claim();
+      writer = {
+        state: "open",
+        log,
+        committed: start,
+        next: start,
+        replay: this.#replayOf(last, start, partition),
+      };
+    } catch (error) {
+      if (!(error instanceof FencedError)) throw error;
+      writer = { state: "fenced", reason: error.message };
+      this.#stats.fenced++;
+      this.#options.logger.warn(error.message);
     }
-    const start = BigInt(checkpoint.start);
-    const end = BigInt(checkpoint.end);
-    if (start === offset) {
+    this.#writers.set(partition, writer);
+    return writer;
+  }
+
+  /** The recorded range to write again when resuming at `start`, if it starts there. */
+  #replayOf(
+    last: CheckpointRange | undefined,
+    start: bigint,
+    partition: number,
+  ): CheckpointRange | undefined {
+    if (!last) return undefined;
+    const key = `the checkpoint log of partition ${partition}`;
+    if (BigInt(last.start) === start) {
+      const settings = last.settings ?? this.settings;
+      const changed = (Object.keys(settings) as (keyof RangeSettings)[])
+        .filter((name) => settings[name] !== this.settings[name]);
       this.#options.logger.info(
-        `partition ${partition}: replaying uncommitted range ${start}..${end} recorded in ${key}.`,
+        `partition ${partition}: replaying uncommitted range ${last.start}..${last.end} recorded in ${key}` +
+          (changed.length > 0
+            ? ` with its recorded ${changed.map((n) => `${n}=${settings[n]}`).join(", ")} ` +
+              `(now ${
+                changed.map((n) => `${n}=${this.settings[n]}`).join(", ")
+              }; later ranges use the new settings)`
+            : "") +
+          ".",
       );
-      return end;
+      return { ...last, settings };
     }
-    if (offset < start) {
+    if (start < BigInt(last.start)) {
       this.#options.logger.warn(
-        `partition ${partition}: resuming at ${offset}, before the last written range ${start}..${end}; ` +
+        `partition ${partition}: resuming at ${start}, before the last written range ${last.start}..${last.end}; ` +
           `offsets were reset, so rows written since may be written again.`,
       );
     }
     return undefined;
   }
 
-  async #flush(partition: number, buffer: PartitionBuffer, context: WaitContext): Promise<void> {
+  async #add(writer: OpenWriter, batch: SinkBatch, context: WaitContext): Promise<void> {
+    const { partition } = batch;
+    let records = batch.records;
+    let first = batch.firstOffset;
+    while (true) {
+      const replayEnd = writer.replay ? BigInt(writer.replay.end) : undefined;
+      if (replayEnd !== undefined && batch.lastOffset > replayEnd) {
+        // The run crosses the end of a recorded range: split it there.
+        const cut = records.findIndex((r) => r.offset > replayEnd);
+        this.#append(writer, cut === -1 ? records : records.slice(0, cut), first, replayEnd);
+        await this.#flushOwned(partition, writer, context);
+        records = cut === -1 ? [] : records.slice(cut);
+        first = replayEnd + 1n;
+        continue;
+      }
+      this.#append(writer, records, first, batch.lastOffset);
+      break;
+    }
     const o = this.#options;
+    const buffer = writer.buffer!;
+    const due = writer.replay
+      ? buffer.end >= BigInt(writer.replay.end)
+      : buffer.records.length >= o.flushRows || buffer.bytes >= o.flushBytes ||
+        o.clock.now() - buffer.openedAt >= o.flushSeconds * 1000;
+    if (due) await this.#flushOwned(partition, writer, context);
+  }
+
+  #append(writer: OpenWriter, records: SinkRecord[], first: bigint, end: bigint): void {
+    const buffer = writer.buffer ??= {
+      start: first,
+      end: first - 1n,
+      records: [],
+      bytes: 0,
+      openedAt: this.#options.clock.now(),
+    };
+    for (const record of records) {
+      buffer.records.push(record);
+      buffer.bytes += record.size;
+    }
+    buffer.end = end;
+    writer.next = end + 1n;
+  }
+
+  /** Flushes, turning a takeover into the `fenced` state (and rethrowing it). */
+  async #flushOwned(partition: number, writer: OpenWriter, context: WaitContext): Promise<void> {
+    try {
+      await this.#flush(partition, writer, context);
+    } catch (error) {
+      if (error instanceof FencedError && this.#writers.get(partition) === writer) {
+        this.#writers.set(partition, { state: "fenced", reason: error.message });
+        this.#stats.fenced++;
+        this.#options.logger.warn(error.message);
+      }
+      throw error;
+    }
+  }
+
+  /** Throws unless `writer` still owns `partition` (no revoke, no takeover since it started). */
+  #assertOwner(partition: number, writer: OpenWriter): void {
+    if (this.#writers.get(partition) !== writer) {
+      throw new FencedError(partition, "the group rebalanced while this member was writing it");
+    }
+  }
+
+  async #flush(partition: number, writer: OpenWriter, context: WaitContext): Promise<void> {
+    const buffer = writer.buffer!;
+    const settings = writer.replay?.settings ?? this.settings;
+    const objects = this.#objects(partition, buffer, settings);
+    if (objects.length > 0) {
+      this.#assertOwner(partition, writer);
+      await writer.log.append({
+        start: buffer.start.toString(),
+        end: buffer.end.toString(),
+        keys: objects.map((x) => x.key),
+        settings,
+      });
+      await this.#writeObjects(partition, writer, objects, settings, context);
+    }
+    this.#assertOwner(partition, writer);
+    await this.#commit(partition, buffer.end + 1n);
+    this.#stats.commits++;
+    writer.committed = buffer.end + 1n;
+    writer.buffer = undefined;
+    writer.replay = undefined;
+    this.#options.logger.info(
+      `partition ${partition}: wrote ${buffer.records.length} rows in ${objects.length} object(s), ` +
+        `committed offset ${buffer.end + 1n}.`,
+    );
+  }
+
+  #objects(
+    partition: number,
+    buffer: Buffer,
+    settings: RangeSettings,
+  ): { key: string; ticks: Tick[] }[] {
     const groups = new Map<string, Tick[]>();
     for (const record of buffer.records) {
-      const dt = widen(
-        partitionFor(record.tick, { by: o.partitionBy, ingestMs: record.timestamp }),
-        o.dtGranularity,
+      const dt = widenDt(
+        partitionFor(record.tick, { by: settings.partitionBy, ingestMs: record.timestamp }),
+        settings.dtGranularity,
       );
       let rows = groups.get(dt);
       if (!rows) groups.set(dt, rows = []);
       rows.push(record.tick);
     }
-    const objects = [...groups].sort(([a], [b]) => a < b ? -1 : 1).map(([dt, ticks]) => ({
+    return [...groups].sort(([a], [b]) => a < b ? -1 : 1).map(([dt, ticks]) => ({
       key: objectKey({
-        table: o.table,
+        table: settings.table,
         dt,
-        topic: o.topic,
+        topic: this.#options.topic,
         partition,
         startOffset: buffer.start,
-        format: o.format,
-        gzip: o.gzip,
+        format: settings.format,
+        gzip: settings.gzip,
       }),
       ticks,
     }));
-    if (objects.length > 0) {
-      const checkpoint: SinkCheckpoint = {
-        start: buffer.start.toString(),
-        end: buffer.end.toString(),
-        keys: objects.map((x) => x.key),
-      };
-      const body = new TextEncoder().encode(JSON.stringify(checkpoint));
-      const key = this.checkpointKey(partition);
-      await this.#retry(() => this.#store.put(key, body), `writing ${key}`, context);
-      for (const object of objects) {
-        const bytes = encodeTicks(object.ticks, { format: o.format, gzip: o.gzip });
+  }
+
+  /** Writes a range's objects, `writeConcurrency` at a time, heartbeating while they are in flight. */
+  async #writeObjects(
+    partition: number,
+    writer: OpenWriter,
+    objects: { key: string; ticks: Tick[] }[],
+    settings: RangeSettings,
+    context: WaitContext,
+  ): Promise<void> {
+    let next = 0;
+    let failed = false;
+    const worker = async () => {
+      while (next < objects.length && !failed) {
+        const object = objects[next++];
+        const bytes = encodeTicks(object.ticks, { format: settings.format, gzip: settings.gzip });
         await this.#retry(
-          () => this.#store.put(object.key, bytes),
+          () => {
+            this.#assertOwner(partition, writer);
+            return this.#store.put(object.key, bytes);
+          },
           `writing ${object.key}`,
           context,
-        );
+        ).catch((error) => {
+          failed = true;
+          throw error;
+        });
         this.#stats.objectsWritten++;
         this.#stats.bytesWritten += bytes.length;
         this.#stats.rowsWritten += object.ticks.length;
       }
-    }
-    this.#buffers.delete(partition);
-    await this.#commit(partition, buffer.end + 1n);
-    this.#stats.commits++;
-    o.logger.info(
-      `partition ${partition}: wrote ${buffer.records.length} rows in ${objects.length} object(s), ` +
-        `committed offset ${buffer.end + 1n}.`,
-    );
+    };
+    const workers = Math.min(this.#options.writeConcurrency, objects.length);
+    const results = await Promise.allSettled(Array.from({ length: workers }, worker));
+    const rejected = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (rejected) throw rejected.reason;
   }
 
   #retry<T>(operation: () => Promise<T>, what: string, context: WaitContext): Promise<T> {
@@ -432,12 +613,6 @@ export class LakeSink {
       onWait: context.heartbeat,
     });
   }
-}
-
-function widen(dt: string, granularity: "day" | "month" | "year"): string {
-  if (granularity === "month") return `${dt.slice(0, 7)}-01`;
-  if (granularity === "year") return `${dt.slice(0, 4)}-01-01`;
-  return dt;
 }
 
 function positive(name: string, value: number): number {

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { decodeObject } from "./encode.ts";
 import { MemoryStore } from "./memory_store.ts";
-import { LakeSink, type LakeSinkOptions, type SinkBatch, type SinkRecord } from "./sink.ts";
+import type { Store } from "./store.ts";
+import {
+  FencedError,
+  LakeSink,
+  type LakeSinkOptions,
+  type SinkBatch,
+  type SinkRecord,
+} from "./sink.ts";
 import type { Tick } from "../tick.ts";
 
 const DAY = 86_400_000;
@@ -70,11 +77,12 @@ Deno.test("sink writes a range once it holds flushRows rows, then commits the ne
   const { store, sink, commits } = setup();
   await sink.add(batch(0, 0, 6));
   assert.deepEqual(commits, []);
-  assert.deepEqual(store.keys(), []);
+  assert.deepEqual(store.keys(), ["_sink/g/t+0/000000000001.json"], "only the claim");
   await sink.add(batch(0, 6, 6));
   assert.deepEqual(commits, [[0, 12n]]);
   assert.deepEqual(store.keys(), [
-    "_sink/g/t+0.json",
+    "_sink/g/t+0/000000000001.json", // the claim
+    "_sink/g/t+0/000000000002.json", // the range 0..11, written before its object
     "ticks/dt=2021-01-04/t+0+00000000000000000000.parquet",
   ]);
   assert.equal((await lakeRows(store)).length, 12);
@@ -159,15 +167,44 @@ Deno.test("sink commits a range of only poison messages without writing objects"
   advance(1000);
   await sink.flushDue();
   assert.deepEqual(commits, [[2, 10n]]);
-  assert.deepEqual(store.keys(), []);
+  assert.deepEqual(store.keys(), ["_sink/g/t+2/000000000001.json"], "only the claim");
 });
 
-Deno.test("sink drops its uncommitted buffer when Kafka re-delivers from an earlier offset", async () => {
+Deno.test("sink refuses a run that does not continue its buffer and names where it continues", async () => {
+  // kafkajs retries a failed batch from the offset it resolved, not from what is durable; the
+  // old sink dropped its buffer on such a re-delivery and a later commit skipped those rows.
   const { store, sink, commits } = setup({ flushRows: 10 });
-  await sink.add(batch(0, 0, 5));
-  await sink.add(batch(0, 0, 10)); // rebalance: re-delivery from the committed offset 0
+  assert.equal(await sink.add(batch(0, 0, 5)), true);
+  assert.equal(await sink.add(batch(0, 2, 8)), false, "a re-delivery from inside the buffer");
+  assert.equal(await sink.add(batch(0, 8, 5)), false, "a fetch that skips offsets 5..7");
+  assert.equal(await sink.expect(0, 8n), 5n, "the caller seeks back to 5");
+  assert.deepEqual(commits, []);
+  assert.equal(await sink.add(batch(0, 5, 5)), true);
   assert.deepEqual(commits, [[0, 10n]]);
-  assert.equal((await lakeRows(store)).length, 10);
+  const rows = await lakeRows(store);
+  assert.deepEqual(rows.map((r) => r.ts), batch(0, 0, 10).records.map((r) => r.tick.ts));
+  assert.equal(sink.stats.refused, 3);
+});
+
+Deno.test("after a revoke the sink drops the buffer and resumes from the committed offset", async () => {
+  let committed: bigint | undefined = undefined;
+  const { store, sink, commits } = setup({
+    flushRows: 10,
+    committed: () => Promise.resolve(committed),
+    commit: (partition, next) => {
+      commits.push([partition, next]);
+      committed = next;
+      return Promise.resolve();
+    },
+  });
+  await sink.add(batch(0, 0, 10));
+  await sink.add(batch(0, 10, 5));
+  sink.revoke(); // rebalance: rows 10..14 were never durable
+  assert.equal(sink.stats.bufferedRows, 0);
+  assert.equal(await sink.expect(0, 15n), 10n, "a fetch from the old position is sent back");
+  assert.equal(await sink.add(batch(0, 10, 10)), true);
+  assert.deepEqual(commits, [[0, 10n], [0, 20n]]);
+  assert.equal(new Set((await lakeRows(store)).map((r) => r.ts)).size, 20);
 });
 
 Deno.test("sink rejects flush settings that are not positive", () => {
@@ -184,4 +221,128 @@ Deno.test("sink widens dt to the first day of the month or year when asked", asy
     "ticks/dt=2021-01-01/t+0+00000000000000000000.parquet",
     "ticks/dt=2021-02-01/t+0+00000000000000000000.parquet",
   ]);
+});
+
+Deno.test("a zombie's age-based flush after another member claimed its partition writes and commits nothing", async () => {
+  // Member A buffers offsets 0..4, then freezes (SIGSTOP) past its session timeout. Member B is
+  // given the partition, resumes at the committed offset 0 and writes 0..9. A wakes up and its
+  // timer fires: the old sink wrote 0..4 under B's key t+0+0 and lost B's rows 5..9.
+  const store = new MemoryStore();
+  const a = setup({ store, flushRows: 100, flushSeconds: 1, writer: "A" });
+  await a.sink.add(batch(0, 0, 5));
+  const b = setup({ store, flushRows: 10, writer: "B" });
+  await b.sink.add(batch(0, 0, 10));
+  assert.deepEqual(b.commits, [[0, 10n]]);
+
+  a.advance(1000);
+  await assert.rejects(a.sink.flushDue(), FencedError);
+  assert.deepEqual(a.commits, [], "the zombie commits nothing");
+  assert.equal(a.sink.stats.fenced, 1);
+  assert.equal(a.sink.stats.objectsWritten, 0);
+  assert.equal(await a.sink.expect(0, 5n), "fenced");
+  const rows = await lakeRows(store);
+  assert.equal(rows.length, 10);
+  assert.equal(new Set(rows.map((r) => r.ts)).size, 10);
+});
+
+Deno.test("a zombie that re-creates a pruned checkpoint number still finds the newer one and stops", async () => {
+  const store = new MemoryStore();
+  const a = setup({ store, flushRows: 100, flushSeconds: 1, writer: "A" });
+  await a.sink.add(batch(0, 0, 5)); // A's claim is checkpoint 1
+  const b = setup({ store, flushRows: 5, writer: "B" });
+  for (let first = 0; first < 20; first += 5) await b.sink.add(batch(0, first, 5));
+  // B claimed (2) and wrote four ranges (3..6), pruning everything below 5: number 2 is free.
+  assert.deepEqual(store.keys().filter((k) => k.startsWith("_sink/")), [
+    "_sink/g/t+0/000000000005.json",
+    "_sink/g/t+0/000000000006.json",
+  ]);
+  a.advance(1000);
+  await assert.rejects(a.sink.flushDue(), /checkpoint 6 is newer than ours \(2\)/);
+  assert.deepEqual(a.commits, []);
+  assert.equal(a.sink.stats.objectsWritten, 0);
+  assert.equal(new Set((await lakeRows(store)).map((r) => r.ts)).size, 20);
+});
+
+Deno.test("a member frozen after its checkpoint writes late the same bytes the new owner wrote", async () => {
+  // A records range 0..9 and freezes before its object write completes. B takes over at the
+  // committed offset 0, finds that range in the log and writes exactly it. A's late write then
+  // lands on the same key with the same bytes, and the broker refuses A's stale commit.
+  const store = new MemoryStore();
+  let release!: () => void;
+  const frozen = new Promise<void>((resolve) => release = resolve);
+  const slowStore: Store = {
+    uri: store.uri,
+    put: async (key, body) => {
+      if (key.startsWith("ticks/")) await frozen;
+      return store.put(key, body);
+    },
+    putIfAbsent: (key, body) => store.putIfAbsent(key, body),
+    get: (key) => store.get(key),
+    list: (prefix) => store.list(prefix),
+    delete: (key) => store.delete(key),
+  };
+  const a = setup({
+    store: slowStore,
+    flushRows: 10,
+    writer: "A",
+    commit: () => Promise.reject(new FencedError(0, "stale generation")),
+  });
+  const aAdding = a.sink.add(batch(0, 0, 10));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const b = setup({ store, flushRows: 3, writer: "B" });
+  for (let first = 0; first < 12; first += 4) await b.sink.add(batch(0, first, 4));
+  await b.sink.flushAll();
+  assert.deepEqual(b.commits, [[0, 10n], [0, 12n]], "B replays 0..9 whole, then goes on");
+  const key = "ticks/dt=2021-01-04/t+0+00000000000000000000.parquet";
+  const before = await store.get(key);
+  release();
+  await assert.rejects(aAdding, FencedError);
+  assert.deepEqual(await store.get(key), before, "A's late write put the same bytes");
+  assert.equal(a.sink.stats.fenced, 1);
+  const rows = await lakeRows(store);
+  assert.equal(rows.length, 12);
+  assert.equal(new Set(rows.map((r) => r.ts)).size, 12);
+});
+
+Deno.test("a replay after changed settings writes the recorded range with its recorded settings", async () => {
+  // Offsets 0..4 on 2021-01-04, 5..9 on 2021-01-05. Run 1 (Parquet, month partitions) records
+  // 0..9 and dies before its commit. Run 2 comes back with JSON Lines, gzip and day partitions.
+  const twoDays = (first: number, count: number) => {
+    const b = batch(0, first, count);
+    for (const r of b.records) r.tick = tick(Number(r.offset), r.offset >= 5n ? 1 : 0);
+    return b;
+  };
+  const store = new MemoryStore();
+  const crashed = setup({
+    store,
+    flushRows: 10,
+    dtGranularity: "month",
+    commit: () => Promise.reject(new Error("killed before the commit")),
+  });
+  await assert.rejects(crashed.sink.add(twoDays(0, 10)), /killed/);
+
+  const messages: string[] = [];
+  const logger = { info: (m: string) => messages.push(m), warn: (m: string) => messages.push(m) };
+  const second = setup({
+    store,
+    flushRows: 10,
+    format: "jsonl",
+    gzip: true,
+    dtGranularity: "day",
+    logger: logger as unknown as LakeSinkOptions["logger"],
+  });
+  await second.sink.add(twoDays(0, 10));
+  await second.sink.add(twoDays(10, 10));
+  assert.deepEqual(second.commits, [[0, 10n], [0, 20n]]);
+  assert.deepEqual(store.keys().filter((k) => k.startsWith("ticks/")), [
+    "ticks/dt=2021-01-01/t+0+00000000000000000000.parquet",
+    "ticks/dt=2021-01-05/t+0+00000000000000000010.jsonl.gz",
+  ]);
+  const rows = await lakeRows(store);
+  assert.equal(rows.length, 20);
+  assert.equal(new Set(rows.map((r) => r.ts)).size, 20);
+  assert.ok(
+    messages.some((m) => /replaying .* 0\.\.9 .*format=parquet.*dtGranularity=month/.test(m)),
+    messages.join("\n"),
+  );
 });

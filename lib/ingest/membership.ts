@@ -1,0 +1,44 @@
+/**
+ * How the ingest job reads kafkajs' group-membership errors: which mean "this member lost its
+ * partitions" (rejoin and resume from what is durable) rather than "something is broken".
+ *
+ * @module
+ */
+
+/** Protocol error types that mean the member's generation or membership is gone. */
+const LOST_MEMBERSHIP = new Set([
+  "ILLEGAL_GENERATION",
+  "UNKNOWN_MEMBER_ID",
+  "REBALANCE_IN_PROGRESS",
+  "FENCED_INSTANCE_ID",
+]);
+
+/**
+ * True when `error` (or an error it wraps: kafkajs wraps protocol errors in
+ * `KafkaJSNonRetriableError` with a `cause`) says the group moved on without this member.
+ */
+export function isMembershipLost(error: unknown): boolean {
+  for (let e = error, depth = 0; e && depth < 5; depth++) {
+    const type = (e as { type?: string }).type;
+    if (type && LOST_MEMBERSHIP.has(type)) return true;
+    e = (e as { cause?: unknown; originalError?: unknown }).cause ??
+      (e as { originalError?: unknown }).originalError;
+  }
+  return false;
+}
+
+/**
+ * An error that makes the kafkajs runner rejoin the group (it rejoins on
+ * `REBALANCE_IN_PROGRESS`): after a rejoin every partition resumes from its committed offset.
+ */
+export class RejoinRequest extends Error {
+  /** The protocol error type kafkajs' runner reacts to. */
+  readonly type = "REBALANCE_IN_PROGRESS";
+  /** Not retried in place: the runner rejoins instead. */
+  readonly retriable = false;
+  /** Creates the request with the reason to log. */
+  constructor(reason: string, options?: ErrorOptions) {
+    super(`Rejoining the consumer group: ${reason}`, options);
+    this.name = "RejoinRequest";
+  }
+}
