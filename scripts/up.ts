@@ -1,16 +1,30 @@
 /**
- * `deno task up [--aws]`: start the local Kafka broker (and with `--aws` the moto AWS emulator)
- * in the background, so `produce`, `consume`, `query` and the notebooks have something to talk
- * to. Safe to run again: running services are reused. `deno task down` stops them.
+ * `deno task up [--brokers N] [--aws]`: start the local Kafka broker, or a local cluster of N
+ * brokers (and with `--aws` the moto AWS emulator) in the background, so `produce`, `consume`,
+ * `query` and the notebooks have something to talk to. Safe to run again: running services are
+ * reused, and missing nodes of a cluster (e.g. one killed in a drill) are started again.
+ * `deno task down` stops them.
  *
  * @module
  */
 
-import { runCommand } from "../lib/cli.ts";
+import { numberFlag, runCommand, UsageError } from "../lib/cli.ts";
 import { consoleLogger } from "../lib/log.ts";
+import { MAX_LOCAL_BROKERS } from "../lib/ops/local_broker.ts";
 import { describeService, upLocalServices } from "../lib/ops/local_services.ts";
 
 const FLAGS = {
+  brokers: {
+    type: "string",
+    description:
+      `Number of Kafka nodes: 1, or a local KRaft cluster of up to ${MAX_LOCAL_BROKERS} (3 for drills)`,
+    default: "the one running, else 1",
+  },
+  port: {
+    type: "string",
+    description: "First Kafka client port (node i: port + i - 1, controllers 100 higher)",
+    default: "9092, or the cluster's recorded ports",
+  },
   aws: {
     type: "boolean",
     description:
@@ -19,17 +33,36 @@ const FLAGS = {
 } as const;
 
 const COMMAND = {
-  usage: "deno task up [--aws]",
+  usage: "deno task up [--brokers N] [--port P] [--aws]",
   about:
     `Starts a real Apache Kafka 3.9.1 broker on 127.0.0.1:9092 (single-node KRaft, no Docker: the jars
 come from Maven Central into .cache/kafka, Java 17+ and Maven needed). Nothing is started when
-KAFKA_BROKERS points at another broker. Stop with: deno task down.`,
+KAFKA_BROKERS points at another broker. Stop with: deno task down.
+
+--brokers 3 starts a local 3-broker KRaft cluster instead (client ports 9092-9094, controllers
+9192-9194, node folders .cache/kafka/node-1..3): topics get 3 replicas and min.insync.replicas 2.
+Running it again starts the nodes that are missing. Drill: deno task down --node 2 --signal KILL.`,
   flags: FLAGS,
 };
 
 if (import.meta.main) {
   await runCommand(COMMAND, async ({ values }) => {
-    const result = await upLocalServices({ aws: values.aws === true, logger: consoleLogger });
+    const brokers = numberFlag("brokers", values.brokers, { integer: true, positive: true });
+    if (brokers !== undefined && brokers > MAX_LOCAL_BROKERS) {
+      throw new UsageError(
+        `--brokers must be a whole number from 1 to ${MAX_LOCAL_BROKERS}, got "${values.brokers}".`,
+      );
+    }
+    const port = numberFlag("port", values.port, { integer: true, positive: true });
+    if (port !== undefined && port + (brokers ?? 1) - 1 + 100 > 65535) {
+      throw new UsageError(`--port leaves no room for the controller ports, got "${values.port}".`);
+    }
+    const result = await upLocalServices({
+      aws: values.aws === true,
+      brokers,
+      port,
+      logger: consoleLogger,
+    });
     console.log(describeService("kafka", result.kafka));
     if (result.moto) {
       console.log(describeService("moto", result.moto));
@@ -45,6 +78,12 @@ if (import.meta.main) {
     }
     if (result.kafka.action !== "external" && result.kafka.address !== "127.0.0.1:9092") {
       console.log(`\n  export KAFKA_BROKERS=${result.kafka.address}`);
+    }
+    if ((result.kafka.brokers ?? 1) > 1 && result.kafka.ours) {
+      console.log(
+        `\nDrill: deno task down --node <1-${result.kafka.brokers}> --signal KILL kills one ` +
+          `broker; deno task up --brokers ${result.kafka.brokers} starts it again.`,
+      );
     }
     if (result.kafka.ours || result.moto?.ours) console.log("\nStop with: deno task down");
   });

@@ -282,6 +282,14 @@ export class LocalBroker {
     };
   }
 
+  /**
+   * The pid of the broker this folder started while that process is alive (answering or still
+   * starting), else `undefined`; clears a stale pid file.
+   */
+  ownPid(): Promise<number | undefined> {
+    return this.#ourPid();
+  }
+
   /** The pid from the pid file if that process is our broker; clears a stale pid file. */
   #ourPid(): Promise<number | undefined> {
     return livePid(this.pidFile, this.propertiesFile);
@@ -689,9 +697,10 @@ export class LocalCluster {
   async start(): Promise<ClusterStartResult> {
     const running = await runningLocalKafka(this.cacheDir);
     if (running !== undefined && running !== this.brokers) {
+      const what = (n: number) => n === 1 ? "a single broker" : `a ${n}-broker cluster`;
       throw new LocalBrokerError(
-        `A local Kafka of ${running} broker(s) started from ${this.cacheDir} is running; stop it ` +
-          `with \`deno task down\` before starting ${this.brokers}.`,
+        `The local Kafka started from ${this.cacheDir} runs as ${what(running)}; stop it with ` +
+          `\`deno task down\` before starting ${what(this.brokers)}.`,
       );
     }
     if (this.brokers > 1) await this.#useClusterRecord();

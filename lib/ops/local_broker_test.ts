@@ -301,7 +301,8 @@ Deno.test("a cluster refuses to start beside a running single broker or over a c
       cluster.start(),
       (error: unknown) =>
         error instanceof LocalBrokerError &&
-        /Kafka of 1 broker\(s\) .* is running; stop it with `deno task down`/.test(error.message),
+        /runs as a single broker; stop it with `deno task down` before starting a 3-broker cluster/
+          .test(error.message),
     );
     await terminate(pid, { timeoutMs: 2_000 });
     assert.equal(await runningLocalKafka(cacheDir), undefined);

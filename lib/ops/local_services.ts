@@ -1,7 +1,7 @@
 /**
  * Brings up and down the local services the pipeline and its tests run against: the Kafka broker
- * ({@linkcode LocalBroker}) and, for AWS work, moto ({@linkcode MotoServer}) from the project's
- * Python environment. Services that are already running are used as they are and never stopped by
+ * ({@linkcode LocalBroker}), or a local cluster of several ({@linkcode LocalCluster}), and, for AWS
+ * work, moto ({@linkcode MotoServer}) from the project's Python environment. Services that are already running are used as they are and never stopped by
  * the code that found them; services configured elsewhere (`KAFKA_BROKERS`, `AWS_ENDPOINT_URL`
  * pointing away from the local defaults) are not started at all.
  *
@@ -10,12 +10,19 @@
 
 import { type Logger, silentLogger } from "../log.ts";
 import { KAFKA_VERSION } from "./broker_config.ts";
-import { LocalBroker } from "./local_broker.ts";
+import {
+  LocalCluster,
+  MAX_LOCAL_BROKERS,
+  type NodeStopResult,
+  runningLocalKafka,
+} from "./local_broker.ts";
 import { awsEmulatorEnv, MotoServer } from "./moto.ts";
 import { ensurePythonEnv, type PythonEnv } from "./python_env.ts";
 
-/** `KAFKA_BROKERS` values that mean "the local broker". */
-export const LOCAL_BROKERS: readonly string[] = ["localhost:9092", "127.0.0.1:9092"];
+/** `KAFKA_BROKERS` values that mean "the local broker" (each node of a local cluster counts too). */
+export const LOCAL_BROKERS: readonly string[] = ["localhost", "127.0.0.1"].flatMap((host) =>
+  Array.from({ length: MAX_LOCAL_BROKERS }, (_, i) => `${host}:${9092 + i}`)
+);
 
 /** `AWS_ENDPOINT_URL` values that mean "the local moto". */
 export const LOCAL_ENDPOINTS: readonly string[] = [
@@ -23,10 +30,13 @@ export const LOCAL_ENDPOINTS: readonly string[] = [
   "http://localhost:5000",
 ];
 
-/** Whether `KAFKA_BROKERS` is unset or names the local default broker. */
+/**
+ * Whether `KAFKA_BROKERS` is unset or names only the local default broker or nodes of the local
+ * default cluster (`127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094`).
+ */
 export function isLocalBrokers(value: string | undefined): boolean {
   return value === undefined || value.trim() === "" ||
-    LOCAL_BROKERS.includes(value.trim().replace(/\/$/, ""));
+    value.split(",").every((entry) => LOCAL_BROKERS.includes(entry.trim().replace(/\/$/, "")));
 }
 
 /** Whether `AWS_ENDPOINT_URL` is unset or names the local default moto. */
@@ -43,10 +53,14 @@ export interface ServiceReport {
   address: string;
   /** Whether the running service was started by this project (pid file), so `down` can stop it. */
   ours: boolean;
-  /** The log file of a local service. */
+  /** The log file of a local service (`…/node-<id>/broker.log` for a cluster). */
   logFile?: string;
   /** Milliseconds spent getting it ready (downloads included). */
   elapsedMs: number;
+  /** Kafka: number of nodes of the local Kafka. */
+  brokers?: number;
+  /** Kafka: ids of the nodes this call started (all on a fresh start, the missing ones later). */
+  startedNodes?: number[];
 }
 
 /** Options of {@linkcode upLocalServices}. */
@@ -57,8 +71,18 @@ export interface UpOptions {
   env?: Record<string, string | undefined>;
   /** Where progress goes. @default {silentLogger} */
   logger?: Logger;
-  /** The broker to control. @default {new LocalBroker({ logger })} */
-  broker?: LocalBroker;
+  /**
+   * Nodes of the local Kafka: 1 (the single broker) or a cluster of up to
+   * {@linkcode MAX_LOCAL_BROKERS}. @default {the size of the one running from .cache/kafka, else 1}
+   */
+  brokers?: number;
+  /**
+   * First client port of the local Kafka (node `i` listens on `port + i - 1`, its controller 100
+   * higher). @default {9092, or the recorded cluster's}
+   */
+  port?: number;
+  /** The local Kafka to control (overrides `brokers` and `port`). @default {new LocalCluster({ brokers, logger })} */
+  cluster?: LocalCluster;
   /** The moto server to control. @default {new MotoServer({ logger })} */
   moto?: MotoServer;
 }
@@ -76,9 +100,9 @@ export interface UpResult {
 }
 
 /**
- * Makes the local services available: ensures the Kafka jars and starts the broker (unless
- * `KAFKA_BROKERS` points elsewhere), and with `aws` ensures the Python environment and starts moto
- * (unless `AWS_ENDPOINT_URL` points elsewhere).
+ * Makes the local services available: ensures the Kafka jars and starts the broker, or every
+ * missing node of a local cluster (unless `KAFKA_BROKERS` points elsewhere), and with `aws`
+ * ensures the Python environment and starts moto (unless `AWS_ENDPOINT_URL` points elsewhere).
  *
  * @example
  * ```ts
@@ -100,15 +124,19 @@ export async function upLocalServices(options: UpOptions = {}): Promise<UpResult
     result.kafka = { action: "external", address: env.KAFKA_BROKERS!, ours: false, elapsedMs: 0 };
     result.env.KAFKA_BROKERS = env.KAFKA_BROKERS!;
   } else {
-    const broker = options.broker ?? new LocalBroker({ logger });
-    await broker.ensureJars();
-    const status = await broker.start();
+    const cluster = options.cluster ?? await localKafkaToStart(options, logger);
+    await cluster.ensureJars();
+    const status = await cluster.start();
     result.kafka = {
       action: status.alreadyRunning ? "running" : "started",
       address: status.bootstrap,
       ours: status.ours,
-      logFile: status.logFile,
+      logFile: cluster.brokers === 1
+        ? status.nodes[0].logFile
+        : `${cluster.cacheDir}/node-*/broker.log`,
       elapsedMs: Date.now() - started,
+      brokers: cluster.brokers,
+      startedNodes: status.started,
     };
     result.env.KAFKA_BROKERS = status.bootstrap;
   }
@@ -142,41 +170,108 @@ export async function upLocalServices(options: UpOptions = {}): Promise<UpResult
   return result as UpResult;
 }
 
+/**
+ * The local Kafka `up` starts: of `brokers` nodes (default: the size of the one running, else 1)
+ * on `port`; a cluster of the recorded size keeps its recorded ports unless `port` is given.
+ */
+async function localKafkaToStart(options: UpOptions, logger: Logger): Promise<LocalCluster> {
+  const brokers = options.brokers ?? await runningLocalKafka() ?? 1;
+  if (brokers > 1 && options.port === undefined) {
+    const recorded = await LocalCluster.recorded({ logger });
+    if (recorded?.brokers === brokers) return recorded;
+  }
+  return new LocalCluster({ brokers, port: options.port, logger });
+}
+
 /** Options of {@linkcode downLocalServices}. */
 export interface DownOptions {
   /** Where progress goes. @default {silentLogger} */
   logger?: Logger;
   /** Which services to stop. @default {["kafka", "moto"]} */
   only?: ("kafka" | "moto")[];
-  /** The broker to control. @default {new LocalBroker({ logger })} */
-  broker?: LocalBroker;
+  /**
+   * The local Kafka to stop. @default {the single broker and the recorded cluster of .cache/kafka,
+   * both}
+   */
+  cluster?: LocalCluster;
+  /** Stop only this node of the local Kafka (a drill); moto is left alone. */
+  node?: number;
+  /** How `node` stops: `TERM` (controlled shutdown) or `KILL` (a crash). @default {"TERM"} */
+  signal?: "TERM" | "KILL";
   /** The moto server to control. @default {new MotoServer({ logger })} */
   moto?: MotoServer;
 }
 
+/** How a stop went for one service. */
+export type StopOutcome = "stopped" | "killed" | "not running" | "not ours";
+
 /** One line per service saying what {@linkcode downLocalServices} did. */
 export interface DownResult {
-  /** The broker's outcome. */
-  kafka?: "stopped" | "killed" | "not running" | "not ours";
+  /** The broker's outcome (over all nodes: stopped if any was, else not ours if any is). */
+  kafka?: StopOutcome;
+  /** Each Kafka node's outcome, by id. */
+  kafkaNodes?: NodeStopResult[];
   /** moto's outcome. */
-  moto?: "stopped" | "killed" | "not running" | "not ours";
+  moto?: StopOutcome;
 }
 
 /**
- * Stops the local broker and moto if this project started them (pid files under `.cache/`);
- * services started some other way are left running.
+ * Stops the local Kafka (every node; or with `node` just that one, with `signal`) and moto if this
+ * project started them (pid files under `.cache/`); services started some other way are left
+ * running.
+ *
+ * @throws {LocalBrokerError} for a `node` the local Kafka does not have.
  */
 export async function downLocalServices(options: DownOptions = {}): Promise<DownResult> {
   const logger = options.logger ?? silentLogger;
-  const only = options.only ?? ["kafka", "moto"];
+  const only = options.node === undefined ? options.only ?? ["kafka", "moto"] : ["kafka"];
   const result: DownResult = {};
   if (only.includes("kafka")) {
-    result.kafka = (await (options.broker ?? new LocalBroker({ logger })).stop()).outcome;
+    if (options.node !== undefined) {
+      const cluster = options.cluster ?? await localKafkaOfThisProject(logger);
+      result.kafkaNodes = [await cluster.stopNode(options.node, options.signal ?? "TERM")];
+    } else {
+      const clusters = options.cluster ? [options.cluster] : await localKafkasToStop(logger);
+      result.kafkaNodes = [];
+      for (const cluster of clusters) result.kafkaNodes.push(...await cluster.stop());
+    }
+    result.kafka = combinedOutcome(result.kafkaNodes.map((node) => node.outcome));
   }
   if (only.includes("moto")) {
     result.moto = (await (options.moto ?? new MotoServer({ logger })).stop()).outcome;
   }
   return result;
+}
+
+/**
+ * The local Kafkas of `.cache/kafka` (the single broker, the recorded cluster) with a node this
+ * project started that is alive; the single broker when none is, to report on.
+ */
+async function localKafkasToStop(logger: Logger): Promise<LocalCluster[]> {
+  const candidates = [
+    new LocalCluster({ logger }),
+    ...[await LocalCluster.recorded({ logger })].filter((c) => c !== undefined),
+  ];
+  const live = [];
+  for (const cluster of candidates) {
+    const pids = await Promise.all(cluster.nodes.map((node) => node.ownPid()));
+    if (pids.some((pid) => pid !== undefined)) live.push(cluster);
+  }
+  return live.length > 0 ? live : candidates.slice(0, 1);
+}
+
+/** The local Kafka of `.cache/kafka` that runs (a cluster or the single broker), else the recorded cluster, else the single broker. */
+async function localKafkaOfThisProject(logger: Logger): Promise<LocalCluster> {
+  const running = await runningLocalKafka();
+  const recorded = await LocalCluster.recorded({ logger });
+  if (running === 1 || recorded === undefined) return new LocalCluster({ logger });
+  return recorded;
+}
+
+function combinedOutcome(outcomes: StopOutcome[]): StopOutcome {
+  if (outcomes.includes("stopped")) return "stopped";
+  if (outcomes.includes("killed")) return "killed";
+  return outcomes.includes("not ours") ? "not ours" : "not running";
 }
 
 /** A one-line summary of a service report, e.g. `Kafka 3.9.1 ready on 127.0.0.1:9092 (log: …)`. */
@@ -186,12 +281,20 @@ export function describeService(name: "kafka" | "moto", report: ServiceReport): 
   if (report.action === "external") {
     return `${label}: using ${report.address} (configured, not started here)`;
   }
+  const nodes = report.brokers !== undefined && report.brokers > 1
+    ? `${report.brokers} brokers; `
+    : "";
+  const restarted = report.action === "started" && report.brokers !== undefined &&
+      report.brokers > 1 && report.startedNodes !== undefined &&
+      report.startedNodes.length < report.brokers
+    ? ` node ${report.startedNodes.join(", ")}`
+    : "";
   const how = report.action === "started"
-    ? `started in ${(report.elapsedMs / 1000).toFixed(1)} s`
+    ? `started${restarted} in ${(report.elapsedMs / 1000).toFixed(1)} s`
     : report.ours
     ? "already running"
     : "already running, started outside this project";
-  return `${label} ready ${where} ${report.address} (${how}${
+  return `${label} ready ${where} ${report.address} (${nodes}${how}${
     report.logFile && report.ours ? `; log: ${report.logFile}` : ""
   })`;
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { LocalBroker } from "./local_broker.ts";
+import { LocalBroker, LocalCluster } from "./local_broker.ts";
 import {
   describeService,
   downLocalServices,
@@ -15,7 +15,7 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 Deno.test("up starts what is missing, reuses what runs, and down stops only what it started", async () => {
   const jarsDir = (await new LocalBroker({ cacheDir: `${ROOT}.cache/kafka` }).ensureJars()).jarsDir;
   const dir = await Deno.makeTempDir({ prefix: "local_services_test_" });
-  const broker = new LocalBroker({
+  const cluster = new LocalCluster({
     cacheDir: `${dir}/kafka`,
     jarsDir,
     port: 19592,
@@ -28,7 +28,7 @@ Deno.test("up starts what is missing, reuses what runs, and down stops only what
   });
   const env = {};
   try {
-    const first = await upLocalServices({ aws: true, env, broker, moto });
+    const first = await upLocalServices({ aws: true, env, cluster, moto });
     assert.equal(first.kafka.action, "started");
     assert.equal(first.kafka.ours, true);
     assert.equal(first.moto?.action, "started");
@@ -45,21 +45,24 @@ Deno.test("up starts what is missing, reuses what runs, and down stops only what
       /^Kafka 3\.9\.1 ready on 127\.0\.0\.1:19592 \(started in/,
     );
 
-    const second = await upLocalServices({ aws: true, env, broker, moto });
+    const second = await upLocalServices({ aws: true, env, cluster, moto });
     assert.equal(second.kafka.action, "running");
     assert.equal(second.moto?.action, "running");
     assert.match(describeService("moto", second.moto!), /already running; log: /);
 
-    assert.deepEqual(await downLocalServices({ broker, moto }), {
+    const pid = (await cluster.status()).nodes[0].pid;
+    assert.deepEqual(await downLocalServices({ cluster, moto }), {
       kafka: "stopped",
+      kafkaNodes: [{ id: 1, outcome: "stopped", pid }],
       moto: "stopped",
     });
-    assert.deepEqual(await downLocalServices({ broker, moto }), {
+    assert.deepEqual(await downLocalServices({ cluster, moto }), {
       kafka: "not running",
+      kafkaNodes: [{ id: 1, outcome: "not running" }],
       moto: "not running",
     });
   } finally {
-    await downLocalServices({ broker, moto });
+    await downLocalServices({ cluster, moto });
     await Deno.remove(dir, { recursive: true });
   }
 });
@@ -67,7 +70,7 @@ Deno.test("up starts what is missing, reuses what runs, and down stops only what
 Deno.test("up starts nothing when KAFKA_BROKERS and AWS_ENDPOINT_URL point elsewhere", async () => {
   const dir = await Deno.makeTempDir({ prefix: "local_services_test_" });
   // Controllers that would fail loudly if used: no jars, no venv.
-  const broker = new LocalBroker({
+  const cluster = new LocalCluster({
     cacheDir: `${dir}/kafka`,
     port: 19692,
     controllerPort: 19693,
@@ -78,7 +81,7 @@ Deno.test("up starts nothing when KAFKA_BROKERS and AWS_ENDPOINT_URL point elsew
     const result = await upLocalServices({
       aws: true,
       env: { KAFKA_BROKERS: "b-1.example.com:9092", AWS_ENDPOINT_URL: "https://s3.example.com" },
-      broker,
+      cluster,
       moto,
     });
     assert.equal(result.kafka.action, "external");
@@ -94,11 +97,48 @@ Deno.test("up starts nothing when KAFKA_BROKERS and AWS_ENDPOINT_URL point elsew
   }
 });
 
+Deno.test("describeService names a cluster's size and the nodes a restart started", () => {
+  const report = {
+    action: "started",
+    address: "127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094",
+    ours: true,
+    logFile: "/c/node-*/broker.log",
+    elapsedMs: 12_340,
+    brokers: 3,
+  } as const;
+  assert.equal(
+    describeService("kafka", { ...report, startedNodes: [1, 2, 3] }),
+    "Kafka 3.9.1 ready on 127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094 (3 brokers; started in " +
+      "12.3 s; log: /c/node-*/broker.log)",
+  );
+  assert.match(
+    describeService("kafka", { ...report, startedNodes: [2] }),
+    /\(3 brokers; started node 2 in 12\.3 s;/,
+  );
+});
+
+Deno.test("down --node stops one node of the recorded cluster and refuses a node it does not have", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "local_services_test_" });
+  try {
+    const cluster = new LocalCluster({ cacheDir: dir, brokers: 3, port: 19892 });
+    assert.deepEqual(await downLocalServices({ cluster, node: 2, signal: "KILL" }), {
+      kafka: "not running",
+      kafkaNodes: [{ id: 2, outcome: "not running" }],
+    });
+    await assert.rejects(downLocalServices({ cluster, node: 4 }), /There is no node 4/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("only the local defaults count as the local broker and endpoint", () => {
   assert.equal(isLocalBrokers(undefined), true);
   assert.equal(isLocalBrokers("localhost:9092"), true);
   assert.equal(isLocalBrokers(" 127.0.0.1:9092 "), true);
   assert.equal(isLocalBrokers("127.0.0.1:19092"), false);
+  // The nodes of the local 3-broker cluster.
+  assert.equal(isLocalBrokers("127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094"), true);
+  assert.equal(isLocalBrokers("127.0.0.1:9092,b-1.example.com:9092"), false);
   assert.equal(isLocalBrokers("ec2-1-2-3-4.compute-1.amazonaws.com:9092"), false);
   assert.equal(isLocalEndpoint(undefined), true);
   assert.equal(isLocalEndpoint("http://127.0.0.1:5000/"), true);
