@@ -13,10 +13,13 @@
 
 import { AssignerProtocol, type Kafka } from "kafkajs";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { decodeObject } from "../lake/encode.ts";
+import { parseObjectKey } from "../lake/layout.ts";
+import type { Store } from "../lake/store.ts";
 import { processState } from "../ops/daemon.ts";
 import type { Tick } from "../tick.ts";
 import { childEnv, REPO_ROOT, type ScriptProcess, tickKey } from "./kafka.ts";
-import { runTestPython } from "./lake.ts";
+import { listLakeObjects, runTestPython } from "./lake.ts";
 
 /** What a {@linkcode FaultProxy} does with traffic. */
 export type FaultMode = "pass" | "blackhole";
@@ -521,6 +524,87 @@ export function lakeFigures(lake: readonly Tick[], acknowledged: readonly Tick[]
   };
 }
 
+/** A lake's rows grouped by the Kafka partition in their object names. */
+export interface LakeByPartition {
+  /** Rows per partition, in key order then row order. */
+  rows: Map<number, Tick[]>;
+  /** The partition each symbol's rows are in (key = symbol, so one per symbol). */
+  symbolPartition: Map<string, number>;
+}
+
+/**
+ * Reads a lake's table grouped by Kafka partition (from the object names), to break lost and
+ * duplicated rows down per partition and to tell which partition a symbol goes to.
+ */
+export async function lakeTicksByPartition(store: Store): Promise<LakeByPartition> {
+  const rows = new Map<number, Tick[]>();
+  const symbolPartition = new Map<string, number>();
+  for (const key of await listLakeObjects(store)) {
+    const parsed = parseObjectKey(key);
+    if (!parsed) continue;
+    const bytes = await store.get(key);
+    if (!bytes) continue;
+    const list = rows.get(parsed.partition) ?? [];
+    rows.set(parsed.partition, list);
+    for (const tick of decodeObject(key, bytes)) {
+      list.push(tick);
+      symbolPartition.set(tick.symbol, parsed.partition);
+    }
+  }
+  return { rows, symbolPartition };
+}
+
+/**
+ * Lost and duplicated rows per partition, one line each (`p0: acknowledged …, lake …, lost …,
+ * duplicated …`), for the figures a test prints.
+ */
+export function partitionBreakdown(lake: LakeByPartition, acknowledged: readonly Tick[]): string[] {
+  const partitions = [...new Set(lake.symbolPartition.values())].sort((a, b) => a - b);
+  return partitions.map((p) => {
+    const want = acknowledged.filter((t) => lake.symbolPartition.get(t.symbol) === p);
+    const f = lakeFigures(lake.rows.get(p) ?? [], want);
+    return `p${p}: acknowledged ${f.acknowledged}, lake ${f.inLake}, lost ${f.lost}, ` +
+      `duplicated ${f.duplicated}`;
+  });
+}
+
+/**
+ * Which committed offsets are ahead of what the lake holds: for each partition committed at `c`,
+ * the first `c` ticks sent to it (in send order, which is offset order for one producer on a fresh
+ * topic without poison messages) must all be in `lake`. Returns one sentence per partition that
+ * is committed beyond its durable rows; empty when every commit is covered.
+ */
+export function commitsAheadOfLake(
+  committed: Map<number, bigint>,
+  lake: LakeByPartition,
+  sent: readonly Tick[],
+): string[] {
+  const problems: string[] = [];
+  for (const [partition, offset] of committed) {
+    if (offset <= 0n) continue;
+    const have = new Set((lake.rows.get(partition) ?? []).map(tickKey));
+    const mine = sent.filter((t) => lake.symbolPartition.get(t.symbol) === partition);
+    const upTo = Number(offset);
+    let missing = 0;
+    let first: number | undefined;
+    for (let i = 0; i < Math.min(upTo, mine.length); i++) {
+      if (!have.has(tickKey(mine[i]))) {
+        missing++;
+        first ??= i;
+      }
+    }
+    if (mine.length < upTo) {
+      problems.push(`partition ${partition} committed at ${offset} but only ${mine.length} known`);
+    } else if (missing > 0) {
+      problems.push(
+        `partition ${partition} committed at ${offset} but ${missing} of those rows are not in the ` +
+          `lake (first at offset ${first})`,
+      );
+    }
+  }
+  return problems;
+}
+
 /** An object of a lake with its size and modification time. */
 export interface LakeObjectInfo {
   /** Key relative to the lake root. */
@@ -589,6 +673,32 @@ export async function lakeObjectInfo(
     client.destroy();
   }
   return result.sort((a, b) => a.key < b.key ? -1 : 1);
+}
+
+/**
+ * A TCP port on 127.0.0.1 that nothing listens on right now: `preferred` when it is free, else
+ * one the system picks. Pass `avoid` to get a port other than ones already chosen.
+ */
+export function freePort(preferred?: number, avoid: number[] = []): number {
+  const tryPort = (port: number): number | undefined => {
+    try {
+      const listener = Deno.listen({ hostname: "127.0.0.1", port });
+      const chosen = (listener.addr as Deno.NetAddr).port;
+      listener.close();
+      return avoid.includes(chosen) ? undefined : chosen;
+    } catch {
+      return undefined;
+    }
+  };
+  if (preferred !== undefined) {
+    const port = tryPort(preferred);
+    if (port !== undefined) return port;
+  }
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = tryPort(0);
+    if (port !== undefined) return port;
+  }
+  throw new Error("no free TCP port on 127.0.0.1");
 }
 
 /** Seconds since `origin` (a `performance.now()`), to one decimal, for the figures a test prints. */
