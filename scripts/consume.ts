@@ -132,6 +132,7 @@ if (import.meta.main) {
         `(${formatBytes(result.bytesWritten)}), ${
           formatCount(result.deadLettered)
         } dead letters, ` +
+        (result.rejoins > 0 ? `${formatCount(result.rejoins)} rejoin(s), ` : "") +
         `${formatDuration(result.elapsedMs)}.`,
     );
   });

@@ -99,7 +99,7 @@ export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Prom
   const logger = options.logger ?? silentLogger;
   const deadLetterTopic = options.deadLetterTopic ?? `${options.topic}.dlq`;
   const started = performance.now();
-  const counters = { messages: 0, rejoins: 0, last: undefined as Tick | undefined };
+  const counters = { messages: 0, joins: 0, last: undefined as Tick | undefined };
   let consumer: Consumer | undefined;
   let producer: Producer | undefined;
   let admin: Admin | undefined;
@@ -132,7 +132,9 @@ export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Prom
     const deadLetters = new DeadLetterWriter({ producer, topic: deadLetterTopic, logger });
     const progress = (): ConsumeProgress => ({
       ...sink.stats,
-      ...counters,
+      messages: counters.messages,
+      last: counters.last,
+      rejoins: Math.max(0, counters.joins - 1),
       deadLettered: deadLetters.sent,
       elapsedMs: performance.now() - started,
     });
@@ -150,6 +152,7 @@ export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Prom
     });
     consumer.on(consumer.events.GROUP_JOIN, () => {
       rebalancing = false;
+      counters.joins++;
       sink.revoke();
     });
     await consumer.subscribe({ topics: [options.topic], fromBeginning: true });
@@ -176,7 +179,7 @@ export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Prom
       }
       if (expected !== fetched) {
         // The consumer's position ran ahead of (or behind) what the sink holds: go back to it.
-        logger.info(
+        logger.warn(
           `partition ${partition}: fetched from offset ${fetched}, the lake continues at ${expected}; seeking there.`,
         );
         theConsumer.seek({ topic: options.topic, partition, offset: expected.toString() });
@@ -209,7 +212,6 @@ export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Prom
           await handleBatch(payload);
         } catch (error) {
           if (error instanceof FencedError || isMembershipLost(error)) {
-            counters.rejoins++;
             sink.revoke();
             throw error instanceof FencedError ? new RejoinRequest(error.message) : error;
           }
@@ -230,7 +232,6 @@ export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Prom
     consumer.on(consumer.events.CRASH, (event) => {
       sink.revoke(); // a crashed consumer has left its group
       if (!event.payload.restart) fail(originalCause(event.payload.error));
-      else counters.rejoins++;
     });
 
     const onAbort = () => stop("signal");
@@ -241,9 +242,9 @@ export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Prom
       if (!flushing && !rebalancing && !failure) {
         flushing = true;
         sink.flushDue().catch((error) => {
-          if (error instanceof FencedError || isMembershipLost(error)) {
-            logger.warn(describe(error)); // the partition's next batch triggers the rejoin
-          } else if (!isRetriableError(error)) fail(error);
+          // A fenced partition was reported by the sink; its next batch makes the member rejoin.
+          if (error instanceof FencedError || isMembershipLost(error)) return;
+          if (!isRetriableError(error)) fail(error);
         }).finally(() => flushing = false);
       }
       options.onProgress?.(progress());

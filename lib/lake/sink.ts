@@ -338,8 +338,11 @@ export class LakeSink {
     return this.exclusive(async () => {
       const now = this.#options.clock.now();
       for (const [partition, writer] of [...this.#writers]) {
-        if (writer.state !== "open" || !writer.buffer || writer.replay) continue; // a replay waits for its end
-        if (now - writer.buffer.openedAt >= this.#options.flushSeconds * 1000) {
+        if (writer.state !== "open" || !writer.buffer) continue;
+        const due = writer.replay
+          ? writer.buffer.end >= BigInt(writer.replay.end) // a replay waits for its recorded end
+          : now - writer.buffer.openedAt >= this.#options.flushSeconds * 1000;
+        if (due) {
           await this.#flushOwned(partition, writer, context);
         }
       }
@@ -428,7 +431,7 @@ export class LakeSink {
       const settings = last.settings ?? this.settings;
       const changed = (Object.keys(settings) as (keyof RangeSettings)[])
         .filter((name) => settings[name] !== this.settings[name]);
-      this.#options.logger.info(
+      this.#options.logger.warn(
         `partition ${partition}: replaying uncommitted range ${last.start}..${last.end} recorded in ${key}` +
           (changed.length > 0
             ? ` with its recorded ${changed.map((n) => `${n}=${settings[n]}`).join(", ")} ` +
@@ -517,18 +520,28 @@ export class LakeSink {
     const buffer = writer.buffer!;
     const settings = writer.replay?.settings ?? this.settings;
     const objects = this.#objects(partition, buffer, settings);
+    const range: CheckpointRange = {
+      start: buffer.start.toString(),
+      end: buffer.end.toString(),
+      keys: objects.map((x) => x.key),
+      settings,
+    };
     if (objects.length > 0) {
       this.#assertOwner(partition, writer);
-      await writer.log.append({
-        start: buffer.start.toString(),
-        end: buffer.end.toString(),
-        keys: objects.map((x) => x.key),
-        settings,
-      });
-      await this.#writeObjects(partition, writer, objects, settings, context);
+      await writer.log.append(range);
     }
-    this.#assertOwner(partition, writer);
-    await this.#commit(partition, buffer.end + 1n);
+    try {
+      if (objects.length > 0) {
+        await this.#writeObjects(partition, writer, objects, settings, context);
+      }
+      this.#assertOwner(partition, writer);
+      await this.#commit(partition, buffer.end + 1n);
+    } catch (error) {
+      // Writes of this range may still be in flight and land later: whatever comes next for
+      // these offsets must be exactly this range again, so a late write puts the same bytes.
+      if (objects.length > 0) writer.replay = range;
+      throw error;
+    }
     this.#stats.commits++;
     writer.committed = buffer.end + 1n;
     writer.buffer = undefined;
@@ -577,9 +590,10 @@ export class LakeSink {
     context: WaitContext,
   ): Promise<void> {
     let next = 0;
-    let failed = false;
+    const failed = new AbortController(); // the first failure stops the other workers' retries
+    const signal = this.#signal ? AbortSignal.any([this.#signal, failed.signal]) : failed.signal;
     const worker = async () => {
-      while (next < objects.length && !failed) {
+      while (next < objects.length && !failed.signal.aborted) {
         const object = objects[next++];
         const bytes = encodeTicks(object.ticks, { format: settings.format, gzip: settings.gzip });
         await this.#retry(
@@ -589,13 +603,17 @@ export class LakeSink {
           },
           `writing ${object.key}`,
           context,
+          signal,
         ).catch((error) => {
-          failed = true;
+          failed.abort(error);
           throw error;
         });
         this.#stats.objectsWritten++;
         this.#stats.bytesWritten += bytes.length;
         this.#stats.rowsWritten += object.ticks.length;
+        // Between objects too: a flush of many quick writes outlasts the session as surely as
+        // one slow write does (kafkajs sends a heartbeat only once its interval has passed).
+        await context.heartbeat?.();
       }
     };
     const workers = Math.min(this.#options.writeConcurrency, objects.length);
@@ -604,11 +622,16 @@ export class LakeSink {
     if (rejected) throw rejected.reason;
   }
 
-  #retry<T>(operation: () => Promise<T>, what: string, context: WaitContext): Promise<T> {
+  #retry<T>(
+    operation: () => Promise<T>,
+    what: string,
+    context: WaitContext,
+    signal = this.#signal,
+  ): Promise<T> {
     return retry(operation, {
       what,
       logger: this.#options.logger,
-      signal: this.#signal,
+      signal,
       maxDelayMs: this.#options.maxRetryDelayMs,
       onWait: context.heartbeat,
     });

@@ -346,3 +346,24 @@ Deno.test("a replay after changed settings writes the recorded range with its re
     messages.join("\n"),
   );
 });
+
+Deno.test("after a flush fails midway the same offsets are written again as exactly that range", async () => {
+  // Offsets 0..9 are recorded and their write fails once for good (e.g. a heartbeat error while
+  // the write hung). Rows 10..14 arrive before the retry: the next flush must still write 0..9
+  // alone, so a late landing of the first attempt's write puts the same bytes.
+  const store = new MemoryStore();
+  const { sink, commits } = setup({ store, flushRows: 10 });
+  let failures = 1;
+  const put = store.put.bind(store);
+  store.put = (key, body) =>
+    failures-- > 0 ? Promise.reject(new Error("heartbeat lost")) : put(key, body);
+  await assert.rejects(sink.add(batch(0, 0, 10)), /heartbeat lost/);
+  assert.equal(await sink.add(batch(0, 10, 5)), true);
+  assert.deepEqual(commits, [[0, 10n]], "0..9 written alone, 10..14 buffered");
+  assert.deepEqual(store.keys().filter((k) => k.startsWith("ticks/")), [
+    "ticks/dt=2021-01-04/t+0+00000000000000000000.parquet",
+  ]);
+  await sink.flushAll();
+  assert.deepEqual(commits, [[0, 10n], [0, 15n]]);
+  assert.equal(new Set((await lakeRows(store)).map((r) => r.ts)).size, 15);
+});
