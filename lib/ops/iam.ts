@@ -211,13 +211,20 @@ export function buildPolicies(
     },
     {
       name: "consumer",
-      purpose: `The lake sink: writes objects under ${config.lake} and nothing else.`,
+      purpose:
+        `The lake sink: writes objects under ${config.lake}; reads and prunes its checkpoint log under _sink/ and nothing else.`,
       policy: doc(
         {
           Sid: "WriteLakeObjects",
           Effect: "Allow",
           Action: ["s3:PutObject", "s3:AbortMultipartUpload"],
           Resource: [lakeObjects],
+        },
+        {
+          Sid: "ReadAndPruneCheckpointLog",
+          Effect: "Allow",
+          Action: ["s3:GetObject", "s3:DeleteObject"],
+          Resource: [`${bucketArn}/${lake.prefix ? `${lake.prefix}/` : ""}_sink/*`],
         },
         listLake("ListLakePrefix"),
       ),

@@ -15,7 +15,15 @@ Deno.test("the consumer may put objects only under the lake prefix", () => {
   assert.equal(puts.length, 1);
   assert.deepEqual(puts[0].Resource, ["arn:aws:s3:::my-lake/stock/*"]);
   const actions = statements("consumer").flatMap((s) => s.Action).sort();
-  assert.deepEqual(actions, ["s3:AbortMultipartUpload", "s3:ListBucket", "s3:PutObject"]);
+  assert.deepEqual(actions, [
+    "s3:AbortMultipartUpload",
+    "s3:DeleteObject",
+    "s3:GetObject",
+    "s3:ListBucket",
+    "s3:PutObject",
+  ]);
+  const checkpoint = statements("consumer").find((s) => s.Action.includes("s3:GetObject"))!;
+  assert.deepEqual(checkpoint.Resource, ["arn:aws:s3:::my-lake/stock/_sink/*"]);
   const list = statements("consumer").find((s) => s.Action.includes("s3:ListBucket"))!;
   assert.deepEqual(list.Resource, ["arn:aws:s3:::my-lake"]);
   assert.deepEqual(list.Condition, { StringLike: { "s3:prefix": ["stock/*", "stock"] } });
@@ -96,5 +104,6 @@ Deno.test("a bucket-wide lake and China regions get the right ARNs", () => {
   const cn = loadConfig({ env: { LAKE_URI: "s3://lake-bucket", AWS_REGION: "cn-north-1" } });
   const consumer = buildPolicies(cn, { accountId: ACCOUNT }).find((p) => p.name === "consumer")!;
   assert.deepEqual(consumer.policy.Statement[0].Resource, ["arn:aws-cn:s3:::lake-bucket/*"]);
-  assert.equal(consumer.policy.Statement[1].Condition, undefined);
+  assert.deepEqual(consumer.policy.Statement[1].Resource, ["arn:aws-cn:s3:::lake-bucket/_sink/*"]);
+  assert.equal(consumer.policy.Statement[2].Condition, undefined);
 });
