@@ -3,10 +3,23 @@
  * value = the tick's JSON wire form, acks from all in-sync replicas, idempotent, batched and
  * compressed.
  *
+ * Each request carries one partition. kafkajs 2.2.4 loses messages otherwise when a broker dies
+ * mid-send (kafkajs#1303): a send to several leaders remembers which brokers answered, and when
+ * the dead leader's partitions move to a broker that already answered for its own partitions, the
+ * retry never sends them, yet the send resolves as acknowledged. With one partition per send the
+ * retry goes to the new leader, and the idempotent producer's sequence numbers make it land once.
+ *
  * @module
  */
 
-import { CompressionTypes, type Kafka, Partitioners, type Producer } from "kafkajs";
+import {
+  CompressionTypes,
+  type Kafka,
+  type Message,
+  Partitioners,
+  type PartitionMetadata,
+  type Producer,
+} from "kafkajs";
 import { encodeTick, type Tick } from "../tick.ts";
 import { batches } from "./batches.ts";
 import { isConnectionError, KafkaUnavailableError } from "./client.ts";
@@ -14,13 +27,73 @@ import { isConnectionError, KafkaUnavailableError } from "./client.ts";
 /** Compression codecs kafkajs supports without extra packages. */
 export type Compression = "gzip" | "none";
 
-/** Creates an idempotent producer (acks=all is implied) with the Java client's partitioner. */
+/**
+ * How a send retries. kafkajs gives every producer the client's retries (5, about 6 s in all),
+ * less than a leader failover takes on a multi-broker cluster: a SIGKILLed leader is fenced after
+ * `broker.session.timeout.ms` (9 s) before a new one is elected, and until then sends fail with
+ * connection errors. 10 retries at up to 5 s apart wait about 30 s, then fail with an error.
+ * Retrying is safe: the idempotent producer re-sends a batch with its sequence numbers, so the
+ * broker drops a batch it already has.
+ */
+export const PRODUCER_RETRY = { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 } as const;
+
+/**
+ * Creates an idempotent producer (acks=all is implied) with the Java client's partitioner, whose
+ * sends ride out a broker failover ({@linkcode PRODUCER_RETRY}).
+ */
 export function createTickProducer(kafka: Kafka): Producer {
-  return kafka.producer({
+  const producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
     createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { ...PRODUCER_RETRY },
   });
+  clients.set(producer, { kafka, partitions: new Map() });
+  return producer;
+}
+
+/** The client of each producer {@linkcode createTickProducer} made, and its topics' partition counts. */
+const clients = new WeakMap<Producer, { kafka: Kafka; partitions: Map<string, number> }>();
+
+/**
+ * The partition count of `topic`, read once per producer of {@linkcode createTickProducer};
+ * `undefined` for another producer.
+ */
+async function partitionCount(producer: Producer, topic: string): Promise<number | undefined> {
+  const client = clients.get(producer);
+  if (client === undefined) return undefined;
+  const known = client.partitions.get(topic);
+  if (known !== undefined) return known;
+  const admin = client.kafka.admin();
+  await admin.connect();
+  try {
+    const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+    const count = metadata.topics[0]?.partitions.length ?? 0;
+    if (count > 0) client.partitions.set(topic, count);
+    return count > 0 ? count : undefined;
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+/**
+ * Splits messages by the partition the producer's partitioner (murmur2 of the key, as the Java
+ * client) gives them on a topic of `partitions` partitions, each message marked with it.
+ */
+export function byPartition(messages: Message[], topic: string, partitions: number): Message[][] {
+  const partitioner = Partitioners.DefaultPartitioner();
+  const partitionMetadata = Array.from(
+    { length: partitions },
+    (_, partitionId) => ({ partitionId, leader: 0 }) as PartitionMetadata,
+  );
+  const groups = new Map<number, Message[]>();
+  for (const message of messages) {
+    const partition = partitioner({ topic, partitionMetadata, message });
+    const group = groups.get(partition) ?? [];
+    group.push({ ...message, partition });
+    groups.set(partition, group);
+  }
+  return [...groups.values()];
 }
 
 /** Counters reported while producing. */
@@ -89,6 +162,7 @@ export async function produceTicks(
     signal: options.signal,
   });
   try {
+    const partitions = await partitionCount(producer, options.topic);
     for await (const batch of source) {
       let bytes = 0;
       const messages = batch.map((tick) => {
@@ -96,7 +170,16 @@ export async function produceTicks(
         bytes += value.length + tick.symbol.length;
         return { key: tick.symbol, value };
       });
-      await producer.send({ topic: options.topic, acks: -1, compression, messages });
+      // One send per partition, all at once (see the module doc); the batch counts once every
+      // partition's send is acknowledged, and no send is left running when one fails.
+      const sends = await Promise.allSettled(
+        (partitions === undefined ? [messages] : byPartition(messages, options.topic, partitions))
+          .map((group) =>
+            producer.send({ topic: options.topic, acks: -1, compression, messages: group })
+          ),
+      );
+      const failed = sends.find((s): s is PromiseRejectedResult => s.status === "rejected");
+      if (failed) throw failed.reason;
       progress.sent += batch.length;
       progress.bytes += bytes;
       progress.last = batch[batch.length - 1];
