@@ -87,7 +87,9 @@ export async function ensureTopic(kafka: Kafka, options: EnsureTopicOptions): Pr
           replicationFactor,
           configEntries: [{ name: "min.insync.replicas", value: String(minInsyncReplicas) }],
         }],
-        waitForLeaders: true,
+        // kafkajs' own wait gives up on the "unknown topic" a broker answers on a multi-node
+        // cluster until the new topic's metadata reaches it; the wait below tolerates it.
+        waitForLeaders: false,
       });
       if (created) {
         logger.info(
@@ -96,21 +98,29 @@ export async function ensureTopic(kafka: Kafka, options: EnsureTopicOptions): Pr
         );
       }
     }
-    const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+    const metadata = await whileTopicPropagates(topic, async () => {
+      const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+      const list = metadata.topics[0]?.partitions ?? [];
+      // A new topic is ready once every partition has a leader; an existing one is reported as is.
+      return list.length > 0 && (!created || list.every((p) => p.leader >= 0))
+        ? metadata
+        : undefined;
+    });
     const partitionList = metadata.topics[0]?.partitions ?? [];
     const count = partitionList.length;
     if (!created && count !== partitions) {
       logger.info(`Topic ${topic} exists with ${count} partition(s); keeping it.`);
     }
     const replicas = partitionList.find((p) => p.partitionId === 0)?.replicas.length ?? 0;
-    const { resources } = await admin.describeConfigs({
-      resources: [{
-        type: ConfigResourceTypes.TOPIC,
-        name: topic,
-        configNames: ["min.insync.replicas"],
-      }],
-      includeSynonyms: false,
-    });
+    const { resources } = await whileTopicPropagates(topic, () =>
+      admin.describeConfigs({
+        resources: [{
+          type: ConfigResourceTypes.TOPIC,
+          name: topic,
+          configNames: ["min.insync.replicas"],
+        }],
+        includeSynonyms: false,
+      }));
     const minIsr = Number(
       resources[0]?.configEntries.find((e) => e.configName === "min.insync.replicas")
         ?.configValue ?? 1,
@@ -127,5 +137,44 @@ export async function ensureTopic(kafka: Kafka, options: EnsureTopicOptions): Pr
     throw error;
   } finally {
     await admin.disconnect().catch(() => {});
+  }
+}
+
+/** How long a new topic may take to reach every broker's metadata with a leader per partition. */
+const TOPIC_PROPAGATION_MS = 30_000;
+
+/**
+ * Runs `attempt` until it returns a value, treating "unknown topic" and "leader not available"
+ * (a just-created topic that has not reached this broker, or a partition electing a leader) as
+ * "not yet", for up to {@linkcode TOPIC_PROPAGATION_MS}.
+ */
+async function whileTopicPropagates<T>(
+  topic: string,
+  attempt: () => Promise<T | undefined>,
+): Promise<T> {
+  const deadline = Date.now() + TOPIC_PROPAGATION_MS;
+  for (;;) {
+    try {
+      const result = await attempt();
+      if (result !== undefined) return result;
+    } catch (error) {
+      const types = [error, (error as { cause?: unknown })?.cause].map((e) =>
+        (e as { type?: string })?.type
+      );
+      if (
+        !types.some((type) =>
+          type === "UNKNOWN_TOPIC_OR_PARTITION" || type === "LEADER_NOT_AVAILABLE"
+        )
+      ) {
+        throw error;
+      }
+      if (Date.now() > deadline) throw error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `Topic ${topic} has no leader for every partition after ${TOPIC_PROPAGATION_MS / 1000} s.`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
