@@ -172,7 +172,7 @@ export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Prom
       // The offset this fetch asked for (kafkajs keeps it on the batch, untyped): the run covers
       // [fetched, last message], even where compaction left gaps.
       const fetched = BigInt((batch as unknown as { fetchedOffset: string }).fetchedOffset);
-      const context = { heartbeat };
+      const context = { heartbeat: () => keepMembership(heartbeat, logger) };
       const expected = await sink.expect(partition, fetched, context);
       if (expected === "fenced") {
         throw new RejoinRequest(`partition ${partition} was taken over by another writer`);
@@ -277,6 +277,21 @@ export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Prom
     await consumer?.disconnect().catch(() => {});
     await producer?.disconnect().catch(() => {});
     await admin?.disconnect().catch(() => {});
+  }
+}
+
+/**
+ * Sends a group heartbeat while the sink waits on the store. A heartbeat that fails because the
+ * broker is unreachable is reported and does not interrupt the write (the group decides whether
+ * the member survives, and a late commit is refused if it did not); one that says the member lost
+ * its partitions stops the wait.
+ */
+async function keepMembership(heartbeat: () => Promise<void>, logger: Logger): Promise<void> {
+  try {
+    await heartbeat();
+  } catch (error) {
+    if (isMembershipLost(error) || !isRetriableError(error)) throw error;
+    logger.warn(`Kafka heartbeat failed (${describe(error)}); the write goes on.`);
   }
 }
 
