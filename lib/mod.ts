@@ -21,6 +21,7 @@ export * from "./config.ts";
 export * from "./log.ts";
 export * from "./progress.ts";
 export * from "./retry.ts";
+export * from "./time.ts";
 export * from "./source/mod.ts";
 export * from "./kafka/mod.ts";
 export * from "./ingest/mod.ts";

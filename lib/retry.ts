@@ -6,6 +6,7 @@
  */
 
 import { type Logger, silentLogger } from "./log.ts";
+import { sleep } from "./time.ts";
 
 /** Options of {@linkcode retry}. */
 export interface RetryOptions {
@@ -35,21 +36,8 @@ export function isRetriableError(error: unknown): boolean {
     (error as { retriable?: unknown }).retriable === true;
 }
 
-/** Resolves after `ms`, or rejects with the signal's reason once it aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
+/** The one `sleep` (it lives in `lib/time.ts`), re-exported for callers of `retry`. */
+export { sleep };
 
 /**
  * Awaits `pending` while calling `onWait` every `everyMs` until it settles: a request that hangs
@@ -70,11 +58,11 @@ export async function keepAlive<T>(
   let settled = false;
   const done = pending.finally(() => settled = true);
   done.catch(() => {}); // if onWait throws first, the operation's own failure is not reported
+  const settledOrFailed = done.then(() => {}, () => {});
   while (!settled) {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const tick = new Promise<void>((resolve) => timer = setTimeout(resolve, everyMs));
-    await Promise.race([done.then(() => {}, () => {}), tick]);
-    clearTimeout(timer);
+    const tick = new AbortController();
+    await Promise.race([settledOrFailed, sleep(everyMs, tick.signal).catch(() => {})]);
+    tick.abort(); // no timer outlives the wait
     if (!settled) await onWait();
   }
   return await done;

@@ -31,6 +31,7 @@ import {
   UpdateTableCommand,
 } from "@aws-sdk/client-glue";
 import { type Logger, silentLogger } from "../log.ts";
+import { systemClock } from "../time.ts";
 
 /** The part of a `GlueClient` this module uses. */
 export interface GlueLike {
@@ -143,7 +144,7 @@ export interface RunGlueCrawlerOptions {
   timeoutMs?: number;
   /** Progress, one line per poll. @default silentLogger */
   logger?: Logger;
-  /** Waits between polls. @default setTimeout */
+  /** Waits between polls. @default systemClock.sleep */
   sleep?: (ms: number) => Promise<void>;
   /** Clock, for the timeout. @default Date.now */
   now?: () => number;
@@ -183,7 +184,7 @@ export async function runGlueCrawler(options: RunGlueCrawlerOptions): Promise<Cr
   const client = options.client ??
     new GlueClient({ region: options.region, endpoint: options.endpoint });
   const logger = options.logger ?? silentLogger;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = options.sleep ?? systemClock.sleep;
   const now = options.now ?? Date.now;
   if (!options.path.startsWith("s3://")) {
     throw new GlueCrawlerError(

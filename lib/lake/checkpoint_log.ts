@@ -27,7 +27,7 @@
 
 import { hostname } from "node:os";
 import { type Logger, silentLogger } from "../log.ts";
-import { sleep } from "../retry.ts";
+import { type Clock, sleep, systemClock } from "../time.ts";
 import type { LakeFormat } from "./encode.ts";
 import {
   checkpointKey,
@@ -115,8 +115,8 @@ export interface CheckpointLogOptions {
   retry?: RetryFn;
   /** Where migrations and fencing are reported. @default silentLogger */
   logger?: Logger;
-  /** Clock for the `at` field. @default Date */
-  clock?: { now(): number };
+  /** Clock for the `at` field (only `now` is read). @default systemClock */
+  clock?: Pick<Clock, "now">;
 }
 
 /** A fresh writer identity: `host:pid:random`. */
@@ -147,7 +147,7 @@ export class CheckpointLog {
   readonly #topic: string;
   readonly #retry: RetryFn;
   readonly #logger: Logger;
-  readonly #clock: { now(): number };
+  readonly #clock: Pick<Clock, "now">;
   /** The number of the last entry this writer wrote; 0 before its claim. */
   #seq = 0;
 
@@ -160,7 +160,7 @@ export class CheckpointLog {
     this.writer = options.writer ?? newWriterId();
     this.#retry = options.retry ?? ((operation) => operation());
     this.#logger = options.logger ?? silentLogger;
-    this.#clock = options.clock ?? Date;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** The number of the last entry this writer wrote (0 before its claim). */

@@ -31,8 +31,9 @@
  */
 
 import { type Logger, silentLogger } from "../log.ts";
-import { retry } from "../retry.ts";
+import { keepAlive, retry } from "../retry.ts";
 import type { Tick } from "../tick.ts";
+import { type Clock, systemClock } from "../time.ts";
 import {
   CheckpointLog,
   type CheckpointRange,
@@ -78,12 +79,6 @@ export type CommitFn = (partition: number, nextOffset: bigint) => Promise<void>;
 /** The committed offset of a partition, read from Kafka when a writer claims it. */
 export type CommittedFn = (partition: number) => Promise<bigint | undefined>;
 
-/** The clock the sink reads for age-based flushes. */
-export interface SinkClock {
-  /** Milliseconds since the epoch. */
-  now(): number;
-}
-
 /** Options of {@linkcode LakeSink}. */
 export interface LakeSinkOptions {
   /** Where objects are written. */
@@ -121,8 +116,8 @@ export interface LakeSinkOptions {
   flushSeconds?: number;
   /** Lake table (the first path segment). @default "ticks" */
   table?: string;
-  /** Clock for age-based flushes. @default Date */
-  clock?: SinkClock;
+  /** Clock for age-based flushes and checkpoint dates (only `now` is read). @default systemClock */
+  clock?: Pick<Clock, "now">;
   /** Where retries and flushes are reported. @default silentLogger */
   logger?: Logger;
   /** Stops retries (a second Ctrl-C). */
@@ -241,7 +236,7 @@ export class LakeSink {
       flushBytes: positive("flushBytes", options.flushBytes ?? 16 * 1024 * 1024),
       flushSeconds: positive("flushSeconds", options.flushSeconds ?? 30),
       table: options.table ?? "ticks",
-      clock: options.clock ?? Date,
+      clock: options.clock ?? systemClock,
       logger: options.logger ?? silentLogger,
       maxRetryDelayMs: options.maxRetryDelayMs ?? 15_000,
     };
@@ -276,18 +271,9 @@ export class LakeSink {
    * interleave. While waiting, `context.heartbeat` is called every few seconds.
    */
   exclusive<T>(task: () => Promise<T>, context: WaitContext = {}): Promise<T> {
-    const previous = this.#queue;
+    const previous = this.#queue.catch(() => {});
     const run = (async () => {
-      if (context.heartbeat) {
-        let done = false;
-        previous.finally(() => done = true);
-        while (!done) {
-          await Promise.race([previous.catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
-          if (!done) await context.heartbeat();
-        }
-      } else {
-        await previous.catch(() => {});
-      }
+      await (context.heartbeat ? keepAlive(previous, context.heartbeat, 1000) : previous);
       return await task();
     })();
     this.#queue = run.catch(() => {});

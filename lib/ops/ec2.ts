@@ -32,6 +32,7 @@ import { heapForInstanceType } from "./broker_config.ts";
 import { toHostCidr } from "./my_ip.ts";
 import { renderUserData } from "./user_data.ts";
 import { type Logger, silentLogger } from "../log.ts";
+import { sleep } from "../time.ts";
 
 /** The tag every resource of this project carries; destroy only ever touches resources with it. */
 export const PROJECT_TAG = { key: "Project", value: "stock-market-pipeline" } as const;
@@ -362,10 +363,6 @@ export interface Ec2Deployment {
   created: string[];
   /** Human-readable list of what already existed and was kept. */
   kept: string[];
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function findInstances(

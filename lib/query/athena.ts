@@ -17,6 +17,7 @@ import {
   StopQueryExecutionCommand,
 } from "@aws-sdk/client-athena";
 import { type Logger, silentLogger } from "../log.ts";
+import { systemClock } from "../time.ts";
 import type { ColumnType, QueryColumn, QueryResult, Value } from "./result.ts";
 
 /** The part of an `AthenaClient` this module uses (so tests can hand in a wrapped client). */
@@ -61,7 +62,7 @@ export interface AthenaQueryOptions {
   onState?: (state: string, elapsedMs: number) => void;
   /** Where progress goes. @default silentLogger */
   logger?: Logger;
-  /** Waits between polls; resolves early when the signal aborts. @default an abortable setTimeout */
+  /** Waits between polls; resolves early when the signal aborts. @default systemClock.sleep */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
@@ -177,7 +178,7 @@ export async function queryAthena(sql: string, options: AthenaQueryOptions): Pro
     endpoint: options.endpoint,
   });
   const logger = options.logger ?? silentLogger;
-  const sleep = options.sleep ?? abortableSleep;
+  const sleep = options.sleep ?? systemClock.sleep;
   const { signal } = options;
   const started = performance.now();
   if (signal?.aborted) {
@@ -336,18 +337,4 @@ function reasonOf(execution: GetQueryExecutionCommandOutput): string | undefined
 
 function oneLine(sql: string): string {
   return sql.replace(/\s+/g, " ").trim();
-}
-
-/** Waits `ms`, or less when the signal aborts. */
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-  });
 }

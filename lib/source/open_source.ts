@@ -9,7 +9,8 @@
 import { type Logger, silentLogger } from "../log.ts";
 import type { Tick } from "../tick.ts";
 import { CsvReadError, readCsvTicks } from "./csv.ts";
-import { type Clock, pace, type PaceMode, sampleTicks, systemClock } from "./pace.ts";
+import { pace, type PaceMode, sampleTicks } from "./pace.ts";
+import { type Clock, systemClock } from "../time.ts";
 import { formatReject, RejectsFile, rejectsPathFor } from "./rejects.ts";
 import { simulateTicks } from "./simulate.ts";
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { MemoryLogger } from "../log.ts";
 import type { Tick } from "../tick.ts";
 import { openTickSource } from "./open_source.ts";
-import { ManualClock } from "./pace.ts";
+import { ManualClock } from "../time.ts";
 
 async function all(ticks: AsyncIterable<Tick>): Promise<Tick[]> {
   const out: Tick[] = [];

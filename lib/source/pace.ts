@@ -1,8 +1,8 @@
 /**
  * Pacing of a tick stream: as fast as possible, a steady number of messages per second, or a
  * replay at a multiple of real time by event time; plus the original tutorial's sample mode (one
- * random row every interval, forever). Time comes from an injectable {@linkcode Clock}, so tests
- * run on a {@linkcode ManualClock} without waiting.
+ * random row every interval, forever). Time comes from an injectable `Clock` (`lib/time.ts`), so
+ * tests run on a `ManualClock` without waiting.
  *
  * Pacing schedules by index (tick `i` is due at `start + i / rate`) and only sleeps when it is
  * ahead of schedule by more than a few milliseconds, so high rates cost one timer per few
@@ -13,128 +13,7 @@
  */
 
 import type { Tick } from "../tick.ts";
-
-/** A source of time: milliseconds on a monotonic scale, and a way to wait. */
-export interface Clock {
-  /** The current time in milliseconds (any origin; only differences matter). */
-  now(): number;
-  /** Resolves after `ms` milliseconds, or early (never rejecting) when `signal` aborts. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-/** The real clock: `performance.now()` and `setTimeout`. */
-export const systemClock: Clock = {
-  now: () => performance.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve) => {
-      if (ms <= 0 || signal?.aborted) return resolve();
-      const done = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal?.addEventListener("abort", done, { once: true });
-    }),
-};
-
-/** Options of {@linkcode ManualClock}. */
-export interface ManualClockOptions {
-  /** The time the clock starts at. @default 0 */
-  start?: number;
-  /**
-   * When true, `sleep(ms)` moves the clock forward by `ms` and resolves at once, so paced code runs
-   * at full speed while the clock records when each step would have happened. When false, sleeps
-   * wait for {@linkcode ManualClock.advance}.
-   * @default true
-   */
-  autoAdvance?: boolean;
-}
-
-/**
- * A clock for tests that only moves when told to (or, with `autoAdvance`, by exactly as much as
- * the code under test sleeps).
- *
- * @example
- * ```ts
- * import { ManualClock, pace } from "./pace.ts";
- * import { simulateTicks } from "./simulate.ts";
- * const clock = new ManualClock();
- * const times: number[] = [];
- * for await (const _ of pace(simulateTicks({ symbols: 1, count: 3 }), { rate: 10 }, { clock })) {
- *   times.push(clock.now());
- * }
- * times; // [0, 100, 200]
- * ```
- */
-export class ManualClock implements Clock {
-  /** Every sleep requested, in milliseconds, in order. */
-  readonly sleeps: number[] = [];
-  #now: number;
-  readonly #autoAdvance: boolean;
-  #sleepers: { until: number; resolve: () => void; signal?: AbortSignal; onAbort: () => void }[] =
-    [];
-  #sleepWaiters: (() => void)[] = [];
-
-  /** Creates a clock at `start`. */
-  constructor(options: ManualClockOptions = {}) {
-    this.#now = options.start ?? 0;
-    this.#autoAdvance = options.autoAdvance ?? true;
-  }
-
-  /** The current fake time. */
-  now(): number {
-    return this.#now;
-  }
-
-  /** Records the sleep; advances at once (auto mode) or waits for {@linkcode advance}. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    this.sleeps.push(ms);
-    if (signal?.aborted) return Promise.resolve();
-    if (this.#autoAdvance) {
-      this.#now += Math.max(0, ms);
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve) => {
-      const sleeper = {
-        until: this.#now + ms,
-        resolve,
-        signal,
-        onAbort: () => {
-          this.#sleepers = this.#sleepers.filter((s) => s !== sleeper);
-          resolve();
-        },
-      };
-      signal?.addEventListener("abort", sleeper.onAbort, { once: true });
-      this.#sleepers.push(sleeper);
-      const waiters = this.#sleepWaiters;
-      this.#sleepWaiters = [];
-      for (const wake of waiters) wake();
-    });
-  }
-
-  /** Moves the clock forward and wakes every sleeper whose time has come. */
-  advance(ms: number): void {
-    this.#now += ms;
-    const due = this.#sleepers.filter((s) => s.until <= this.#now);
-    this.#sleepers = this.#sleepers.filter((s) => s.until > this.#now);
-    for (const sleeper of due) {
-      sleeper.signal?.removeEventListener("abort", sleeper.onAbort);
-      sleeper.resolve();
-    }
-  }
-
-  /** How many sleeps are waiting for {@linkcode advance}. */
-  get pending(): number {
-    return this.#sleepers.length;
-  }
-
-  /** Resolves as soon as some code is sleeping on this clock (at once if it already is). */
-  untilSleeping(): Promise<void> {
-    if (this.#sleepers.length > 0) return Promise.resolve();
-    return new Promise((resolve) => this.#sleepWaiters.push(resolve));
-  }
-}
+import { type Clock, systemClock } from "../time.ts";
 
 /**
  * How fast {@linkcode pace} lets ticks through:
@@ -289,7 +168,8 @@ export interface SampleOptions {
  *
  * @example
  * ```ts
- * import { ManualClock, sampleTicks } from "./pace.ts";
+ * import { sampleTicks } from "./pace.ts";
+ * import { ManualClock } from "../time.ts";
  * import { mulberry32, simulateTicks } from "./simulate.ts";
  * const rows = [...simulateTicks({ count: 10 })];
  * const ticks = sampleTicks(rows, { random: mulberry32(1), limit: 3, clock: new ManualClock() });

@@ -1,13 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  ManualClock,
-  pace,
-  type PaceMode,
-  paceModeFromFlags,
-  PaceOptionError,
-  sampleTicks,
-  systemClock,
-} from "./pace.ts";
+import { pace, type PaceMode, paceModeFromFlags, PaceOptionError, sampleTicks } from "./pace.ts";
+import { ManualClock, systemClock } from "../time.ts";
 import { mulberry32, simulateTicks } from "./simulate.ts";
 import type { Tick } from "../tick.ts";
 
