@@ -5,6 +5,14 @@
  */
 
 import type { FlagSpec } from "./cli.ts";
+import {
+  isValidBucketName,
+  parseS3Uri,
+  TABLE_PATTERN,
+  TABLE_RULE,
+  TOPIC_PATTERN,
+  TOPIC_RULE,
+} from "./lake/layout.ts";
 
 /** Settings shared by the producer, consumer, catalog and query steps. */
 export interface PipelineConfig {
@@ -147,13 +155,18 @@ export function loadConfig(options: LoadConfigOptions = {}): PipelineConfig {
     if (field === "region" && !fromEnv) fromEnv = env.AWS_DEFAULT_REGION;
     return fromEnv ? { value: fromEnv, from: name } : { from: name };
   };
-  const text = (field: keyof PipelineConfig, pattern?: RegExp, accepted?: string): string => {
+  const text = (
+    field: keyof PipelineConfig,
+    valid?: RegExp | ((value: string) => boolean),
+    accepted?: string,
+  ): string => {
     const { value, from } = pick(field);
     const result = value?.trim() || String(DEFAULT_CONFIG[field] ?? "");
     if (value !== undefined && value.trim() === "") {
       throw new ConfigError(`${from} is empty; unset it to use the default "${result}".`);
     }
-    if (pattern && value !== undefined && !pattern.test(result)) {
+    const ok = typeof valid === "function" ? valid(result) : valid?.test(result) ?? true;
+    if (value !== undefined && !ok) {
       throw new ConfigError(`${from}="${value}" is not valid: expected ${accepted}.`);
     }
     return result;
@@ -183,26 +196,27 @@ export function loadConfig(options: LoadConfigOptions = {}): PipelineConfig {
       `${brokersSource.from} is empty: expected host:port, e.g. localhost:9092.`,
     );
   }
-  const topicPattern = /^[A-Za-z0-9._-]{1,249}$/;
-  const topicRule = "1-249 characters of letters, digits, '.', '_' or '-'";
   return {
     brokers,
-    topic: text("topic", topicPattern, topicRule),
+    topic: text("topic", TOPIC_PATTERN, TOPIC_RULE),
     group: text("group", /^[^\s]+$/, "a group id without spaces"),
-    lake: text(
-      "lake",
-      /^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?|[^:]+|file:\/\/.+)$/,
-      "a folder or s3://bucket/prefix",
-    ),
+    lake: text("lake", isLakeUri, "a folder or s3://bucket/prefix"),
     region: text("region", /^[a-z]{2}(-[a-z]+)+-\d$/, "an AWS region such as us-east-1"),
     endpoint: optional(
       "endpoint",
       /^https?:\/\/.+/,
       "an http(s):// URL such as http://127.0.0.1:5000",
     ),
-    database: text("database", /^[a-z0-9_]{1,255}$/, "lower-case letters, digits and '_'"),
-    table: text("table", /^[a-z0-9_]{1,255}$/, "lower-case letters, digits and '_'"),
+    database: text("database", TABLE_PATTERN, TABLE_RULE),
+    table: text("table", TABLE_PATTERN, TABLE_RULE),
     workgroup: text("workgroup", /^[A-Za-z0-9._-]{1,128}$/, "an Athena workgroup name"),
     athenaOutput: optional("athenaOutput", /^s3:\/\/.+/, "an s3://bucket/prefix/ location"),
   };
+}
+
+/** A folder, a `file://` URL, or `s3://` with a valid bucket name (the lake's own rules decide the rest). */
+function isLakeUri(uri: string): boolean {
+  const s3 = parseS3Uri(uri);
+  if (s3) return isValidBucketName(s3.bucket);
+  return /^([^:]+|file:\/\/.+)$/.test(uri);
 }

@@ -14,7 +14,8 @@ import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { choiceFlag, type ParsedFlags, runCommand, stringFlag } from "../lib/cli.ts";
 import { configFlags, loadConfig } from "../lib/config.ts";
 import { buildPolicies } from "../lib/ops/iam.ts";
-import { explainError, parseS3Uri } from "../lib/ops/doctor.ts";
+import { explainError } from "../lib/ops/doctor.ts";
+import { parseS3Uri } from "../lib/lake/layout.ts";
 import { redact, secretsFromEnv } from "../lib/ops/redact.ts";
 
 const NAMES = ["producer-host", "consumer", "glue-crawler", "athena-query"] as const;

@@ -176,8 +176,44 @@ export interface ParsedObjectKey {
 export const OFFSET_DIGITS = 20;
 
 const MAX_OFFSET = (1n << 63n) - 1n;
-const TABLE_PATTERN = /^[a-z0-9_]{1,255}$/;
-const TOPIC_PATTERN = /^[A-Za-z0-9._-]{1,249}$/;
+/** A lake table (and Glue database) name: what Glue and Athena accept unquoted. */
+export const TABLE_PATTERN = /^[a-z0-9_]{1,255}$/;
+/** {@linkcode TABLE_PATTERN} in words, for error messages. */
+export const TABLE_RULE = "1-255 lower-case letters, digits or '_'";
+/** A Kafka topic name, part of every object key. */
+export const TOPIC_PATTERN = /^[A-Za-z0-9._-]{1,249}$/;
+/** {@linkcode TOPIC_PATTERN} in words, for error messages. */
+export const TOPIC_RULE = "1-249 letters, digits, '.', '_' or '-'";
+/** {@linkcode isValidBucketName}'s rule in words, for error messages. */
+export const BUCKET_RULE = "3-63 lower-case letters, digits, '.' or '-'";
+
+/** Whether `name` is a valid S3 bucket name (3-63 of `a-z 0-9 . -`, starting and ending alphanumeric). */
+export function isValidBucketName(name: string): boolean {
+  return typeof name === "string" && /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) &&
+    !name.includes("..");
+}
+
+/**
+ * Splits `s3://bucket/prefix` into bucket and prefix (without leading or trailing slashes), or
+ * `undefined` for anything that is not an `s3://` URI. Checks nothing: see `parseLakeUri` for a
+ * lake URI's rules.
+ *
+ * @example
+ * ```ts
+ * import { parseS3Uri } from "./layout.ts";
+ * parseS3Uri("s3://my-lake/stock_market/"); // { bucket: "my-lake", prefix: "stock_market" }
+ * parseS3Uri("./lake"); // undefined
+ * ```
+ */
+export function parseS3Uri(uri: string): { bucket: string; prefix: string } | undefined {
+  const text = uri.trim();
+  if (!text.startsWith("s3://")) return undefined;
+  const rest = text.slice("s3://".length);
+  const slash = rest.indexOf("/");
+  const bucket = slash < 0 ? rest : rest.slice(0, slash);
+  const prefix = (slash < 0 ? "" : rest.slice(slash + 1)).replace(/^\/+|\/+$/g, "");
+  return { bucket, prefix };
+}
 const KEY_PATTERN =
   /^([a-z0-9_]{1,255})\/dt=(\d{4}-\d{2}-\d{2})\/([A-Za-z0-9._-]{1,249})\+(\d{1,10})\+(\d{20})(\.parquet|\.jsonl|\.jsonl\.gz)$/;
 
@@ -306,7 +342,7 @@ function checkTable(table: string): string {
     throw new LayoutError(
       `Invalid table name ${
         JSON.stringify(table)
-      }: use 1-255 lower-case letters, digits or '_' (Glue/Athena table names), e.g. "ticks".`,
+      }: use ${TABLE_RULE} (Glue/Athena table names), e.g. "ticks".`,
     );
   }
   return table;
@@ -315,9 +351,7 @@ function checkTable(table: string): string {
 function checkTopic(topic: string): string {
   if (typeof topic !== "string" || !TOPIC_PATTERN.test(topic)) {
     throw new LayoutError(
-      `Invalid topic ${
-        JSON.stringify(topic)
-      }: a Kafka topic is 1-249 letters, digits, '.', '_' or '-'.`,
+      `Invalid topic ${JSON.stringify(topic)}: a Kafka topic is ${TOPIC_RULE}.`,
     );
   }
   return topic;

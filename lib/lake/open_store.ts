@@ -8,8 +8,8 @@ import { fileURLToPath } from "node:url";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { Store } from "./store.ts";
 import { FsStore } from "./fs_store.ts";
-import { isValidBucketName, S3Store } from "./s3_store.ts";
-import { assertStorePrefix } from "./layout.ts";
+import { S3Store } from "./s3_store.ts";
+import { assertStorePrefix, BUCKET_RULE, isValidBucketName, parseS3Uri } from "./layout.ts";
 
 /** A lake URI, parsed. */
 export type LakeLocation =
@@ -43,14 +43,12 @@ export function parseLakeUri(uri: string): LakeLocation {
     throw new LakeUriError(`The lake URI is empty: use ${ACCEPTED}.`);
   }
   const text = uri.trim();
-  if (text.startsWith("s3://")) {
-    const rest = text.slice("s3://".length);
-    const slash = rest.indexOf("/");
-    const bucket = slash < 0 ? rest : rest.slice(0, slash);
-    const prefix = (slash < 0 ? "" : rest.slice(slash + 1)).replace(/^\/+|\/+$/g, "");
+  const s3 = parseS3Uri(text);
+  if (s3) {
+    const { bucket, prefix } = s3;
     if (!isValidBucketName(bucket)) {
       throw new LakeUriError(
-        `Lake URI "${uri}" has an invalid bucket name "${bucket}": S3 buckets are 3-63 lower-case letters, digits, '.' or '-'; use ${ACCEPTED}.`,
+        `Lake URI "${uri}" has an invalid bucket name "${bucket}": S3 buckets are ${BUCKET_RULE}; use ${ACCEPTED}.`,
       );
     }
     if (prefix !== "") {

@@ -26,7 +26,7 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { type Store, type StoredObject, StoreUnavailableError } from "./store.ts";
-import { assertStoreKey, assertStorePrefix, formatFor } from "./layout.ts";
+import { assertStoreKey, assertStorePrefix, formatFor, isValidBucketName } from "./layout.ts";
 
 /** Options of {@linkcode S3Store}. */
 export interface S3StoreOptions {
@@ -94,15 +94,6 @@ export class S3StoreError extends Error {
 }
 
 const MiB = 1024 * 1024;
-
-/**
- * Whether a name is a valid S3 bucket name: 3-63 lower-case letters, digits, `.` or `-`, starting
- * and ending with a letter or digit, without `..`.
- */
-export function isValidBucketName(name: string): boolean {
-  return typeof name === "string" && /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) &&
-    !name.includes("..");
-}
 
 /**
  * A {@linkcode Store} over `s3://bucket/prefix`.

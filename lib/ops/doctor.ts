@@ -14,6 +14,7 @@ import { GetDatabaseCommand, GetTableCommand, type GlueClient } from "@aws-sdk/c
 import { type AthenaClient, GetWorkGroupCommand } from "@aws-sdk/client-athena";
 import { Kafka, logLevel } from "kafkajs";
 import type { PipelineConfig } from "../config.ts";
+import { parseS3Uri } from "../lake/layout.ts";
 
 /** The outcome of one check. */
 export interface CheckResult {
@@ -243,13 +244,6 @@ export async function checkBroker(
   } finally {
     await admin.disconnect().catch(() => {});
   }
-}
-
-/** Splits `s3://bucket/prefix` into bucket and prefix (no trailing slash); `undefined` for a local lake. */
-export function parseS3Uri(uri: string): { bucket: string; prefix: string } | undefined {
-  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
-  if (!match) return undefined;
-  return { bucket: match[1], prefix: match[2].replace(/\/+$/, "") };
 }
 
 /** Checks that the lake bucket exists, is reachable with these credentials, and is in this region. */

@@ -8,7 +8,7 @@
  */
 
 import type { PipelineConfig } from "../config.ts";
-import { parseS3Uri } from "./doctor.ts";
+import { parseS3Uri } from "../lake/layout.ts";
 
 /** One statement of an IAM policy. */
 export interface PolicyStatement {
