@@ -102,6 +102,31 @@ export interface NumberFlagOptions {
 }
 
 /**
+ * The one number rule of flags and settings: `text` as a number (`_` separators allowed), or
+ * `undefined` when it is not one or breaks `options`; {@linkcode numberRule} says it in words.
+ *
+ * @example
+ * ```ts
+ * import { parseNumber } from "./cli.ts";
+ * parseNumber("100_000", { integer: true, positive: true }); // 100000
+ * parseNumber("0", { positive: true }); // undefined
+ * ```
+ */
+export function parseNumber(text: string, options: NumberFlagOptions = {}): number | undefined {
+  const n = Number(text.trim().replace(/_/g, ""));
+  const min = options.min ?? 0;
+  const bad = text.trim() === "" || !Number.isFinite(n) ||
+    (options.integer && !Number.isInteger(n)) || (options.positive ? n <= 0 : n < min);
+  return bad ? undefined : n;
+}
+
+/** What {@linkcode parseNumber} accepts with `options`, in words: "a whole number above 0". */
+export function numberRule(options: NumberFlagOptions = {}): string {
+  const kind = options.integer ? "a whole number" : "a number";
+  return `${kind} ${options.positive ? "above 0" : `of at least ${options.min ?? 0}`}`;
+}
+
+/**
  * Reads a numeric flag; `undefined` stays `undefined`.
  *
  * @throws {UsageError} naming the flag and the accepted values.
@@ -112,14 +137,9 @@ export function numberFlag(
   options: NumberFlagOptions = {},
 ): number | undefined {
   if (value === undefined) return undefined;
-  const n = typeof value === "string" ? Number(value.replace(/_/g, "")) : NaN;
-  const kind = options.integer ? "a whole number" : "a number";
-  const min = options.min ?? 0;
-  const bad = !Number.isFinite(n) || (options.integer && !Number.isInteger(n)) ||
-    (options.positive ? n <= 0 : n < min);
-  if (bad) {
-    const bound = options.positive ? "above 0" : `of at least ${min}`;
-    throw new UsageError(`--${name} must be ${kind} ${bound}, got "${value}".`);
+  const n = typeof value === "string" ? parseNumber(value, options) : undefined;
+  if (n === undefined) {
+    throw new UsageError(`--${name} must be ${numberRule(options)}, got "${value}".`);
   }
   return n;
 }

@@ -16,6 +16,7 @@ import { discoverLake, type LakeDiscovery } from "./catalog/discover.ts";
 import { ensureGlueTable } from "./catalog/glue.ts";
 import { writeLocalCatalog } from "./catalog/local.ts";
 import { tableInput } from "./catalog/table_input.ts";
+import { numberRule, parseNumber } from "./cli.ts";
 import { ConfigError, loadConfig, type PipelineConfig } from "./config.ts";
 import type { ConsumeProgress } from "./ingest/consume_to_lake.ts";
 import type { ProduceProgress } from "./kafka/producer.ts";
@@ -165,11 +166,10 @@ function positiveNumber(
 ): number {
   const text = env[name]?.trim();
   if (!text) return fallback;
-  const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
-    throw new ConfigError(
-      `${name}="${text}" is not valid: use a ${integer ? "whole " : ""}number above 0.`,
-    );
+  const rule = { positive: true, integer };
+  const value = parseNumber(text, rule);
+  if (value === undefined) {
+    throw new ConfigError(`${name}="${text}" is not valid: use ${numberRule(rule)}.`);
   }
   return value;
 }
