@@ -13,6 +13,7 @@ import { parseArgs } from "node:util";
 import { createKafka } from "../kafka/client.ts";
 import { consumeToLake } from "../ingest/consume_to_lake.ts";
 import { openStore } from "../lake/open_store.ts";
+import { loadConfig } from "../config.ts";
 import { parseProcStatus } from "./memory.ts";
 
 /** The JSON line the child prints. */
@@ -45,7 +46,7 @@ if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
-      brokers: { type: "string", default: "127.0.0.1:9092" },
+      brokers: { type: "string" },
       topic: { type: "string" },
       group: { type: "string" },
       lake: { type: "string" },
@@ -61,13 +62,15 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   const number = (text: string | undefined) => text === undefined ? undefined : Number(text);
-  const brokers = values.brokers!.split(",");
+  // Brokers, lake and the S3 settings (AWS_REGION, AWS_ENDPOINT_URL) come through the one config.
+  const config = loadConfig({ flags: { brokers: values.brokers, lake: values.lake } });
+  const brokers = config.brokers;
   let firstMessageMs = -1;
   let firstMessages = 0;
   const result = await consumeToLake(createKafka({ brokers }), {
     topic: values.topic,
     group: values.group,
-    store: openStore(values.lake),
+    store: openStore(config.lake, { region: config.region, endpoint: config.endpoint }),
     format: values.format as "parquet" | "jsonl",
     fromBeginning: true,
     maxMessages: number(values["max-messages"]),

@@ -86,9 +86,9 @@ export function parseLakeUri(uri: string): LakeLocation {
 
 /** Options of {@linkcode openStore}; S3 settings are ignored for folders. */
 export interface OpenStoreOptions {
-  /** AWS region for `s3://` lakes. @default env AWS_REGION, then "us-east-1" */
+  /** AWS region for `s3://` lakes (`PipelineConfig.region`). @default "us-east-1" */
   region?: string;
-  /** S3 emulator endpoint for `s3://` lakes. @default env AWS_ENDPOINT_URL */
+  /** S3 emulator endpoint for `s3://` lakes (`PipelineConfig.endpoint`). @default AWS itself */
   endpoint?: string;
   /** A ready S3 client for `s3://` lakes. */
   client?: S3Client;

@@ -39,11 +39,12 @@ export interface S3StoreOptions {
    * `maxAttempts` are not applied to it.
    */
   client?: S3Client;
-  /** AWS region. @default env AWS_REGION, then AWS_DEFAULT_REGION, then "us-east-1" */
+  /** AWS region (`PipelineConfig.region` reads it from the environment). @default "us-east-1" */
   region?: string;
   /**
    * Endpoint of an S3-compatible emulator such as `http://127.0.0.1:5000`; turns on path-style
-   * addressing and sends checksums only when required. @default env AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL
+   * addressing and sends checksums only when required (`PipelineConfig.endpoint` reads it from
+   * `AWS_ENDPOINT_URL`). @default AWS itself
    */
   endpoint?: string;
   /**
@@ -164,8 +165,8 @@ export class S3Store implements Store {
         "pageSize must be 1-1000 (the S3 maximum).",
       );
     }
-    this.#region = options.region ?? env("AWS_REGION") ?? env("AWS_DEFAULT_REGION") ?? "us-east-1";
-    this.endpoint = options.endpoint ?? env("AWS_ENDPOINT_URL_S3") ?? env("AWS_ENDPOINT_URL");
+    this.#region = options.region ?? "us-east-1";
+    this.endpoint = options.endpoint;
     this.#ownsClient = options.client === undefined;
     this.client = options.client ?? new S3Client({
       region: this.#region,
@@ -552,13 +553,4 @@ function sizeOption(
     );
   }
   return value;
-}
-
-function env(name: string): string | undefined {
-  try {
-    const value = Deno.env.get(name);
-    return value === undefined || value.trim() === "" ? undefined : value.trim();
-  } catch {
-    return undefined; // no --allow-env: rely on explicit options
-  }
 }
