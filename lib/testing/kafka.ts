@@ -112,49 +112,6 @@ export async function committedOffsets(
   }
 }
 
-/**
- * Removes every member of a consumer group right away (a LeaveGroup request on their behalf),
- * as if their sessions had timed out. After a SIGKILL the dead member would otherwise hold its
- * partitions until the session timeout (30 s); a test calls this once the process is gone. Uses
- * kafkajs internals (there is no admin API for dynamic members); unknown members are ignored.
- *
- * @returns the member ids that were removed.
- */
-export async function evictGroupMembers(kafka: Kafka, group: string): Promise<string[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  let members: string[];
-  try {
-    const { groups } = await admin.describeGroups([group]);
-    members = groups[0]?.members.map((m) => m.memberId) ?? [];
-  } finally {
-    await admin.disconnect();
-  }
-  if (members.length === 0) return [];
-  const symbol = Object.getOwnPropertySymbols(kafka).find((s) =>
-    s.description === "private:Kafka:createCluster"
-  );
-  if (!symbol) throw new Error("kafkajs internals changed: cannot evict group members.");
-  // deno-lint-ignore no-explicit-any
-  const cluster = (kafka as any)[symbol]({});
-  await cluster.connect();
-  const removed: string[] = [];
-  try {
-    const coordinator = await cluster.findGroupCoordinator({ groupId: group });
-    for (const memberId of members) {
-      try {
-        await coordinator.leaveGroup({ groupId: group, memberId });
-        removed.push(memberId);
-      } catch {
-        // Already gone.
-      }
-    }
-  } finally {
-    await cluster.disconnect();
-  }
-  return removed;
-}
-
 /** The topic's end offset (next offset to be written) per partition. */
 export async function endOffsets(kafka: Kafka, topic: string): Promise<Map<number, bigint>> {
   const admin = kafka.admin();
