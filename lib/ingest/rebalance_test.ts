@@ -2,6 +2,9 @@
  * Rebalance tests of the lake consumer: two members of one group share a live stream; one leaves
  * (gracefully, or by SIGKILL) and its partitions move to the other. The lake must still hold
  * every tick exactly once.
+ *
+ * A SIGKILLed member says no goodbye: the test does not evict it, the broker drops it once its
+ * session times out, so those consumers run with the broker's minimum, `--session-timeout 6`.
  */
 
 import assert from "node:assert/strict";
@@ -9,6 +12,7 @@ import type { Kafka } from "kafkajs";
 import { pace } from "../source/pace.ts";
 import { sleep } from "../retry.ts";
 import { simulateTicks } from "../source/simulate.ts";
+import { waitForGroup } from "../testing/faults.ts";
 import {
   assertExactlyOnce,
   committedOffsets,
@@ -21,6 +25,9 @@ import {
 } from "../testing/kafka.ts";
 import { readLakeTicks, tempLake } from "../testing/lake.ts";
 import { type ConsumeProgress, consumeToLake } from "./consume_to_lake.ts";
+
+/** The broker's minimum session timeout: how long a SIGKILLed member keeps its partitions. */
+const SESSION_TIMEOUT_S = 6;
 
 /** Members of the group and how many partitions each holds, once the group is stable. */
 async function stableMembers(kafka: Kafka, group: string, count: number): Promise<number> {
@@ -126,19 +133,48 @@ Deno.test({
       "1500",
       "--flush-seconds",
       "1",
+      "--session-timeout",
+      String(SESSION_TIMEOUT_S),
     ];
     const producing = sendTicks(kafka, t.topic, pace(ticks, { rate: 3_000 }));
     const a = startScript("consume", args);
     const b = startScript("consume", args);
     try {
       await stableMembers(kafka, t.group, 2);
+      // Both own partitions, so the kill leaves some with the dead member.
+      await waitForGroup(
+        kafka,
+        t.group,
+        t.topic,
+        (view) =>
+          view.state === "Stable" && view.members.length === 2 &&
+          view.members.every((m) => m.partitions.length > 0),
+        "gave both members partitions",
+      );
       await sleep(3_000); // both consume for a while
       a.child.kill("SIGKILL");
       const killed = await a.done;
       assert.equal(killed.signal, "SIGKILL");
+      const killedAt = performance.now();
+      // The dead member holds its partitions until its session times out; then the broker drops
+      // it and the survivor gets every partition (nobody evicts it on the broker's behalf).
+      await waitForGroup(
+        kafka,
+        t.group,
+        t.topic,
+        (view) =>
+          view.state === "Stable" && view.members.length === 1 &&
+          view.members[0].partitions.length === 3,
+        "gave the survivor every partition",
+        SESSION_TIMEOUT_S * 1000 + 30_000,
+      );
+      console.log(
+        `the survivor owned every partition ${
+          ((performance.now() - killedAt) / 1000).toFixed(1)
+        } s after the SIGKILL (session timeout ${SESSION_TIMEOUT_S} s)`,
+      );
       assert.equal(await producing, ticks.length);
-      // The dead member holds its partitions until its 30 s session times out.
-      await caughtUp(kafka, t.group, t.topic, 90_000);
+      await caughtUp(kafka, t.group, t.topic, 60_000);
       b.child.kill("SIGTERM"); // graceful: flush, commit, leave
       const survivor = await b.done;
       assert.equal(survivor.code, 0, survivor.stderr);
