@@ -12,10 +12,7 @@
  */
 
 import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
   CreateBucketCommand,
-  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -23,8 +20,8 @@ import {
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
-  UploadPartCommand,
 } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
 import { type Store, type StoredObject, StoreUnavailableError } from "./store.ts";
 import { assertStoreKey, assertStorePrefix, formatFor, isValidBucketName } from "./layout.ts";
 
@@ -52,7 +49,7 @@ export interface S3StoreOptions {
    * SSO, then the instance or task role
    */
   credentials?: S3ClientConfig["credentials"];
-  /** Bodies larger than this many bytes go up as multipart uploads. @default 16 MiB */
+  /** Bodies larger than this many bytes go up through `Upload` (multipart above one part). @default 16 MiB */
   multipartThreshold?: number;
   /** Size of each multipart part, at least 5 MiB (the S3 minimum). @default 8 MiB */
   partSize?: number;
@@ -188,24 +185,27 @@ export class S3Store implements Store {
     });
   }
 
-  /** Writes (or overwrites) an object: one PutObject, or a multipart upload above the threshold. */
+  /**
+   * Writes (or overwrites) an object: one PutObject up to the threshold; above it an `Upload` from
+   * `@aws-sdk/lib-storage`, which sends `partSize` parts (several at once) and aborts the multipart
+   * upload when a part fails.
+   */
   async put(key: string, body: Uint8Array): Promise<void> {
-    const objectKey = this.#key(key);
-    const contentType = contentTypeFor(key);
-    if (body.byteLength <= this.#threshold) {
-      await this.#send("put", key, () =>
-        this.client.send(
-          new PutObjectCommand({
-            Bucket: this.bucket,
-            Key: objectKey,
-            Body: body,
-            ContentLength: body.byteLength,
-            ContentType: contentType,
-          }),
-        ));
-      return;
-    }
-    await this.#putMultipart(key, objectKey, body, contentType);
+    const params = {
+      Bucket: this.bucket,
+      Key: this.#key(key),
+      Body: body,
+      ContentLength: body.byteLength,
+      ContentType: contentTypeFor(key),
+    };
+    await this.#send(
+      "put",
+      key,
+      () =>
+        body.byteLength <= this.#threshold
+          ? this.client.send(new PutObjectCommand(params))
+          : new Upload({ client: this.client, params, partSize: this.#partSize }).done(),
+    );
   }
 
   /**
@@ -385,64 +385,6 @@ export class S3Store implements Store {
       `Cannot ${action} ${where}: S3 rejected the request (${detail}).`,
       options,
     );
-  }
-
-  async #putMultipart(
-    key: string,
-    objectKey: string,
-    body: Uint8Array,
-    contentType: string | undefined,
-  ): Promise<void> {
-    const created = await this.#send("put", key, () =>
-      this.client.send(
-        new CreateMultipartUploadCommand({
-          Bucket: this.bucket,
-          Key: objectKey,
-          ContentType: contentType,
-        }),
-      ));
-    const uploadId = created.UploadId;
-    if (!uploadId) {
-      throw new S3StoreError(
-        "rejected",
-        "NoUploadId",
-        `S3 returned no UploadId for ${this.uri}/${key}.`,
-      );
-    }
-    try {
-      const parts: { ETag: string | undefined; PartNumber: number }[] = [];
-      for (let start = 0, number = 1; start < body.byteLength; start += this.#partSize, number++) {
-        const chunk = body.subarray(start, Math.min(start + this.#partSize, body.byteLength));
-        const uploaded = await this.client.send(
-          new UploadPartCommand({
-            Bucket: this.bucket,
-            Key: objectKey,
-            UploadId: uploadId,
-            PartNumber: number,
-            Body: chunk,
-            ContentLength: chunk.byteLength,
-          }),
-        );
-        parts.push({ ETag: uploaded.ETag, PartNumber: number });
-      }
-      await this.client.send(
-        new CompleteMultipartUploadCommand({
-          Bucket: this.bucket,
-          Key: objectKey,
-          UploadId: uploadId,
-          MultipartUpload: { Parts: parts },
-        }),
-      );
-    } catch (error) {
-      await this.client.send(
-        new AbortMultipartUploadCommand({
-          Bucket: this.bucket,
-          Key: objectKey,
-          UploadId: uploadId,
-        }),
-      ).catch(() => {});
-      throw this.classify(error, "put", key);
-    }
   }
 
   async #send<T>(action: string, key: string, request: () => Promise<T>): Promise<T> {

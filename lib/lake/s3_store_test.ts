@@ -66,6 +66,7 @@ Deno.test("s3 store uploads bodies above the threshold in 5 MiB parts and reads 
   await store.put("big/object.parquet", body);
   assert.equal(counts.get("CreateMultipartUploadCommand"), 1);
   assert.equal(counts.get("UploadPartCommand"), 3);
+  assert.equal(counts.get("CompleteMultipartUploadCommand"), 1);
   assert.equal(counts.get("PutObjectCommand"), undefined);
   const back = await store.get("big/object.parquet");
   assert.equal(back?.byteLength, body.byteLength);
@@ -240,15 +241,23 @@ Deno.test("s3 store aborts a multipart upload when a part fails", async () => {
       endpoint,
       maxAttempts: 1,
       multipartThreshold: 10,
+      partSize: 5 * 1024 * 1024,
       credentials,
     });
     try {
-      await assert.rejects(store.put("big", new Uint8Array(100)), StoreUnavailableError);
+      // Two parts: lib-storage's Upload sends a body of one part or less as a single PutObject.
+      const body = new Uint8Array(5 * 1024 * 1024 + 100);
+      await assert.rejects(store.put("big", body), StoreUnavailableError);
     } finally {
       store.close();
     }
   });
-  assert.deepEqual(seen, ["POST uploads", "PUT partNumber,uploadId", "DELETE uploadId"]);
+  // The parts go up concurrently, so both may be tried before the upload is aborted.
+  assert.equal(seen[0], "POST uploads");
+  assert.equal(seen.at(-1), "DELETE uploadId");
+  const parts = seen.slice(1, -1);
+  assert.ok(parts.length >= 1 && parts.length <= 2, seen.join("; "));
+  assert.ok(parts.every((request) => request === "PUT partNumber,uploadId"), seen.join("; "));
 });
 
 Deno.test("s3 store rejects invalid names and sizes with clear errors", () => {
