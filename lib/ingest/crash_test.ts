@@ -22,7 +22,7 @@ import type { Kafka } from "kafkajs";
 import type { CheckpointRecord } from "../lake/checkpoint_log.ts";
 import { parseObjectKey } from "../lake/layout.ts";
 import type { Store } from "../lake/store.ts";
-import { sleep } from "../retry.ts";
+import { sleep } from "../time.ts";
 import { pace } from "../source/pace.ts";
 import { simulateTicks } from "../source/simulate.ts";
 import type { Tick } from "../tick.ts";

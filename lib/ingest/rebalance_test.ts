@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import type { Kafka } from "kafkajs";
 import { pace } from "../source/pace.ts";
-import { sleep } from "../retry.ts";
+import { sleep } from "../time.ts";
 import { simulateTicks } from "../source/simulate.ts";
 import { waitForGroup } from "../testing/faults.ts";
 import {
