@@ -18,6 +18,7 @@ import {
   DeleteSecurityGroupCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
+  type DescribeInstancesCommandOutput,
   DescribeSecurityGroupsCommand,
   DescribeVpcsCommand,
   type EC2Client,
@@ -27,6 +28,8 @@ import {
   RunInstancesCommand,
   type Tag,
   TerminateInstancesCommand,
+  waitUntilInstanceRunning,
+  waitUntilInstanceTerminated,
 } from "@aws-sdk/client-ec2";
 import { heapForInstanceType } from "./broker_config.ts";
 import { toHostCidr } from "./my_ip.ts";
@@ -385,32 +388,46 @@ async function findInstances(
   return found;
 }
 
+/**
+ * Waits with the SDK's EC2 waiters (`waitUntilInstanceRunning` / `waitUntilInstanceTerminated`,
+ * polling every `pollMs`) until every instance of `ids` is in `state`; returns them as last
+ * described. A timeout, or an instance that stops or terminates while starting, is an
+ * {@linkcode Ec2Error} that says what to do.
+ */
 async function waitFor(
   client: EC2Client,
   ids: string[],
   state: "running" | "terminated",
   options: Ec2RunOptions,
 ): Promise<Instance[]> {
-  const deadline = Date.now() + (options.timeoutMs ?? 300_000);
-  for (;;) {
-    const page = await client.send(new DescribeInstancesCommand({ InstanceIds: ids }));
-    const instances = (page.Reservations ?? []).flatMap((r) => r.Instances ?? []);
-    if (instances.length > 0 && instances.every((i) => i.State?.Name === state)) return instances;
-    if (state === "running" && instances.some((i) => i.State?.Name === "terminated")) {
+  const timeoutMs = options.timeoutMs ?? 300_000;
+  const delay = (options.pollMs ?? 5000) / 1000;
+  const waiter = { client, maxWaitTime: timeoutMs / 1000, minDelay: delay, maxDelay: delay };
+  const input = { InstanceIds: ids };
+  try {
+    const result = state === "running"
+      ? await waitUntilInstanceRunning(waiter, input)
+      : await waitUntilInstanceTerminated(waiter, input);
+    const described = result.reason as DescribeInstancesCommandOutput | undefined;
+    return (described?.Reservations ?? []).flatMap((r) => r.Instances ?? []);
+  } catch (error) {
+    if ((error as Error).name === "TimeoutError") {
+      throw new Ec2Error(
+        `Instance ${ids.join(", ")} is not ${state} after ${
+          timeoutMs / 1000
+        } s: check the EC2 console, then run the command again.`,
+        { cause: error },
+      );
+    }
+    if (state === "running") {
       throw new Ec2Error(
         `Instance ${
           ids.join(", ")
-        } terminated while starting: see its system log in the EC2 console.`,
+        } stopped or terminated while starting: see its system log in the EC2 console.`,
+        { cause: error },
       );
     }
-    if (Date.now() > deadline) {
-      throw new Ec2Error(
-        `Instance ${ids.join(", ")} is not ${state} after ${
-          (options.timeoutMs ?? 300_000) / 1000
-        } s: check the EC2 console, then run the command again.`,
-      );
-    }
-    await sleep(options.pollMs ?? 5000);
+    throw error;
   }
 }
 
@@ -446,6 +463,13 @@ function splitPermission(p: IpPermission): IpPermission[] {
   ];
 }
 
+/** What one {@linkcode applyEc2} run created and kept, for its report. */
+interface ApplyLedger {
+  created: string[];
+  kept: string[];
+  logger: Logger;
+}
+
 /**
  * Creates what the plan lists and is missing: the security group (its inbound rules made exactly
  * the plan's, so a changed `--my-ip` replaces the old address) and the instance. Waits until the
@@ -456,20 +480,48 @@ function splitPermission(p: IpPermission): IpPermission[] {
  */
 export async function applyEc2(plan: Ec2Plan, options: Ec2RunOptions): Promise<Ec2Deployment> {
   const { client } = options;
-  const logger = options.logger ?? silentLogger;
-  const created: string[] = [];
-  const kept: string[] = [];
+  const ledger: ApplyLedger = { created: [], kept: [], logger: options.logger ?? silentLogger };
+  const vpcId = await defaultVpcId(client, plan.region);
+  const groupId = await ensureSecurityGroup(client, plan, vpcId, ledger);
+  const { instanceId, ami } = await ensureInstance(client, plan, groupId, ledger);
+  const [instance] = await waitFor(client, [instanceId], "running", options);
+  const publicDns = instance?.PublicDnsName ?? "";
+  if (!publicDns) {
+    ledger.logger.warn(
+      `Instance ${instanceId} has no public DNS name: clients outside AWS cannot reach it. Check that the default subnet assigns public IPs and the VPC has DNS hostnames enabled.`,
+    );
+  }
+  return {
+    securityGroupId: groupId,
+    instanceId,
+    ami: ami ?? instance?.ImageId ?? "",
+    publicDns,
+    bootstrap: publicDns ? `${publicDns}:9092` : "",
+    created: ledger.created,
+    kept: ledger.kept,
+  };
+}
 
+async function defaultVpcId(client: EC2Client, region: string): Promise<string> {
   const { Vpcs = [] } = await client.send(
     new DescribeVpcsCommand({ Filters: [{ Name: "is-default", Values: ["true"] }] }),
   );
   const vpcId = Vpcs[0]?.VpcId;
   if (!vpcId) {
     throw new Ec2Error(
-      `Region ${plan.region} has no default VPC: create one with \`aws ec2 create-default-vpc --region ${plan.region}\` and apply again.`,
+      `Region ${region} has no default VPC: create one with \`aws ec2 create-default-vpc --region ${region}\` and apply again.`,
     );
   }
+  return vpcId;
+}
 
+/** Finds or creates the plan's security group in `vpcId` and makes its inbound rules the plan's. */
+async function ensureSecurityGroup(
+  client: EC2Client,
+  plan: Ec2Plan,
+  vpcId: string,
+  ledger: ApplyLedger,
+): Promise<string> {
   const { SecurityGroups = [] } = await client.send(
     new DescribeSecurityGroupsCommand({
       Filters: [...tagFilters(plan.name), { Name: "vpc-id", Values: [vpcId] }],
@@ -487,14 +539,27 @@ export async function applyEc2(plan: Ec2Plan, options: Ec2RunOptions): Promise<E
       }),
     );
     groupId = result.GroupId!;
-    created.push(`security group ${groupId}`);
-    logger.info(`Created security group ${groupId} (${plan.securityGroup.name}) in ${vpcId}.`);
+    ledger.created.push(`security group ${groupId}`);
+    ledger.logger.info(
+      `Created security group ${groupId} (${plan.securityGroup.name}) in ${vpcId}.`,
+    );
   } else {
-    kept.push(`security group ${groupId}`);
-    logger.info(`Security group ${groupId} (${plan.securityGroup.name}) already exists.`);
+    ledger.kept.push(`security group ${groupId}`);
+    ledger.logger.info(`Security group ${groupId} (${plan.securityGroup.name}) already exists.`);
   }
+  await syncIngress(client, groupId, group?.IpPermissions ?? [], plan, ledger.logger);
+  return groupId;
+}
 
-  const current = (group?.IpPermissions ?? []).flatMap(splitPermission);
+/** Revokes the inbound rules the plan no longer has and opens the ones it lacks. */
+async function syncIngress(
+  client: EC2Client,
+  groupId: string,
+  permissions: IpPermission[],
+  plan: Ec2Plan,
+  logger: Logger,
+): Promise<void> {
+  const current = permissions.flatMap(splitPermission);
   const stale = current.filter((p) => !plan.securityGroup.ingress.some((r) => sameRule(p, r)));
   if (stale.length > 0) {
     await client.send(
@@ -512,7 +577,18 @@ export async function applyEc2(plan: Ec2Plan, options: Ec2RunOptions): Promise<E
     );
     for (const r of missing) logger.info(`Opened tcp ${r.port} to ${r.cidr}.`);
   }
+}
 
+/**
+ * Keeps the plan's instance when one exists (refusing a stopped one) or launches it; returns its
+ * id and the AMI it runs when known.
+ */
+async function ensureInstance(
+  client: EC2Client,
+  plan: Ec2Plan,
+  groupId: string,
+  ledger: ApplyLedger,
+): Promise<{ instanceId: string; ami: string | undefined }> {
   let [instance] = await findInstances(client, plan.name, [
     "pending",
     "running",
@@ -521,48 +597,16 @@ export async function applyEc2(plan: Ec2Plan, options: Ec2RunOptions): Promise<E
   ]);
   let ami = instance?.ImageId ?? plan.instance.ami;
   if (instance?.InstanceId) {
-    kept.push(`instance ${instance.InstanceId}`);
-    logger.info(
+    ledger.kept.push(`instance ${instance.InstanceId}`);
+    ledger.logger.info(
       `Instance ${instance.InstanceId} (${plan.name}) already exists and is ${instance.State?.Name}; keeping it (destroy it to change its type or user-data).`,
     );
   } else {
     ami ??= await resolveAmi(client, plan.instance.architecture);
-    logger.info(`Starting a ${plan.instance.instanceType} instance from ${ami}.`);
-    const result = await client.send(
-      new RunInstancesCommand({
-        ImageId: ami,
-        InstanceType: plan.instance.instanceType as RunInstancesCommand["input"]["InstanceType"],
-        MinCount: 1,
-        MaxCount: 1,
-        KeyName: plan.instance.keyName,
-        IamInstanceProfile: plan.instance.instanceProfile
-          ? { Name: plan.instance.instanceProfile }
-          : undefined,
-        SecurityGroupIds: [groupId],
-        MetadataOptions: {
-          HttpTokens: plan.instance.httpTokens,
-          HttpEndpoint: "enabled",
-          HttpPutResponseHopLimit: 1,
-        },
-        BlockDeviceMappings: [{
-          DeviceName: "/dev/xvda",
-          Ebs: {
-            VolumeSize: plan.instance.volumeGb,
-            VolumeType: "gp3",
-            Encrypted: true,
-            DeleteOnTermination: true,
-          },
-        }],
-        UserData: Buffer.from(plan.instance.userData, "utf8").toString("base64"),
-        TagSpecifications: [
-          { ResourceType: "instance", Tags: toTags(plan.tags) },
-          { ResourceType: "volume", Tags: toTags(plan.tags) },
-        ],
-      }),
-    );
-    instance = result.Instances![0];
-    created.push(`instance ${instance.InstanceId}`);
-    logger.info(`Created instance ${instance.InstanceId}; waiting for it to run.`);
+    ledger.logger.info(`Starting a ${plan.instance.instanceType} instance from ${ami}.`);
+    instance = await launchInstance(client, plan, ami, groupId);
+    ledger.created.push(`instance ${instance.InstanceId}`);
+    ledger.logger.info(`Created instance ${instance.InstanceId}; waiting for it to run.`);
   }
   const instanceId = instance.InstanceId!;
   if (instance.State?.Name === "stopped" || instance.State?.Name === "stopping") {
@@ -570,22 +614,49 @@ export async function applyEc2(plan: Ec2Plan, options: Ec2RunOptions): Promise<E
       `Instance ${instanceId} is ${instance.State.Name}: start it with \`aws ec2 start-instances --instance-ids ${instanceId}\` (its public DNS name will change; the broker picks up the new one) or destroy it.`,
     );
   }
-  [instance] = await waitFor(client, [instanceId], "running", options);
-  const publicDns = instance.PublicDnsName ?? "";
-  if (!publicDns) {
-    logger.warn(
-      `Instance ${instanceId} has no public DNS name: clients outside AWS cannot reach it. Check that the default subnet assigns public IPs and the VPC has DNS hostnames enabled.`,
-    );
-  }
-  return {
-    securityGroupId: groupId,
-    instanceId,
-    ami: ami ?? instance.ImageId ?? "",
-    publicDns,
-    bootstrap: publicDns ? `${publicDns}:9092` : "",
-    created,
-    kept,
-  };
+  return { instanceId, ami };
+}
+
+/** Runs the plan's instance: IMDSv2, an encrypted gp3 root volume, the user data, the tags. */
+async function launchInstance(
+  client: EC2Client,
+  plan: Ec2Plan,
+  ami: string,
+  groupId: string,
+): Promise<Instance> {
+  const result = await client.send(
+    new RunInstancesCommand({
+      ImageId: ami,
+      InstanceType: plan.instance.instanceType as RunInstancesCommand["input"]["InstanceType"],
+      MinCount: 1,
+      MaxCount: 1,
+      KeyName: plan.instance.keyName,
+      IamInstanceProfile: plan.instance.instanceProfile
+        ? { Name: plan.instance.instanceProfile }
+        : undefined,
+      SecurityGroupIds: [groupId],
+      MetadataOptions: {
+        HttpTokens: plan.instance.httpTokens,
+        HttpEndpoint: "enabled",
+        HttpPutResponseHopLimit: 1,
+      },
+      BlockDeviceMappings: [{
+        DeviceName: "/dev/xvda",
+        Ebs: {
+          VolumeSize: plan.instance.volumeGb,
+          VolumeType: "gp3",
+          Encrypted: true,
+          DeleteOnTermination: true,
+        },
+      }],
+      UserData: Buffer.from(plan.instance.userData, "utf8").toString("base64"),
+      TagSpecifications: [
+        { ResourceType: "instance", Tags: toTags(plan.tags) },
+        { ResourceType: "volume", Tags: toTags(plan.tags) },
+      ],
+    }),
+  );
+  return result.Instances![0];
 }
 
 /** What {@linkcode destroyEc2} removed. */
