@@ -60,6 +60,10 @@ const FLAGS = {
     description: "Seconds the group waits for a silent (killed) member",
     default: "30",
   },
+  verbose: {
+    type: "boolean",
+    description: "Also log every flush (rows, objects, committed offset) and claim",
+  },
   ...configFlags("region", "endpoint"),
 } as const;
 
@@ -118,7 +122,7 @@ if (import.meta.main) {
           30) * 1000,
         signal: stop.graceful,
         abortRetries: stop.immediate,
-        logger: { ...consoleLogger, info: () => {} },
+        logger: values.verbose === true ? consoleLogger : { ...consoleLogger, info: () => {} },
         onProgress: (p) => progress.update(consumeLine(p)),
       },
     );
