@@ -152,173 +152,235 @@ export function buildPolicies(
   config: PipelineConfig,
   options: BuildPoliciesOptions,
 ): PipelinePolicy[] {
+  const arns = pipelineArns(config, options.accountId);
+  const policies = [
+    producerHostPolicy(),
+    consumerPolicy(config, arns),
+    crawlerPolicy(config, arns),
+    athenaQueryPolicy(config, arns),
+  ];
+  for (const p of policies) validatePolicy(p.policy, `${p.name} policy`);
+  return policies;
+}
+
+/** The ARNs and conditions the policies scope their statements to. */
+interface PipelineArns {
+  /** ARN partition: `aws`, `aws-cn`, `aws-us-gov`. */
+  partition: string;
+  region: string;
+  account: string;
+  bucket: string;
+  /** Objects under the lake prefix. */
+  lakeObjects: string;
+  /** The sink's checkpoint log under the lake prefix. */
+  checkpointObjects: string;
+  /** The ListBucket condition that keeps listing under the lake prefix (none at the bucket root). */
+  lakeList: PolicyStatement["Condition"];
+  /** Athena's results location, as given or `s3://<lake bucket>/athena-results/`. */
+  output: { bucket: string; prefix: string };
+  outputBucket: string;
+  outputObjects: string;
+  /** The Glue catalog, database and table. */
+  catalog: string[];
+}
+
+/** Resolves the lake, results location, catalog and account into ARNs; refuses a local lake. */
+function pipelineArns(config: PipelineConfig, accountId: string): PipelineArns {
   const lake = parseS3Uri(config.lake);
   if (!lake) {
     throw new PolicyError(
       `The lake "${config.lake}" is a local folder: IAM policies need LAKE_URI=s3://bucket/prefix (or --lake).`,
     );
   }
-  if (!/^\d{12}$/.test(options.accountId)) {
+  if (!/^\d{12}$/.test(accountId)) {
     throw new PolicyError(
-      `Account id "${options.accountId}" is not 12 digits: pass --account-id or let the task read it with your credentials.`,
+      `Account id "${accountId}" is not 12 digits: pass --account-id or let the task read it with your credentials.`,
     );
   }
-  const p = partitionOf(config.region);
+  const partition = partitionOf(config.region);
   const { region } = config;
-  const account = options.accountId;
-  const bucketArn = `arn:${p}:s3:::${lake.bucket}`;
-  const lakeObjects = `${bucketArn}/${lake.prefix ? `${lake.prefix}/` : ""}*`;
-  const lakeList: PolicyStatement["Condition"] = lake.prefix
-    ? { StringLike: { "s3:prefix": [`${lake.prefix}/*`, lake.prefix] } }
-    : undefined;
+  const under = (prefix: string) => prefix ? `${prefix}/` : "";
+  const bucket = `arn:${partition}:s3:::${lake.bucket}`;
   const output = parseS3Uri(config.athenaOutput ?? `s3://${lake.bucket}/athena-results/`)!;
-  const outputBucket = `arn:${p}:s3:::${output.bucket}`;
-  const outputObjects = `${outputBucket}/${output.prefix ? `${output.prefix}/` : ""}*`;
-  const glue = (suffix: string) => `arn:${p}:glue:${region}:${account}:${suffix}`;
-  const catalogArns = [
-    glue("catalog"),
-    glue(`database/${config.database}`),
-    glue(`table/${config.database}/${config.table}`),
-  ];
-  const listLake = (sid: string): PolicyStatement => ({
-    Sid: sid,
-    Effect: "Allow",
-    Action: ["s3:ListBucket"],
-    Resource: [bucketArn],
-    ...(lakeList ? { Condition: lakeList } : {}),
-  });
-  const doc = (...Statement: PolicyStatement[]): PolicyDocument => ({
-    Version: "2012-10-17",
-    Statement,
-  });
-  const trust = (service: string): TrustPolicy => ({
+  const outputBucket = `arn:${partition}:s3:::${output.bucket}`;
+  const glue = (suffix: string) => `arn:${partition}:glue:${region}:${accountId}:${suffix}`;
+  return {
+    partition,
+    region,
+    account: accountId,
+    bucket,
+    lakeObjects: `${bucket}/${under(lake.prefix)}*`,
+    checkpointObjects: `${bucket}/${under(lake.prefix)}_sink/*`,
+    lakeList: lake.prefix
+      ? { StringLike: { "s3:prefix": [`${lake.prefix}/*`, lake.prefix] } }
+      : undefined,
+    output,
+    outputBucket,
+    outputObjects: `${outputBucket}/${under(output.prefix)}*`,
+    catalog: [
+      glue("catalog"),
+      glue(`database/${config.database}`),
+      glue(`table/${config.database}/${config.table}`),
+    ],
+  };
+}
+
+function policyDocument(...Statement: PolicyStatement[]): PolicyDocument {
+  return { Version: "2012-10-17", Statement };
+}
+
+function trustedBy(service: string): TrustPolicy {
+  return {
     Version: "2012-10-17",
     Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],
-  });
+  };
+}
 
-  const policies: PipelinePolicy[] = [
-    {
-      name: "producer-host",
-      purpose:
-        "Instance role of the EC2 host (broker and producer): Session Manager shell access only. The producer talks to Kafka, not to AWS APIs.",
-      trust: trust("ec2.amazonaws.com"),
-      policy: doc({
-        Sid: "SessionManagerShell",
+/** ListBucket on the lake bucket, under the lake prefix only. */
+function listLakePrefix(arns: PipelineArns): PolicyStatement {
+  return {
+    Sid: "ListLakePrefix",
+    Effect: "Allow",
+    Action: ["s3:ListBucket"],
+    Resource: [arns.bucket],
+    ...(arns.lakeList ? { Condition: arns.lakeList } : {}),
+  };
+}
+
+function readLakeObjects(arns: PipelineArns): PolicyStatement {
+  return {
+    Sid: "ReadLakeObjects",
+    Effect: "Allow",
+    Action: ["s3:GetObject"],
+    Resource: [arns.lakeObjects],
+  };
+}
+
+/** The EC2 host's instance role: Session Manager only (the producer talks to Kafka, not AWS). */
+function producerHostPolicy(): PipelinePolicy {
+  return {
+    name: "producer-host",
+    purpose:
+      "Instance role of the EC2 host (broker and producer): Session Manager shell access only. The producer talks to Kafka, not to AWS APIs.",
+    trust: trustedBy("ec2.amazonaws.com"),
+    policy: policyDocument({
+      Sid: "SessionManagerShell",
+      Effect: "Allow",
+      Action: [...ACTIONS_WITHOUT_RESOURCES],
+      Resource: "*",
+    }),
+  };
+}
+
+/** The lake sink: writes lake objects, reads and prunes its checkpoint log. */
+function consumerPolicy(config: PipelineConfig, arns: PipelineArns): PipelinePolicy {
+  return {
+    name: "consumer",
+    purpose:
+      `The lake sink: writes objects under ${config.lake}; reads and prunes its checkpoint log under _sink/ and nothing else.`,
+    policy: policyDocument(
+      {
+        Sid: "WriteLakeObjects",
         Effect: "Allow",
-        Action: [...ACTIONS_WITHOUT_RESOURCES],
-        Resource: "*",
-      }),
-    },
-    {
-      name: "consumer",
-      purpose:
-        `The lake sink: writes objects under ${config.lake}; reads and prunes its checkpoint log under _sink/ and nothing else.`,
-      policy: doc(
-        {
-          Sid: "WriteLakeObjects",
-          Effect: "Allow",
-          Action: ["s3:PutObject", "s3:AbortMultipartUpload"],
-          Resource: [lakeObjects],
-        },
-        {
-          Sid: "ReadAndPruneCheckpointLog",
-          Effect: "Allow",
-          Action: ["s3:GetObject", "s3:DeleteObject"],
-          Resource: [`${bucketArn}/${lake.prefix ? `${lake.prefix}/` : ""}_sink/*`],
-        },
-        listLake("ListLakePrefix"),
-      ),
-    },
-    {
-      name: "glue-crawler",
-      purpose:
-        `Role the Glue crawler assumes: reads ${config.lake}, writes table ${config.database}.${config.table} and its partitions, logs to CloudWatch.`,
-      trust: trust("glue.amazonaws.com"),
-      policy: doc(
-        {
-          Sid: "ReadLakeObjects",
-          Effect: "Allow",
-          Action: ["s3:GetObject"],
-          Resource: [lakeObjects],
-        },
-        listLake("ListLakePrefix"),
-        {
-          Sid: "WriteCatalogTable",
-          Effect: "Allow",
-          Action: [
-            "glue:GetDatabase",
-            "glue:GetTable",
-            "glue:CreateTable",
-            "glue:UpdateTable",
-            "glue:GetPartition",
-            "glue:GetPartitions",
-            "glue:BatchGetPartition",
-            "glue:CreatePartition",
-            "glue:BatchCreatePartition",
-            "glue:UpdatePartition",
-            "glue:BatchUpdatePartition",
-          ],
-          Resource: catalogArns,
-        },
-        {
-          Sid: "CrawlerLogs",
-          Effect: "Allow",
-          Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-          Resource: [`arn:${p}:logs:${region}:${account}:log-group:/aws-glue/crawlers:*`],
-        },
-      ),
-    },
-    {
-      name: "athena-query",
-      purpose:
-        `Whoever runs \`deno task query --engine athena\`: queries in workgroup ${config.workgroup}, reads the lake and catalog, writes results to s3://${output.bucket}/${output.prefix}.`,
-      policy: doc(
-        {
-          Sid: "RunQueriesInWorkgroup",
-          Effect: "Allow",
-          Action: [
-            "athena:StartQueryExecution",
-            "athena:GetQueryExecution",
-            "athena:GetQueryResults",
-            "athena:StopQueryExecution",
-            "athena:GetWorkGroup",
-          ],
-          Resource: [`arn:${p}:athena:${region}:${account}:workgroup/${config.workgroup}`],
-        },
-        {
-          Sid: "ReadCatalog",
-          Effect: "Allow",
-          Action: [
-            "glue:GetDatabase",
-            "glue:GetTable",
-            "glue:GetPartition",
-            "glue:GetPartitions",
-            "glue:BatchGetPartition",
-          ],
-          Resource: catalogArns,
-        },
-        {
-          Sid: "ReadLakeObjects",
-          Effect: "Allow",
-          Action: ["s3:GetObject"],
-          Resource: [lakeObjects],
-        },
-        listLake("ListLakePrefix"),
-        {
-          Sid: "WriteQueryResults",
-          Effect: "Allow",
-          Action: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
-          Resource: [outputObjects],
-        },
-        {
-          Sid: "LocateResultsBucket",
-          Effect: "Allow",
-          Action: ["s3:GetBucketLocation", "s3:ListBucket"],
-          Resource: [outputBucket],
-        },
-      ),
-    },
-  ];
-  for (const p of policies) validatePolicy(p.policy, `${p.name} policy`);
-  return policies;
+        Action: ["s3:PutObject", "s3:AbortMultipartUpload"],
+        Resource: [arns.lakeObjects],
+      },
+      {
+        Sid: "ReadAndPruneCheckpointLog",
+        Effect: "Allow",
+        Action: ["s3:GetObject", "s3:DeleteObject"],
+        Resource: [arns.checkpointObjects],
+      },
+      listLakePrefix(arns),
+    ),
+  };
+}
+
+/** The Glue crawler's role: reads the lake, writes the table and its partitions, logs. */
+function crawlerPolicy(config: PipelineConfig, arns: PipelineArns): PipelinePolicy {
+  const { partition, region, account } = arns;
+  return {
+    name: "glue-crawler",
+    purpose:
+      `Role the Glue crawler assumes: reads ${config.lake}, writes table ${config.database}.${config.table} and its partitions, logs to CloudWatch.`,
+    trust: trustedBy("glue.amazonaws.com"),
+    policy: policyDocument(
+      readLakeObjects(arns),
+      listLakePrefix(arns),
+      {
+        Sid: "WriteCatalogTable",
+        Effect: "Allow",
+        Action: [
+          "glue:GetDatabase",
+          "glue:GetTable",
+          "glue:CreateTable",
+          "glue:UpdateTable",
+          "glue:GetPartition",
+          "glue:GetPartitions",
+          "glue:BatchGetPartition",
+          "glue:CreatePartition",
+          "glue:BatchCreatePartition",
+          "glue:UpdatePartition",
+          "glue:BatchUpdatePartition",
+        ],
+        Resource: arns.catalog,
+      },
+      {
+        Sid: "CrawlerLogs",
+        Effect: "Allow",
+        Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+        Resource: [`arn:${partition}:logs:${region}:${account}:log-group:/aws-glue/crawlers:*`],
+      },
+    ),
+  };
+}
+
+/** Whoever queries on Athena: the workgroup, the catalog, the lake and the results location. */
+function athenaQueryPolicy(config: PipelineConfig, arns: PipelineArns): PipelinePolicy {
+  const { partition, region, account, output } = arns;
+  return {
+    name: "athena-query",
+    purpose:
+      `Whoever runs \`deno task query --engine athena\`: queries in workgroup ${config.workgroup}, reads the lake and catalog, writes results to s3://${output.bucket}/${output.prefix}.`,
+    policy: policyDocument(
+      {
+        Sid: "RunQueriesInWorkgroup",
+        Effect: "Allow",
+        Action: [
+          "athena:StartQueryExecution",
+          "athena:GetQueryExecution",
+          "athena:GetQueryResults",
+          "athena:StopQueryExecution",
+          "athena:GetWorkGroup",
+        ],
+        Resource: [`arn:${partition}:athena:${region}:${account}:workgroup/${config.workgroup}`],
+      },
+      {
+        Sid: "ReadCatalog",
+        Effect: "Allow",
+        Action: [
+          "glue:GetDatabase",
+          "glue:GetTable",
+          "glue:GetPartition",
+          "glue:GetPartitions",
+          "glue:BatchGetPartition",
+        ],
+        Resource: arns.catalog,
+      },
+      readLakeObjects(arns),
+      listLakePrefix(arns),
+      {
+        Sid: "WriteQueryResults",
+        Effect: "Allow",
+        Action: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
+        Resource: [arns.outputObjects],
+      },
+      {
+        Sid: "LocateResultsBucket",
+        Effect: "Allow",
+        Action: ["s3:GetBucketLocation", "s3:ListBucket"],
+        Resource: [arns.outputBucket],
+      },
+    ),
+  };
 }
