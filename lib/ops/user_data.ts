@@ -22,6 +22,7 @@ import {
   renderServerProperties,
   renderSystemdUnit,
 } from "./broker_config.ts";
+import { TOPIC_PATTERN, TOPIC_RULE } from "../lake/layout.ts";
 
 /** The largest user-data EC2 accepts, in bytes (before base64). */
 export const USER_DATA_LIMIT_BYTES = 16 * 1024;
@@ -125,52 +126,68 @@ echo "kafka-render-config: advertising EXTERNAL://$PUBLIC_DNS"
  * @throws {BrokerConfigError} (from broker_config.ts) for a bad port, partition count or instance type.
  */
 export function renderUserData(options: UserDataOptions = {}): string {
+  const settings = userDataSettings(options);
+  const script = [
+    userDataPreamble(settings),
+    swapSection(settings),
+    installKafkaSection(),
+    brokerFilesSection(settings),
+    startBrokerSection(settings),
+    createTopicsSection(settings),
+  ].join("\n");
+  const size = new TextEncoder().encode(script).length;
+  if (size > USER_DATA_LIMIT_BYTES) {
+    throw new UserDataError(
+      `The user-data script is ${size} bytes, over EC2's limit of ${USER_DATA_LIMIT_BYTES}: create fewer topics.`,
+    );
+  }
+  return script;
+}
+
+/** {@linkcode UserDataOptions} with their defaults, checked. */
+interface UserDataSettings {
+  instanceType: string;
+  heapMb: number;
+  topics: string[];
+  partitions: number;
+  internalPort: number;
+  port: number;
+  swapMb: number;
+  /** Path of the broker's `server.properties`. */
+  properties: string;
+}
+
+function userDataSettings(options: UserDataOptions): UserDataSettings {
   const instanceType = options.instanceType ?? "t3.small";
   const { heapMb } = heapForInstanceType(instanceType);
   const topics = options.topics ?? ["stock_market", "stock_market.dlq"];
-  const partitions = options.partitions ?? 3;
-  const internalPort = options.internalPort ?? 9094;
-  const port = options.port ?? 9092;
   const swapMb = options.swapMb ?? (heapMb <= 384 ? 1024 : 0);
   if (topics.length === 0) {
     throw new UserDataError("topics is empty: pass at least one topic, e.g. stock_market.");
   }
   for (const topic of topics) {
-    if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic)) {
-      throw new UserDataError(
-        `Topic "${topic}" is not valid: use 1-249 letters, digits, '.', '_' or '-'.`,
-      );
+    if (!TOPIC_PATTERN.test(topic)) {
+      throw new UserDataError(`Topic "${topic}" is not valid: use ${TOPIC_RULE}.`);
     }
   }
   if (!Number.isInteger(swapMb) || swapMb < 0 || swapMb > 16384) {
     throw new UserDataError(`swapMb must be a whole number from 0 to 16384, got ${swapMb}.`);
   }
-  const home = EC2_KAFKA_HOME;
-  const properties = `${home}/config/kraft/server.properties`;
-  const template = renderServerProperties({
-    mode: "ec2",
-    dataDir: EC2_DATA_DIR,
-    advertisedHost: PUBLIC_DNS_PLACEHOLDER,
-    port,
-    internalPort,
-    partitions,
-  });
-  const swap = swapMb === 0
-    ? "# No swap file: this instance type has memory to spare."
-    : `# ${instanceType} has little memory: a swap file keeps the OOM killer off the broker.
-if [ ! -f /swapfile ]; then
-  dd if=/dev/zero of=/swapfile bs=1M count=${swapMb} status=none
-  chmod 600 /swapfile
-  mkswap /swapfile
-  swapon /swapfile
-  echo '/swapfile none swap sw 0 0' >> /etc/fstab
-fi`;
-  const createTopics = topics.map((topic) =>
-    `"$KAFKA_HOME/bin/kafka-topics.sh" --bootstrap-server "localhost:${internalPort}" --create \\
-  --if-not-exists --topic ${shellQuote(topic)} --partitions ${partitions} --replication-factor 1`
-  ).join("\n");
+  return {
+    instanceType,
+    heapMb,
+    topics,
+    partitions: options.partitions ?? 3,
+    internalPort: options.internalPort ?? 9094,
+    port: options.port ?? 9092,
+    swapMb,
+    properties: `${EC2_KAFKA_HOME}/config/kraft/server.properties`,
+  };
+}
 
-  const script = `#!/bin/bash
+/** Shebang, what rendered it, the log, and the variables the later sections use. */
+function userDataPreamble({ instanceType, heapMb }: UserDataSettings): string {
+  return `#!/bin/bash
 # Apache Kafka ${KAFKA_VERSION} (single-node KRaft) for the stock market pipeline, on Amazon Linux 2023.
 # Rendered by lib/ops/user_data.ts for ${instanceType} (broker heap ${heapMb} MiB). Runs once, as root,
 # at first boot. Progress and errors: ${USER_DATA_LOG}
@@ -178,15 +195,31 @@ set -euo pipefail
 exec > >(tee -a ${USER_DATA_LOG}) 2>&1
 echo "kafka-setup: starting at $(date -u +%FT%TZ)"
 
-KAFKA_HOME=${home}
+KAFKA_HOME=${EC2_KAFKA_HOME}
 KAFKA_URL=${shellQuote(KAFKA_TARBALL_URL)}
 DATA_DIR=${EC2_DATA_DIR}
 # Kafka's own tools get a small heap so they fit next to the broker.
 export KAFKA_HEAP_OPTS="-Xmx128m"
+`;
+}
 
-${swap}
+/** A swap file on small instances, so the OOM killer leaves the broker alone. */
+function swapSection({ instanceType, swapMb }: UserDataSettings): string {
+  if (swapMb === 0) return "# No swap file: this instance type has memory to spare.\n";
+  return `# ${instanceType} has little memory: a swap file keeps the OOM killer off the broker.
+if [ ! -f /swapfile ]; then
+  dd if=/dev/zero of=/swapfile bs=1M count=${swapMb} status=none
+  chmod 600 /swapfile
+  mkswap /swapfile
+  swapon /swapfile
+  echo '/swapfile none swap sw 0 0' >> /etc/fstab
+fi
+`;
+}
 
-echo "kafka-setup: installing Java 17"
+/** Java, the kafka user, and the Kafka tarball, checked against its published SHA-512. */
+function installKafkaSection(): string {
+  return `echo "kafka-setup: installing Java 17"
 dnf install -y java-17-amazon-corretto-headless tar gzip
 
 id -u kafka >/dev/null 2>&1 || useradd --system --no-create-home --shell /sbin/nologin kafka
@@ -206,24 +239,38 @@ fi
 mkdir -p "$KAFKA_HOME" "$DATA_DIR"
 tar -xzf /tmp/kafka.tgz -C "$KAFKA_HOME" --strip-components=1
 rm -f /tmp/kafka.tgz /tmp/kafka.tgz.sha512
+`;
+}
 
-# server.properties from lib/ops/broker_config.ts; ${PUBLIC_DNS_PLACEHOLDER} is filled in at each start.
+/** The config template, the script that renders it at each start, the env file and the unit. */
+function brokerFilesSection(
+  { heapMb, port, internalPort, partitions, properties }: UserDataSettings,
+): string {
+  const template = renderServerProperties({
+    mode: "ec2",
+    dataDir: EC2_DATA_DIR,
+    advertisedHost: PUBLIC_DNS_PLACEHOLDER,
+    port,
+    internalPort,
+    partitions,
+  });
+  const dropIn =
+    `[Service]\n# "+": runs as root, before the broker starts as the kafka user.\nExecStartPre=+${RENDER_CONFIG_PATH}\n`;
+  return `# server.properties from lib/ops/broker_config.ts; ${PUBLIC_DNS_PLACEHOLDER} is filled in at each start.
 ${writeFile(`${properties}.template`, template, "KAFKA_PROPERTIES_EOF")}
 ${writeFile(RENDER_CONFIG_PATH, renderConfigScript(properties), "RENDER_CONFIG_EOF")}
 chmod 755 ${RENDER_CONFIG_PATH}
 ${writeFile("/etc/default/kafka", renderKafkaEnv({ heapMb }), "KAFKA_ENV_EOF")}
 ${writeFile("/etc/systemd/system/kafka.service", renderSystemdUnit({}), "KAFKA_UNIT_EOF")}
 mkdir -p /etc/systemd/system/kafka.service.d
-${
-    writeFile(
-      "/etc/systemd/system/kafka.service.d/public-dns.conf",
-      `[Service]\n# "+": runs as root, before the broker starts as the kafka user.\nExecStartPre=+${RENDER_CONFIG_PATH}\n`,
-      "DROP_IN_EOF",
-    )
-  }
+${writeFile("/etc/systemd/system/kafka.service.d/public-dns.conf", dropIn, "DROP_IN_EOF")}
 chown -R kafka:kafka "$KAFKA_HOME" "$DATA_DIR"
+`;
+}
 
-echo "kafka-setup: formatting the KRaft storage"
+/** Formats the KRaft storage, starts the service and waits up to 5 minutes for it to answer. */
+function startBrokerSection({ internalPort, properties }: UserDataSettings): string {
+  return `echo "kafka-setup: formatting the KRaft storage"
 ${RENDER_CONFIG_PATH}
 CLUSTER_ID=$("$KAFKA_HOME/bin/kafka-storage.sh" random-uuid)
 "$KAFKA_HOME/bin/kafka-storage.sh" format -t "$CLUSTER_ID" -c ${properties} --ignore-formatted
@@ -245,17 +292,20 @@ if [ "$READY" != 1 ]; then
   echo "kafka-setup: the broker did not come up in 5 minutes; see: journalctl -u kafka" >&2
   exit 1
 fi
+`;
+}
 
-echo "kafka-setup: creating topics"
+/** Creates the pipeline's topics (idempotent) and reports the advertised listeners. */
+function createTopicsSection(
+  { topics, internalPort, partitions, properties }: UserDataSettings,
+): string {
+  const createTopics = topics.map((topic) =>
+    `"$KAFKA_HOME/bin/kafka-topics.sh" --bootstrap-server "localhost:${internalPort}" --create \\
+  --if-not-exists --topic ${shellQuote(topic)} --partitions ${partitions} --replication-factor 1`
+  ).join("\n");
+  return `echo "kafka-setup: creating topics"
 ${createTopics}
 
 echo "kafka-setup: done at $(date -u +%FT%TZ); $(grep '^advertised.listeners=' ${properties})"
 `;
-  const size = new TextEncoder().encode(script).length;
-  if (size > USER_DATA_LIMIT_BYTES) {
-    throw new UserDataError(
-      `The user-data script is ${size} bytes, over EC2's limit of ${USER_DATA_LIMIT_BYTES}: create fewer topics.`,
-    );
-  }
-  return script;
 }
