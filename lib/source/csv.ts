@@ -379,6 +379,61 @@ function countQuotes(text: string): number {
   return count;
 }
 
+/** Decodes UTF-8 chunks, splits them into lines and joins those into records. */
+class RecordReader {
+  readonly #file: string;
+  readonly #decoder = new TextDecoder("utf-8", { ignoreBOM: false });
+  readonly #assembler = new RecordAssembler();
+  #buffer = "";
+  #lineNo = 0;
+
+  constructor(file: string) {
+    this.#file = file;
+  }
+
+  /** Adds a chunk (`undefined` at the end) and appends the records it completes to `ready`. */
+  push(chunk: Uint8Array | undefined, ready: RawRecord[]): void {
+    const done = chunk === undefined;
+    let buffer = this.#buffer +
+      (done ? this.#decoder.decode() : this.#decoder.decode(chunk, { stream: true }));
+    let from = 0;
+    for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n", from)) {
+      const end = nl > from && buffer.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+      this.#assembler.push(++this.#lineNo, buffer.slice(from, end), ready);
+      from = nl + 1;
+    }
+    buffer = from === 0 ? buffer : buffer.slice(from);
+    if (done) {
+      if (buffer !== "") {
+        const end = buffer.endsWith("\r") ? buffer.length - 1 : buffer.length;
+        this.#assembler.push(++this.#lineNo, buffer.slice(0, end), ready);
+      }
+      this.#assembler.end(ready);
+    } else if (buffer.length > MAX_LINE_CHARS) {
+      throw new CsvReadError(
+        this.#file,
+        `line ${this.#lineNo + 1} is longer than ${MAX_LINE_CHARS} characters. ` +
+          "Is this a CSV file with one row per line?",
+      );
+    }
+    this.#buffer = buffer;
+  }
+}
+
+/** The next chunk of the source, `undefined` at its end; a failed read is a {@linkcode CsvReadError}. */
+async function nextChunk(
+  iterator: Iterator<Uint8Array> | AsyncIterator<Uint8Array>,
+  file: string,
+): Promise<Uint8Array | undefined> {
+  try {
+    const result = await iterator.next();
+    return result.done ? undefined : result.value;
+  } catch (error) {
+    if (error instanceof CsvReadError) throw error;
+    throw new CsvReadError(file, `reading failed: ${(error as Error).message}`, { cause: error });
+  }
+}
+
 async function* generateTicks(
   bytes: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   file: string,
@@ -387,78 +442,32 @@ async function* generateTicks(
   state: { layout?: CsvLayout },
 ): AsyncGenerator<Tick, CsvCounts, undefined> {
   const { onReject, signal } = options;
-  const decoder = new TextDecoder("utf-8", { ignoreBOM: false });
-  const assembler = new RecordAssembler();
+  const reader = new RecordReader(file);
   const ready: RawRecord[] = [];
   let layout: CsvLayout | undefined;
-  let buffer = "";
-  let lineNo = 0;
   let done = false;
   const iterator = Symbol.asyncIterator in bytes
     ? bytes[Symbol.asyncIterator]()
     : bytes[Symbol.iterator]();
-
-  const reject = (line: number, reason: string, raw: string) => {
-    counts.rejected++;
-    onReject?.({ file, line, reason, raw });
-  };
-
   try {
     while (!done) {
       if (signal?.aborted) return counts;
-      let result: IteratorResult<Uint8Array, unknown>;
-      try {
-        result = await iterator.next();
-      } catch (error) {
-        if (error instanceof CsvReadError) throw error;
-        throw new CsvReadError(file, `reading failed: ${(error as Error).message}`, {
-          cause: error,
-        });
-      }
-      if (result.done) {
-        done = true;
-        buffer += decoder.decode();
-      } else {
-        buffer += decoder.decode(result.value, { stream: true });
-      }
-      let from = 0;
-      for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n", from)) {
-        const end = nl > from && buffer.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-        assembler.push(++lineNo, buffer.slice(from, end), ready);
-        from = nl + 1;
-      }
-      buffer = from === 0 ? buffer : buffer.slice(from);
-      if (done) {
-        if (buffer !== "") {
-          const end = buffer.endsWith("\r") ? buffer.length - 1 : buffer.length;
-          assembler.push(++lineNo, buffer.slice(0, end), ready);
-        }
-        assembler.end(ready);
-      } else if (buffer.length > MAX_LINE_CHARS) {
-        throw new CsvReadError(
-          file,
-          `line ${lineNo + 1} is longer than ${MAX_LINE_CHARS} characters. ` +
-            "Is this a CSV file with one row per line?",
-        );
-      }
-
+      const chunk = await nextChunk(iterator, file);
+      done = chunk === undefined;
+      reader.push(chunk, ready);
       for (let r = 0; r < ready.length; r++) {
         const record = ready[r];
         if (record.text.trim() === "" && !record.problem) continue; // blank line
         if (!layout) {
           if (record.problem) throw new CsvReadError(file, `the header ${record.problem}.`);
-          layout = detectLayout(parseCsvFields(record.text), { file });
-          state.layout = layout;
+          layout = state.layout = detectLayout(parseCsvFields(record.text), { file });
           continue;
         }
         counts.rows++;
-        if (record.problem) {
-          reject(record.line, record.problem, record.text);
-          continue;
-        }
-        const result = rowToTick(parseCsvFields(record.text), layout);
+        const result = record.problem ?? rowToTick(parseCsvFields(record.text), layout);
         if (typeof result === "string") {
-          reject(record.line, result, record.text);
+          counts.rejected++;
+          onReject?.({ file, line: record.line, reason: result, raw: record.text });
           continue;
         }
         counts.good++;
@@ -480,8 +489,19 @@ async function* generateTicks(
   }
 }
 
-/** Turns the fields of one data row into a tick, or returns why it cannot. */
-function rowToTick(fields: string[], layout: CsvLayout): Tick | string {
+/**
+ * Turns the fields of one data row into a tick, or returns why it cannot (the reason a
+ * {@linkcode Reject} carries).
+ *
+ * @example
+ * ```ts
+ * import { detectLayout, rowToTick } from "./csv.ts";
+ * const layout = detectLayout(["date", "symbol", "close"]);
+ * rowToTick(["2021-05-31", "HSI", "29151.8"], layout); // a tick at 2021-05-31T00:00Z
+ * rowToTick(["2021-05-31", "HSI", "NaN"], layout); // 'close "NaN" is not a number'
+ * ```
+ */
+export function rowToTick(fields: string[], layout: CsvLayout): Tick | string {
   const { header, columns, strict } = layout;
   if (fields.length !== header.length) {
     const names = header.join(",");
