@@ -472,8 +472,21 @@ Deno.test({
           text.trimEnd().split("\n").slice(-15).join("\n")
         }`;
       }));
+      // The consume run still going (stuck?), stopped to read what it printed.
+      try {
+        consumer?.child.kill("SIGTERM");
+      } catch {
+        // It has exited already.
+      }
+      const last = consumer
+        ? await withDeadline(consumer.done, 15_000, "consume after SIGTERM").catch(() => undefined)
+        : undefined;
+      const consumerTail = last
+        ? `${last.stderr}\n${last.stdout}`.trimEnd().split("\n").slice(-30).join("\n")
+        : "(none)";
       console.error(
         `seed ${SEED}; kafkajs said (last 40):\n${clientLog.lines.slice(-40).join("\n")}\n` +
+          `the last consume run said (last 30 lines, after SIGTERM):\n${consumerTail}\n` +
           `broker logs:\n${logs.join("\n")}`,
       );
       throw error;
