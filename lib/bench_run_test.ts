@@ -6,6 +6,7 @@ const SCRIPT = new URL("../scripts/bench.ts", import.meta.url).pathname;
 
 /** The figures `--quick --json` must report, each with its reference. */
 const EXPECTED = [
+  "csv.rows_per_sec",
   "producer.gzip.records_per_sec",
   "producer.gzip.mb_per_sec",
   "producer.none.records_per_sec",
@@ -74,4 +75,13 @@ Deno.test("bench --help lists the flags", async () => {
   const { code, stdout } = await bench(["--help"]);
   assert.equal(code, 0);
   for (const flag of ["--quick", "--json", "--skip"]) assert.ok(stdout.includes(flag), flag);
+});
+
+Deno.test("bench --only csv measures the CSV readers alone, without Kafka or S3", async () => {
+  const { code, stdout, stderr } = await bench(["--quick", "--only", "csv", "--json"]);
+  assert.equal(code, 0, stderr.slice(-3000));
+  const report: BenchReport = JSON.parse(stdout);
+  assert.deepEqual(report.figures.map((f) => f.id), ["csv.rows_per_sec"]);
+  assert.equal(report.figures[0].reference.name, "csv-parse");
+  assert.deepEqual(report.skipped, ["producer", "consumer", "memory", "query", "freshness"]);
 });

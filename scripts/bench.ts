@@ -8,6 +8,7 @@
  */
 
 import { helpText, main, parseFlags, UsageError } from "../lib/cli.ts";
+import { configFlags, loadConfig } from "../lib/config.ts";
 import { consoleLogger } from "../lib/log.ts";
 import { formatReport, markdownTable } from "../lib/bench/report.ts";
 import { BENCH_PARTS, type BenchPart, runBench } from "../lib/bench/run.ts";
@@ -20,27 +21,35 @@ const FLAGS = {
     type: "string",
     description: `Comma-separated parts to leave out: ${BENCH_PARTS.join(", ")}`,
   },
-  brokers: {
+  only: {
     type: "string",
-    description: "Bootstrap servers",
-    default: "127.0.0.1:9092 (KAFKA_BROKERS)",
+    description: "Comma-separated parts to run, leaving out the others (e.g. --only csv)",
   },
+  ...configFlags("brokers", "endpoint", "region"),
 } as const;
 
-/** Parses `--skip a,b` into parts; unknown names are a usage error. */
-function skipParts(value: string | boolean | undefined): BenchPart[] {
+/** Parses `--<flag> a,b` into parts; unknown names are a usage error. */
+function parts(flag: string, value: string | boolean | undefined): BenchPart[] {
   if (value === undefined) return [];
   const names = String(value).split(",").map((s) => s.trim()).filter(Boolean);
   for (const name of names) {
     if (!(BENCH_PARTS as readonly string[]).includes(name)) {
       throw new UsageError(
-        `--skip got the unknown part "${name}": use a comma-separated list of ${
+        `--${flag} got the unknown part "${name}": use a comma-separated list of ${
           BENCH_PARTS.join(", ")
         }.`,
       );
     }
   }
   return names as BenchPart[];
+}
+
+/** The parts to leave out: `--skip`, or every part `--only` does not name. */
+function skippedParts(values: Record<string, unknown>): BenchPart[] {
+  const skip = parts("skip", values.skip as string | undefined);
+  if (values.only === undefined) return skip;
+  const only = parts("only", values.only as string | undefined);
+  return BENCH_PARTS.filter((part) => skip.includes(part) || !only.includes(part));
 }
 
 if (import.meta.main) {
@@ -50,13 +59,13 @@ if (import.meta.main) {
       console.log(`Usage: deno task bench [flags]\n\n${helpText(FLAGS)}`);
       return;
     }
-    const brokers = typeof values.brokers === "string"
-      ? values.brokers.split(",").map((b) => b.trim())
-      : undefined;
+    const config = loadConfig({ flags: values });
     const report = await runBench({
       quick: values.quick === true,
-      skip: skipParts(values.skip as string | undefined),
-      brokers,
+      skip: skippedParts(values),
+      brokers: config.brokers,
+      s3Endpoint: config.endpoint,
+      region: config.region,
       logger: consoleLogger,
     });
     if (values.json) console.log(JSON.stringify(report, null, 2));
