@@ -146,6 +146,9 @@ export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Prom
     // more and does not commit. Partitions are claimed again from their committed offsets.
     // Time-based flushes wait while a rebalance is under way.
     let rebalancing = false;
+    // Idleness counts from the end of the last batch or the last (re)join: waiting for the group
+    // (a dead member's session to expire) is not an idle topic.
+    let lastActivity = performance.now();
     consumer.on(consumer.events.REBALANCING, () => {
       rebalancing = true;
       sink.revoke();
@@ -153,11 +156,11 @@ export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Prom
     consumer.on(consumer.events.GROUP_JOIN, () => {
       rebalancing = false;
       counters.joins++;
+      lastActivity = performance.now();
       sink.revoke();
     });
     await consumer.subscribe({ topics: [options.topic], fromBeginning: true });
 
-    let lastActivity = performance.now();
     let busy = 0;
     let failure: unknown;
     let stop: (reason: StopReason | "error") => void = () => {};
@@ -249,7 +252,8 @@ export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Prom
       }
       options.onProgress?.(progress());
       if (
-        options.idleExitSeconds !== undefined && busy === 0 &&
+        options.idleExitSeconds !== undefined && busy === 0 && !rebalancing &&
+        counters.joins > 0 &&
         performance.now() - lastActivity >= options.idleExitSeconds * 1000
       ) stop("idle");
     }, 250);
