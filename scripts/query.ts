@@ -10,8 +10,15 @@
  * @module
  */
 
-import { choiceFlag, type ParsedFlags, runCommand, stringFlag, UsageError } from "../lib/cli.ts";
-import { ConfigError, configFlags, loadConfig } from "../lib/config.ts";
+import {
+  choiceFlag,
+  numberFlag,
+  type ParsedFlags,
+  runCommand,
+  stringFlag,
+  UsageError,
+} from "../lib/cli.ts";
+import { ConfigError, configFlags, loadConfig, type PipelineConfig } from "../lib/config.ts";
 import { tablePrefix } from "../lib/lake/layout.ts";
 import { openStore } from "../lib/lake/open_store.ts";
 import { consoleLogger } from "../lib/log.ts";
@@ -54,76 +61,99 @@ close_usd and the partition column dt = 'YYYY-MM-DD').`,
 
 async function query({ values, positionals }: ParsedFlags): Promise<number> {
   if (values.list) {
-    for (const analysis of Object.values(ANALYSES)) {
-      console.log(`${analysis.name.padEnd(7)} ${analysis.description}`);
-      console.log(`        options: ${analysis.options.map(flagOf).join(", ")}`);
-    }
+    listAnalyses();
     return 0;
   }
   const output = choiceFlag("output", values.output, OUTPUT_FORMATS) ?? "table";
   const target = choiceFlag("target", values.target, ["local", "aws"] as const) ?? "local";
   const engine = target === "aws" ? "athena" : "local";
   const config = loadConfig({ flags: values });
+  const sql = sqlToRun({ values, positionals }, engine, config);
+  const result = engine === "local"
+    ? await queryLake(sql, config)
+    : await queryOnAthena(sql, config);
+  await Deno.stdout.write(new TextEncoder().encode(formatResult(result, output)));
+  consoleLogger.info(statsLine(result));
+  return 0;
+}
 
-  let sql: string;
+function listAnalyses(): void {
+  for (const analysis of Object.values(ANALYSES)) {
+    console.log(`${analysis.name.padEnd(7)} ${analysis.description}`);
+    console.log(`        options: ${analysis.options.map(flagOf).join(", ")}`);
+  }
+}
+
+/** The SQL given, or the named analysis' SQL for the engine; the analysis flags only go with --named. */
+function sqlToRun(
+  { values, positionals }: ParsedFlags,
+  engine: "local" | "athena",
+  config: PipelineConfig,
+): string {
   if (values.named !== undefined) {
     if (positionals.length > 0) {
       throw new UsageError("Give either SQL or --named <analysis>, not both.");
     }
-    sql = analysisSql(stringFlag("named", values.named)!, engine, {
+    const whole = { integer: true };
+    return analysisSql(stringFlag("named", values.named)!, engine, {
       table: config.table,
       interval: stringFlag("interval", values.interval) as Interval | undefined,
       from: stringFlag("from", values.from),
       to: stringFlag("to", values.to),
       symbols: values.symbol as string[] | undefined,
-      window: integer("window", stringFlag("window", values.window)),
-      limit: integer("limit", stringFlag("limit", values.limit)),
+      window: numberFlag("window", values.window, whole),
+      limit: numberFlag("limit", values.limit, whole),
     });
-  } else {
-    if (positionals.length !== 1 || positionals[0].trim() === "") {
-      throw new UsageError(
-        'Give one SQL statement in quotes, e.g. deno task query "SELECT * FROM ticks LIMIT 5", or --named <analysis> (see --list).',
-      );
-    }
-    for (const flag of ["interval", "from", "to", "symbol", "window", "limit"] as const) {
-      if (values[flag] !== undefined) throw new UsageError(`--${flag} only applies with --named.`);
-    }
-    sql = positionals[0];
   }
+  if (positionals.length !== 1 || positionals[0].trim() === "") {
+    throw new UsageError(
+      'Give one SQL statement in quotes, e.g. deno task query "SELECT * FROM ticks LIMIT 5", or --named <analysis> (see --list).',
+    );
+  }
+  for (const flag of ["interval", "from", "to", "symbol", "window", "limit"] as const) {
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} only applies with --named.`);
+  }
+  return positionals[0];
+}
 
-  let result: QueryResult;
-  if (engine === "local") {
-    const store = openStore(config.lake, { region: config.region, endpoint: config.endpoint });
-    const local = await openLocalEngine({
-      store,
-      table: config.table,
-      prefix: tablePrefix(config.table),
-      cloudOptions: s3CloudOptions({ region: config.region, endpoint: config.endpoint }),
+/** Polars SQL over the lake (a folder or S3). */
+async function queryLake(sql: string, config: PipelineConfig): Promise<QueryResult> {
+  const store = openStore(config.lake, { region: config.region, endpoint: config.endpoint });
+  const local = await openLocalEngine({
+    store,
+    table: config.table,
+    prefix: tablePrefix(config.table),
+    cloudOptions: s3CloudOptions({ region: config.region, endpoint: config.endpoint }),
+  });
+  return await local.query(sql);
+}
+
+/** The query on Athena; the first Ctrl-C stops it there (StopQueryExecution). */
+async function queryOnAthena(sql: string, config: PipelineConfig): Promise<QueryResult> {
+  const controller = new AbortController();
+  const onInterrupt = () => {
+    consoleLogger.warn("Cancelling the Athena query (Ctrl-C again to quit at once)…");
+    Deno.removeSignalListener("SIGINT", onInterrupt);
+    controller.abort();
+  };
+  Deno.addSignalListener("SIGINT", onInterrupt);
+  try {
+    return await queryAthena(sql, {
+      database: config.database,
+      workgroup: config.workgroup,
+      outputLocation: config.athenaOutput,
+      region: config.region,
+      endpoint: config.endpoint,
+      signal: controller.signal,
+      logger: consoleLogger,
     });
-    result = await local.query(sql);
-  } else {
-    const controller = new AbortController();
-    const onInterrupt = () => {
-      consoleLogger.warn("Cancelling the Athena query (Ctrl-C again to quit at once)…");
-      Deno.removeSignalListener("SIGINT", onInterrupt);
-      controller.abort();
-    };
-    Deno.addSignalListener("SIGINT", onInterrupt);
-    try {
-      result = await queryAthena(sql, {
-        database: config.database,
-        workgroup: config.workgroup,
-        outputLocation: config.athenaOutput,
-        region: config.region,
-        endpoint: config.endpoint,
-        signal: controller.signal,
-        logger: consoleLogger,
-      });
-    } finally {
-      Deno.removeSignalListener("SIGINT", onInterrupt);
-    }
+  } finally {
+    Deno.removeSignalListener("SIGINT", onInterrupt);
   }
-  await Deno.stdout.write(new TextEncoder().encode(formatResult(result, output)));
+}
+
+/** Rows and time, and on Athena the data scanned and what it costs. */
+function statsLine(result: QueryResult): string {
   const { stats } = result;
   const parts = [`${result.rows.length} rows in ${(stats.elapsedMs / 1000).toFixed(2)} s`];
   if (stats.dataScannedBytes !== undefined) {
@@ -133,14 +163,7 @@ async function query({ values, positionals }: ParsedFlags): Promise<number> {
       } at $5/TB (10 MB minimum)`,
     );
   }
-  consoleLogger.info(parts.join("; "));
-  return 0;
-}
-
-function integer(flag: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text)) throw new UsageError(`--${flag} "${text}" is not a whole number.`);
-  return Number(text);
+  return parts.join("; ");
 }
 
 function flagOf(option: string): string {
