@@ -184,14 +184,33 @@ export async function runGlueCrawler(options: RunGlueCrawlerOptions): Promise<Cr
   const client = options.client ??
     new GlueClient({ region: options.region, endpoint: options.endpoint });
   const logger = options.logger ?? silentLogger;
-  const sleep = options.sleep ?? systemClock.sleep;
-  const now = options.now ?? Date.now;
   if (!options.path.startsWith("s3://")) {
     throw new GlueCrawlerError(
       `A Glue crawler reads S3 only, not "${options.path}": use an s3:// lake (--lake s3://bucket/prefix).`,
     );
   }
   await ensureDatabase(client, options.database, logger);
+  const created = await upsertCrawler(client, options, logger);
+  await startCrawl(client, options.name, logger);
+  const crawler = await waitUntilReady(client, options, logger);
+  const status = crawler?.LastCrawl?.Status ?? "UNKNOWN";
+  if (status === "FAILED" || status === "CANCELLED") {
+    throw new GlueCrawlerError(
+      `Crawler ${options.name} ${status}: ${crawler?.LastCrawl?.ErrorMessage ?? "no message"}. ` +
+        "Check the crawler's role can read the lake and see its CloudWatch log.",
+    );
+  }
+  const tables = await listTables(client, options.database);
+  logger.info(`Crawl ${status}; tables in ${options.database}: ${tables.join(", ") || "none"}.`);
+  return { status, tables, created };
+}
+
+/** Creates the crawler, or updates it to this definition; `true` when it was created. */
+async function upsertCrawler(
+  client: GlueLike,
+  options: RunGlueCrawlerOptions,
+  logger: Logger,
+): Promise<boolean> {
   const definition = {
     Name: options.name,
     Role: options.role,
@@ -204,36 +223,48 @@ export async function runGlueCrawler(options: RunGlueCrawlerOptions): Promise<Cr
     RecrawlPolicy: { RecrawlBehavior: "CRAWL_EVERYTHING" as const },
     Configuration: crawlerConfiguration(options.path),
   };
-  let created = false;
   try {
     await client.send(new CreateCrawlerCommand(definition));
-    created = true;
     logger.info(`Created Glue crawler ${options.name} on ${options.path}.`);
+    return true;
   } catch (error) {
     if (!(error instanceof AlreadyExistsException)) throw error;
     await client.send(new UpdateCrawlerCommand(definition));
     logger.info(`Updated Glue crawler ${options.name} on ${options.path}.`);
+    return false;
   }
+}
+
+/** Starts a crawl, or joins the one already running. */
+async function startCrawl(client: GlueLike, name: string, logger: Logger): Promise<void> {
   try {
-    await client.send(new StartCrawlerCommand({ Name: options.name }));
-    logger.info(`Started crawler ${options.name}.`);
+    await client.send(new StartCrawlerCommand({ Name: name }));
+    logger.info(`Started crawler ${name}.`);
   } catch (error) {
     if (!(error instanceof CrawlerRunningException)) throw error;
-    logger.info(`Crawler ${options.name} is already running; waiting for it.`);
+    logger.info(`Crawler ${name} is already running; waiting for it.`);
   }
+}
 
+/** Polls with one progress line per poll until the crawler is READY again, or the timeout. */
+async function waitUntilReady(
+  client: GlueLike,
+  options: RunGlueCrawlerOptions,
+  logger: Logger,
+): Promise<GetCrawlerCommandOutput["Crawler"]> {
+  const sleep = options.sleep ?? systemClock.sleep;
+  const now = options.now ?? Date.now;
   const started = now();
   const deadline = started + (options.timeoutMs ?? 900_000);
-  let crawler: GetCrawlerCommandOutput["Crawler"];
   while (true) {
     // ListCrawls reports the crawl in progress (and is what advances moto's simulated crawl).
     await client.send(new ListCrawlsCommand({ CrawlerName: options.name, MaxResults: 1 }))
       .catch(() => undefined);
-    crawler = (await client.send(new GetCrawlerCommand({ Name: options.name }))).Crawler;
+    const crawler = (await client.send(new GetCrawlerCommand({ Name: options.name }))).Crawler;
     const state = crawler?.State ?? "UNKNOWN";
     const seconds = Math.round((now() - started) / 1000);
     logger.info(`Crawler ${options.name}: ${state} (${seconds} s).`);
-    if (state === "READY") break;
+    if (state === "READY") return crawler;
     if (now() >= deadline) {
       throw new GlueCrawlerError(
         `Crawler ${options.name} is still ${state} after ${seconds} s; check it in the Glue console or raise the timeout.`,
@@ -241,22 +272,18 @@ export async function runGlueCrawler(options: RunGlueCrawlerOptions): Promise<Cr
     }
     await sleep(options.pollMs ?? 5000);
   }
-  const status = crawler?.LastCrawl?.Status ?? "UNKNOWN";
-  if (status === "FAILED" || status === "CANCELLED") {
-    throw new GlueCrawlerError(
-      `Crawler ${options.name} ${status}: ${crawler?.LastCrawl?.ErrorMessage ?? "no message"}. ` +
-        "Check the crawler's role can read the lake and see its CloudWatch log.",
-    );
-  }
+}
+
+/** Every table of a Glue database, sorted. */
+async function listTables(client: GlueLike, database: string): Promise<string[]> {
   const tables: string[] = [];
   let token: string | undefined;
   do {
     const page = await client.send(
-      new GetTablesCommand({ DatabaseName: options.database, NextToken: token }),
+      new GetTablesCommand({ DatabaseName: database, NextToken: token }),
     );
     for (const table of page.TableList ?? []) if (table.Name) tables.push(table.Name);
     token = page.NextToken;
   } while (token);
-  logger.info(`Crawl ${status}; tables in ${options.database}: ${tables.join(", ") || "none"}.`);
-  return { status, tables: tables.sort(), created };
+  return tables.sort();
 }
