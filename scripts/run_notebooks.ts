@@ -33,7 +33,7 @@ const FLAGS = {
   timeout: { type: "string", description: "Seconds a cell may run", default: "120" },
   python: {
     type: "string",
-    description: "Python with nbclient (LAKE_TEST_PYTHON)",
+    description: "Python with nbclient (the tests pass LAKE_TEST_PYTHON)",
     default: ".cache/venv, built if needed",
   },
   "run-id": {
@@ -84,21 +84,7 @@ if (import.meta.main) {
       );
       return 0;
     }
-    const timeout = numberFlag("timeout", values.timeout, { integer: true, positive: true }) ??
-      120;
-    const notebooks = positionals.length > 0
-      ? positionals.map((p) => resolve(p))
-      : await tutorialNotebooks(join(PROJECT_ROOT, "notebooks"));
-    for (const path of notebooks) {
-      if (!path.endsWith(".ipynb") || !(await exists(path))) {
-        throw new UsageError(`"${path}" is not a notebook file (.ipynb) that exists.`);
-      }
-    }
-    const runId = (values["run-id"] as string | undefined) ?? Deno.env.get("NOTEBOOK_RUN_ID") ??
-      `ci-${Date.now()}`;
-    const env = { ...Deno.env.toObject(), NOTEBOOK_RUN_ID: runId };
-    const settings = notebookSettings({ env }); // bad settings fail here, before any kernel starts
-
+    const run = await planRun(values, positionals);
     const python = (values.python as string | undefined) ??
       (await ensurePythonEnv({
         venvDir: join(PROJECT_ROOT, ".cache", "venv"),
@@ -106,57 +92,18 @@ if (import.meta.main) {
         logger: consoleLogger,
       })).python;
     const kernel = await ensureDenoKernel(python);
-    const runDir = join(PROJECT_ROOT, ".cache", "notebook-runs", runId);
+    const runDir = join(PROJECT_ROOT, ".cache", "notebook-runs", run.runId);
     const outDir = join(runDir, "executed");
     await Deno.mkdir(outDir, { recursive: true });
+    const { settings } = run;
     consoleLogger.info(
-      `Running ${notebooks.length} notebook(s) with the Deno kernel (${kernel}); run ${runId}: ` +
+      `Running ${run.notebooks.length} notebook(s) with the Deno kernel (${kernel}); run ${run.runId}: ` +
         `topic ${settings.topic}, lake ${settings.lake}, brokers ${settings.brokers.join(",")}.`,
     );
-
-    const jobs = notebooks.map((path) => [path, join(outDir, basename(path))]);
-    const child = new Deno.Command(python, {
-      args: ["-c", PYTHON, JSON.stringify(jobs), String(timeout), join(PROJECT_ROOT, "notebooks")],
-      env,
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const [output, status] = await Promise.all([child.output(), child.status]);
-    const stdout = new TextDecoder().decode(output.stdout);
-    const stderr = new TextDecoder().decode(output.stderr);
-    const reports: RunReport[] = stdout.split("\n").filter((line) => line.startsWith("{"))
-      .map((line) => JSON.parse(line));
-
-    let failed = !status.success || reports.length !== notebooks.length;
-    if (failed) {
-      consoleLogger.error(
-        `nbclient stopped (exit ${status.code}) after ${reports.length} of ${notebooks.length} ` +
-          `notebook(s):\n${
-            stderr.split("\n").filter((l) => !/unstable/.test(l)).slice(-20).join("\n")
-          }`,
-      );
-    }
-    const rows: string[] = [];
-    for (const report of reports) {
-      const name = basename(report.source);
-      const notebook = JSON.parse(await Deno.readTextFile(report.target)) as NotebookDocument;
-      const problems = notebookProblems(notebook).map((p) => `cell ${p.cell}: ${p.message}`);
-      const kernelName = (notebook.metadata.kernelspec as { name?: string } | undefined)?.name;
-      if (kernelName !== "deno") problems.unshift(`kernelspec is "${kernelName}", expected "deno"`);
-      if (report.error) problems.unshift(report.error);
-      const charts = countCharts(notebook);
-      if (NEEDS_CHART.includes(name) && charts === 0) problems.push("shows no chart");
-      const cells = notebook.cells.filter((c) => c.cell_type === "code").length;
-      rows.push(
-        `${problems.length ? "FAIL" : "ok  "} ${name.padEnd(24)} ${
-          `${report.seconds.toFixed(1)} s`.padStart(8)
-        } ${String(cells).padStart(3)} code cells ${String(charts).padStart(2)} chart(s)`,
-      );
-      for (const problem of problems) rows.push(`       ${problem}`);
-      if (problems.length) failed = true;
-    }
-    console.log(rows.join("\n"));
-
+    const executed = await executeNotebooks(python, run, outDir);
+    const checked = await checkNotebooks(executed.reports);
+    console.log(checked.rows.join("\n"));
+    const failed = executed.failed || checked.failed;
     if (failed) {
       consoleLogger.error(`Executed notebooks kept in ${outDir} (open them to see the outputs).`);
     }
@@ -167,6 +114,99 @@ if (import.meta.main) {
     }
     return failed ? 1 : 0;
   });
+}
+
+/** What one run executes: the notebooks, its id, the environment and settings the kernels see. */
+interface NotebookRun {
+  timeout: number;
+  notebooks: string[];
+  runId: string;
+  env: Record<string, string>;
+  settings: ReturnType<typeof notebookSettings>;
+}
+
+/** Reads the flags and settings; bad ones fail here, before any kernel starts. */
+async function planRun(
+  values: Record<string, unknown>,
+  positionals: string[],
+): Promise<NotebookRun> {
+  const timeout = numberFlag("timeout", values.timeout as string | undefined, {
+    integer: true,
+    positive: true,
+  }) ?? 120;
+  const notebooks = positionals.length > 0
+    ? positionals.map((p) => resolve(p))
+    : await tutorialNotebooks(join(PROJECT_ROOT, "notebooks"));
+  for (const path of notebooks) {
+    if (!path.endsWith(".ipynb") || !(await exists(path))) {
+      throw new UsageError(`"${path}" is not a notebook file (.ipynb) that exists.`);
+    }
+  }
+  const runId = (values["run-id"] as string | undefined) ?? Deno.env.get("NOTEBOOK_RUN_ID") ??
+    `ci-${Date.now()}`;
+  const env = { ...Deno.env.toObject(), NOTEBOOK_RUN_ID: runId };
+  return { timeout, notebooks, runId, env, settings: notebookSettings({ env }) };
+}
+
+/** Runs nbclient over the notebooks, writing each executed copy to `outDir`. */
+async function executeNotebooks(
+  python: string,
+  run: NotebookRun,
+  outDir: string,
+): Promise<{ reports: RunReport[]; failed: boolean }> {
+  const jobs = run.notebooks.map((path) => [path, join(outDir, basename(path))]);
+  const child = new Deno.Command(python, {
+    args: [
+      "-c",
+      PYTHON,
+      JSON.stringify(jobs),
+      String(run.timeout),
+      join(PROJECT_ROOT, "notebooks"),
+    ],
+    env: run.env,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const [output, status] = await Promise.all([child.output(), child.status]);
+  const stdout = new TextDecoder().decode(output.stdout);
+  const stderr = new TextDecoder().decode(output.stderr);
+  const reports: RunReport[] = stdout.split("\n").filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line));
+  const failed = !status.success || reports.length !== run.notebooks.length;
+  if (failed) {
+    consoleLogger.error(
+      `nbclient stopped (exit ${status.code}) after ${reports.length} of ${run.notebooks.length} ` +
+        `notebook(s):\n${
+          stderr.split("\n").filter((l) => !/unstable/.test(l)).slice(-20).join("\n")
+        }`,
+    );
+  }
+  return { reports, failed };
+}
+
+/** One line per executed notebook (time, cells, charts), followed by its problems. */
+async function checkNotebooks(reports: RunReport[]): Promise<{ rows: string[]; failed: boolean }> {
+  const rows: string[] = [];
+  let failed = false;
+  for (const report of reports) {
+    const name = basename(report.source);
+    const notebook = JSON.parse(await Deno.readTextFile(report.target)) as NotebookDocument;
+    const problems = notebookProblems(notebook).map((p) => `cell ${p.cell}: ${p.message}`);
+    const kernelName = (notebook.metadata.kernelspec as { name?: string } | undefined)?.name;
+    if (kernelName !== "deno") problems.unshift(`kernelspec is "${kernelName}", expected "deno"`);
+    if (report.error) problems.unshift(report.error);
+    const charts = countCharts(notebook);
+    if (NEEDS_CHART.includes(name) && charts === 0) problems.push("shows no chart");
+    const cells = notebook.cells.filter((c) => c.cell_type === "code").length;
+    rows.push(
+      `${problems.length ? "FAIL" : "ok  "} ${name.padEnd(24)} ${
+        `${report.seconds.toFixed(1)} s`.padStart(8)
+      } ${String(cells).padStart(3)} code cells ${String(charts).padStart(2)} chart(s)`,
+    );
+    for (const problem of problems) rows.push(`       ${problem}`);
+    if (problems.length) failed = true;
+  }
+  return { rows, failed };
 }
 
 /** The notebooks of a folder in tutorial order. */
