@@ -75,8 +75,6 @@ export interface NotebookSettings extends PipelineConfig {
   maxMessages: number;
   /** Where the analysis catalogs and queries: Polars SQL or Glue + Athena (env `NOTEBOOK_TARGET`). @default "local" */
   target: "local" | "aws";
-  /** The project folder relative paths are resolved against. */
-  root: string;
 }
 
 /** Options of {@linkcode notebookSettings}. */
@@ -149,7 +147,6 @@ export function notebookSettings(options: NotebookSettingsOptions = {}): Noteboo
     idleSeconds: positiveNumber(env, "NOTEBOOK_IDLE_SECONDS", 3, false),
     maxMessages: positiveNumber(env, "NOTEBOOK_MAX_MESSAGES", 100_000, true),
     target,
-    root,
   };
 }
 
