@@ -45,6 +45,13 @@ function batch(partition: number, first: number, count: number, day = 0): SinkBa
   };
 }
 
+/** A batch of partition 0 whose offsets 0..4 fall on one day and 5 and up on the next. */
+function twoDayBatch(first: number, count: number): SinkBatch {
+  const b = batch(0, first, count);
+  for (const r of b.records) r.tick = tick(Number(r.offset), r.offset >= 5n ? 1 : 0);
+  return b;
+}
+
 function setup(options: Partial<LakeSinkOptions> = {}) {
   const store = (options.store as MemoryStore) ?? new MemoryStore();
   const commits: [number, bigint][] = [];
@@ -113,11 +120,6 @@ Deno.test("sink flushes an old partial range when no new data arrives (no stuck 
 
 Deno.test("sink replays an uncommitted range with the boundaries in its checkpoint", async () => {
   // Offsets 0..4 fall on one day, 5..9 on the next, so a range writes two objects.
-  const twoDays = (first: number, count: number) => {
-    const b = batch(0, first, count);
-    for (const r of b.records) r.tick = tick(Number(r.offset), r.offset >= 5n ? 1 : 0);
-    return b;
-  };
   // First run: a time-based flush wrote offsets 0..9, then the process died before committing.
   const store = new MemoryStore();
   const crashed = setup({
@@ -126,7 +128,7 @@ Deno.test("sink replays an uncommitted range with the boundaries in its checkpoi
     flushSeconds: 1,
     commit: () => Promise.reject(new Error("killed before the commit")),
   });
-  await crashed.sink.add(twoDays(0, 10));
+  await crashed.sink.add(twoDayBatch(0, 10));
   crashed.advance(1000);
   await assert.rejects(crashed.sink.flushDue(), /killed before the commit/);
   assert.equal((await lakeRows(store)).length, 10);
@@ -134,8 +136,8 @@ Deno.test("sink replays an uncommitted range with the boundaries in its checkpoi
   // Second run: smaller flushes, and Kafka re-delivers from offset 0 in other chunks. Without the
   // checkpoint it would flush 0..2 and leave the old dt=2021-01-05 object beside a new one.
   const second = setup({ store, flushRows: 3 });
-  await second.sink.add(twoDays(0, 3));
-  await second.sink.add(twoDays(3, 9)); // offsets 3..11: crosses the recorded end (9)
+  await second.sink.add(twoDayBatch(0, 3));
+  await second.sink.add(twoDayBatch(3, 9)); // offsets 3..11: crosses the recorded end (9)
   assert.deepEqual(second.commits, [[0, 10n]]);
   await second.sink.flushAll();
   assert.deepEqual(second.commits, [[0, 10n], [0, 12n]]);
@@ -307,11 +309,6 @@ Deno.test("a member frozen after its checkpoint writes late the same bytes the n
 Deno.test("a replay after changed settings writes the recorded range with its recorded settings", async () => {
   // Offsets 0..4 on 2021-01-04, 5..9 on 2021-01-05. Run 1 (Parquet, month partitions) records
   // 0..9 and dies before its commit. Run 2 comes back with JSON Lines, gzip and day partitions.
-  const twoDays = (first: number, count: number) => {
-    const b = batch(0, first, count);
-    for (const r of b.records) r.tick = tick(Number(r.offset), r.offset >= 5n ? 1 : 0);
-    return b;
-  };
   const store = new MemoryStore();
   const crashed = setup({
     store,
@@ -319,7 +316,7 @@ Deno.test("a replay after changed settings writes the recorded range with its re
     dtGranularity: "month",
     commit: () => Promise.reject(new Error("killed before the commit")),
   });
-  await assert.rejects(crashed.sink.add(twoDays(0, 10)), /killed/);
+  await assert.rejects(crashed.sink.add(twoDayBatch(0, 10)), /killed/);
 
   const messages: string[] = [];
   const logger = { info: (m: string) => messages.push(m), warn: (m: string) => messages.push(m) };
@@ -331,8 +328,8 @@ Deno.test("a replay after changed settings writes the recorded range with its re
     dtGranularity: "day",
     logger: logger as unknown as LakeSinkOptions["logger"],
   });
-  await second.sink.add(twoDays(0, 10));
-  await second.sink.add(twoDays(10, 10));
+  await second.sink.add(twoDayBatch(0, 10));
+  await second.sink.add(twoDayBatch(10, 10));
   assert.deepEqual(second.commits, [[0, 10n], [0, 20n]]);
   assert.deepEqual(store.keys().filter((k) => k.startsWith("ticks/")), [
     "ticks/dt=2021-01-01/t+0+00000000000000000000.parquet",
