@@ -21,7 +21,7 @@ import {
   notebookProblems,
   notebookSettings,
   PROJECT_ROOT,
-} from "../lib/notebook.ts";
+} from "../lib/notebook/mod.ts";
 import { ensurePythonEnv } from "../lib/ops/python_env.ts";
 
 /** Notebooks in tutorial order; others found in notebooks/ run after these, by name. */

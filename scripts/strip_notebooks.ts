@@ -17,7 +17,7 @@ import {
   notebookJson,
   PROJECT_ROOT,
   stripNotebook,
-} from "../lib/notebook.ts";
+} from "../lib/notebook/mod.ts";
 
 const FLAGS = {
   check: { type: "boolean", description: "Only report notebooks with outputs; exit 1 if any" },

@@ -6,10 +6,10 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { notebookJson } from "./notebook.ts";
-import { requireTestEnv } from "./testing/lake.ts";
+import { notebookJson } from "./ipynb.ts";
+import { requireTestEnv } from "../testing/lake.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
+const ROOT = new URL("../..", import.meta.url).pathname;
 
 /** Runs a script with exactly `env` (default: this process's environment). */
 async function runScript(
