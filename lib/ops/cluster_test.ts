@@ -333,9 +333,13 @@ Deno.test({
       }, 60_000);
       const leader1 = await leaderOfPartition0(kafka, topic);
       const ackedAtKill1 = acked;
+      const committedAtKill1 = sumOffsets(await committedOffsets(kafka, group, topic));
       const kill1At = Date.now();
       assert.equal((await cluster.killNode(leader1)).outcome, "killed");
-      log(`kill 1: node ${leader1} (leader of partition 0) SIGKILLed at ${ackedAtKill1} acks`);
+      log(
+        `kill 1: node ${leader1} (leader of partition 0) SIGKILLed at ${ackedAtKill1} acks ` +
+          `(${committedAtKill1} offsets committed)`,
+      );
 
       await waitFor("the producer to get acks again after kill 1", async () => {
         await checkStreams();
@@ -478,15 +482,21 @@ Deno.test({
       } catch {
         // It has exited already.
       }
-      const last = consumer
+      let last = consumer
         ? await withDeadline(consumer.done, 15_000, "consume after SIGTERM").catch(() => undefined)
         : undefined;
+      let how = "after SIGTERM";
+      if (consumer && !last) {
+        how = "still running 15 s after SIGTERM, then SIGKILLed";
+        consumer.child.kill("SIGKILL");
+        last = await consumer.done;
+      }
       const consumerTail = last
         ? `${last.stderr}\n${last.stdout}`.trimEnd().split("\n").slice(-30).join("\n")
         : "(none)";
       console.error(
         `seed ${SEED}; kafkajs said (last 40):\n${clientLog.lines.slice(-40).join("\n")}\n` +
-          `the last consume run said (last 30 lines, after SIGTERM):\n${consumerTail}\n` +
+          `the last consume run said (last 30 lines, ${how}):\n${consumerTail}\n` +
           `broker logs:\n${logs.join("\n")}`,
       );
       throw error;
