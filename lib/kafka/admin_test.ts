@@ -9,24 +9,31 @@ Deno.test("ensureTopic creates a missing topic once and keeps an existing one", 
   const topic = uniqueName("admin");
   const logger = new MemoryLogger();
   try {
-    // The test broker is a single node: one replica, min.insync.replicas 1.
+    // One replica and min.insync.replicas 1 on the single test broker; 3 and 2 on a cluster.
+    const admin = kafka.admin();
+    await admin.connect();
+    const brokers = (await admin.describeCluster()).brokers.length;
+    await admin.disconnect();
+    const replicationFactor = Math.min(3, brokers);
+    const minInsyncReplicas = replicationFactor >= 3 ? 2 : 1;
     assert.deepEqual(await ensureTopic(kafka, { topic, partitions: 2, logger }), {
       topic,
       partitions: 2,
-      replicationFactor: 1,
-      minInsyncReplicas: 1,
+      replicationFactor,
+      minInsyncReplicas,
       created: true,
     });
     assert.ok(logger.lines.some((l) =>
       l.includes(
-        `Created topic ${topic} with 2 partition(s), replication factor 1, min.insync.replicas 1`,
+        `Created topic ${topic} with 2 partition(s), replication factor ${replicationFactor}, ` +
+          `min.insync.replicas ${minInsyncReplicas}`,
       )
     ));
     assert.deepEqual(await ensureTopic(kafka, { topic, partitions: 5, logger }), {
       topic,
       partitions: 2,
-      replicationFactor: 1,
-      minInsyncReplicas: 1,
+      replicationFactor,
+      minInsyncReplicas,
       created: false,
     });
     assert.ok(logger.lines.some((l) => l.includes(`Topic ${topic} exists with 2 partition(s)`)));
@@ -42,7 +49,12 @@ Deno.test("ensureTopic sets an explicit min.insync.replicas on the new topic and
   const kafka = testKafka();
   const topic = uniqueName("admin-isr");
   try {
-    const info = await ensureTopic(kafka, { topic, partitions: 1, minInsyncReplicas: 2 });
+    const info = await ensureTopic(kafka, {
+      topic,
+      partitions: 1,
+      replicationFactor: 1,
+      minInsyncReplicas: 2,
+    });
     assert.equal(info.minInsyncReplicas, 2);
     assert.equal(info.replicationFactor, 1);
   } finally {
