@@ -1,6 +1,6 @@
 /**
- * Kafka: the shared kafkajs client, topic administration, the tick producer and the lake
- * consumer.
+ * Kafka: the shared kafkajs client, topic administration, the tick producer and the console
+ * consumer (tail).
  *
  * @module
  */
@@ -9,3 +9,4 @@ export * from "./admin.ts";
 export * from "./batches.ts";
 export * from "./client.ts";
 export * from "./producer.ts";
+export * from "./tail.ts";
