@@ -1,8 +1,9 @@
 /**
  * Writes the sample dataset `data/stock_data.csv` from the seeded simulator, in the exact layout of
- * the Kaggle "Stock Exchange Data" file (`indexProcessed.csv`): 14 index symbols, weekdays only,
- * grouped by Index (in the order of the real file's symbol list) and sorted by Date within each.
- * The same flags give a byte-identical file.
+ * the Kaggle "Stock Exchange Data" file (`indexProcessed.csv`): 14 indices, each calibrated to its
+ * real history, on its exchange's trading days (weekends and main holidays skipped), with the real
+ * file's quirks (days of volume 0, flat bars); grouped by Index (in the order of the real file's
+ * symbol list) and sorted by Date within each. The same flags give a byte-identical file.
  *
  * ```sh
  * deno task generate-data [--rows 50400] [--seed 42] [--start 2007-10-01] [--out data/stock_data.csv]
@@ -19,11 +20,12 @@ import { KAGGLE_SYMBOLS, simulateTicks } from "../lib/source/simulate.ts";
 const COMMAND = {
   usage: "deno task generate-data [flags]",
   about: `Writes simulated daily bars of the 14 Kaggle indices in the Kaggle CSV layout
-(${KAGGLE_CSV_HEADER}).`,
+(${KAGGLE_CSV_HEADER}): the same number of trading days per index, each on its own exchange's
+calendar.`,
   flags: {
     rows: {
       type: "string",
-      description: "At least N rows in total, rounded up to whole days per symbol",
+      description: "At least N rows in total, rounded up to whole trading days per index",
       default: "50400",
     },
     seed: {
@@ -46,10 +48,11 @@ async function generate({ values }: ParsedFlags): Promise<number> {
   const start = Date.parse(`${startDay}T00:00:00Z`);
   const days = Math.ceil(rows / KAGGLE_SYMBOLS.length);
   const out = stringFlag("out", values.out) ?? "data/stock_data.csv";
-  const lastDay = start + Math.ceil(days * 7 / 5) * 86_400_000;
+  // The quietest calendar here (Shanghai) has about 245 trading days a year; 240 errs late.
+  const lastDay = start + Math.ceil(days * 365.25 / 240) * 86_400_000;
   if (lastDay >= Date.UTC(2200, 0, 1)) {
     throw new UsageError(
-      `--rows ${rows} needs ${days} weekdays per index from ${startDay}, which runs past 2200 ` +
+      `--rows ${rows} needs ${days} trading days per index from ${startDay}, which runs past 2200 ` +
         "(dates the pipeline rejects). Use fewer rows or an earlier --start.",
     );
   }
@@ -61,6 +64,7 @@ async function generate({ values }: ParsedFlags): Promise<number> {
   const encoder = new TextEncoder();
   let written = 0;
   let bytes = 0;
+  let first = Infinity;
   let last = start;
   const write = async (text: string) => {
     const chunk = encoder.encode(text);
@@ -77,12 +81,14 @@ async function generate({ values }: ParsedFlags): Promise<number> {
           start,
           count: days,
           seed,
-          weekdaysOnly: true,
+          calendar: true,
+          quirks: true,
         })
       ) {
         text += `${formatKaggleCsvRow(tick)}\n`;
         written++;
-        last = tick.ts;
+        first = Math.min(first, tick.ts);
+        last = Math.max(last, tick.ts);
       }
       await write(text);
     }
@@ -93,8 +99,10 @@ async function generate({ values }: ParsedFlags): Promise<number> {
     throw new Error(`Cannot write "${out}": ${(error as Error).message}`);
   }
   console.error(
-    `Wrote ${written} rows (${KAGGLE_SYMBOLS.length} symbols × ${days} weekdays, ` +
-      `${startDay}..${new Date(last).toISOString().slice(0, 10)}, seed ${seed}) ` +
+    `Wrote ${written} rows (${KAGGLE_SYMBOLS.length} indices × ${days} trading days, ` +
+      `${new Date(first).toISOString().slice(0, 10)}..${
+        new Date(last).toISOString().slice(0, 10)
+      }, seed ${seed}) ` +
       `to ${out} (${(bytes / 1e6).toFixed(1)} MB).`,
   );
   return 0;

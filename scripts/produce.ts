@@ -4,7 +4,7 @@
  * @module
  */
 
-import { choiceFlag, numberFlag, runCommand, stringFlag } from "../lib/cli.ts";
+import { choiceFlag, numberFlag, runCommand, stringFlag, UsageError } from "../lib/cli.ts";
 import { configFlags, loadConfig } from "../lib/config.ts";
 import { ensureTopic } from "../lib/kafka/admin.ts";
 import { createKafka } from "../lib/kafka/client.ts";
@@ -30,13 +30,21 @@ const FLAGS = {
   rate: { type: "string", description: "Send N messages per second" },
   mode: {
     type: "string",
-    description: "stream (each row once) or sample (a random row every --interval, forever)",
+    description: "stream (the rows in order) or sample (a random row every --interval)",
     default: "stream",
   },
   interval: {
     type: "string",
-    description: "Seconds between messages in sample mode",
+    description: "Seconds between messages in sample mode, or between live simulator rounds",
     default: "1",
+  },
+  repeat: {
+    type: "boolean",
+    description: "Sample mode: rows may come again, forever (default: each row once)",
+  },
+  start: {
+    type: "string",
+    description: "Simulator: daily bars from YYYY-MM-DD up to today (default: live ticks, now)",
   },
   limit: { type: "string", description: "Stop after N messages" },
   ...configFlags("topic", "brokers"),
@@ -46,7 +54,7 @@ const FLAGS = {
     description: "Where bad CSV rows are kept",
     default: "rejects/<file>.rejects.csv",
   },
-  symbols: { type: "string", description: "Simulator: number of symbols", default: "14" },
+  symbols: { type: "string", description: "Simulator: number of indices", default: "14" },
   seed: { type: "string", description: "Simulator: random seed", default: "42" },
   compression: { type: "string", description: "gzip or none", default: "gzip" },
   "batch-size": { type: "string", description: "Most messages per request", default: "1000" },
@@ -58,8 +66,11 @@ if (import.meta.main) {
     const stop = onStopSignals((n) =>
       consoleLogger.info(n === 1 ? "\nStopping: sending what was read…" : "Stopping now.")
     );
+    const kind = choiceFlag("source", values.source, ["csv", "simulate"] as const);
+    const start = dayFlag("start", stringFlag("start", values.start));
+    const interval = numberFlag("interval", values.interval, { positive: true }) ?? 1;
     const source = await openTickSource({
-      source: choiceFlag("source", values.source, ["csv", "simulate"] as const),
+      source: kind,
       file: stringFlag("file", values.file),
       rejectsPath: stringFlag("rejects", values.rejects),
       mode: choiceFlag("mode", values.mode, ["stream", "sample"] as const),
@@ -67,7 +78,10 @@ if (import.meta.main) {
         speed: stringFlag("speed", values.speed),
         rate: stringFlag("rate", values.rate),
       }),
-      sampleIntervalMs: (numberFlag("interval", values.interval, { positive: true }) ?? 1) * 1000,
+      sampleIntervalMs: interval * 1000,
+      repeat: values.repeat === true,
+      start,
+      intervalMs: kind === "simulate" && start === undefined ? interval * 1000 : undefined,
       limit: numberFlag("limit", values.limit, { integer: true }),
       symbols: numberFlag("symbols", values.symbols, { integer: true, positive: true }),
       seed: numberFlag("seed", values.seed, { integer: true }),
@@ -115,4 +129,20 @@ if (import.meta.main) {
       await producer.disconnect().catch(() => {});
     }
   });
+}
+
+/** A `YYYY-MM-DD` flag as midnight UTC of that day, in the past. */
+function dayFlag(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = Date.parse(`${text}T00:00:00Z`);
+  if (
+    !/^\d{4}-\d{2}-\d{2}$/.test(text) || Number.isNaN(ms) ||
+    new Date(ms).toISOString().slice(0, 10) !== text
+  ) {
+    throw new UsageError(`--${name} must be a date YYYY-MM-DD, got "${text}".`);
+  }
+  if (ms > Date.now() || ms < Date.UTC(1900, 0, 1)) {
+    throw new UsageError(`--${name} must be a day between 1900-01-01 and today, got ${text}.`);
+  }
+  return ms;
 }

@@ -18,5 +18,6 @@
 export * from "./csv.ts";
 export * from "./pace.ts";
 export * from "./rejects.ts";
+export * from "./calendar.ts";
 export * from "./simulate.ts";
 export * from "./open_source.ts";

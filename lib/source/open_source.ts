@@ -12,7 +12,7 @@ import { CsvReadError, readCsvTicks } from "./csv.ts";
 import { pace, type PaceMode, sampleTicks } from "./pace.ts";
 import { type Clock, systemClock } from "../time.ts";
 import { formatReject, RejectsFile, rejectsPathFor } from "./rejects.ts";
-import { simulateTicks } from "./simulate.ts";
+import { liveTicks, simulateTicks } from "./simulate.ts";
 
 /** Options of {@linkcode openTickSource}. */
 export interface TickSourceOptions {
@@ -22,8 +22,13 @@ export interface TickSourceOptions {
   file?: string;
   /** Rejects file for bad CSV rows; `false` keeps none. @default `rejects/<file>.rejects.csv` */
   rejectsPath?: string | false;
-  /** `stream`: every row once, in file order. `sample`: a random row every interval, forever. @default "stream" */
+  /**
+   * `stream`: every row once, in file order. `sample`: a random row every interval, each row once
+   * (or forever with `repeat`). @default "stream"
+   */
   mode?: "stream" | "sample";
+  /** Sample mode: draw rows with replacement, forever, like the original tutorial. @default false */
+  repeat?: boolean;
   /** How fast a stream goes. @default { speed: "max" } */
   pace?: PaceMode;
   /** Time between two sampled rows. @default 1000 */
@@ -36,7 +41,16 @@ export interface TickSourceOptions {
   symbols?: number;
   /** Simulator: seed. @default 42 */
   seed?: number;
-  /** Simulator: bar interval. @default one day */
+  /**
+   * Simulator: historical daily bars from this day up to today (weekends and each exchange's
+   * holidays skipped, with the real file's quirks). Without it the simulator is live: ticks
+   * stamped with the current time.
+   */
+  start?: Date | number;
+  /**
+   * Simulator: live, the time between two rounds of ticks (one per index); historical, the bar
+   * length. @default 1 s live, one day historical
+   */
   intervalMs?: number;
   /** Stops the stream quietly. */
   signal?: AbortSignal;
@@ -82,14 +96,30 @@ export async function openTickSource(options: TickSourceOptions = {}): Promise<T
 
   if ((options.source ?? "csv") === "simulate") {
     const symbols = options.symbols ?? 14;
-    raw = simulateTicks({
-      symbols,
-      seed: options.seed,
-      intervalMs: options.intervalMs,
-      weekdaysOnly: (options.intervalMs ?? 86_400_000) >= 86_400_000,
-      count: options.mode === "sample" ? 1000 : Infinity,
-    });
-    description = `the simulator (${symbols} symbols, seed ${options.seed ?? 42})`;
+    const seed = options.seed ?? 42;
+    if (options.start !== undefined || options.mode === "sample") {
+      const start = Number(options.start ?? Date.UTC(2007, 9, 1));
+      const intervalMs = options.intervalMs ?? DAY_MS;
+      raw = simulateTicks({
+        symbols,
+        seed,
+        start,
+        intervalMs,
+        calendar: intervalMs === DAY_MS,
+        quirks: true,
+        // A sample draws from the first 1,000 days; a stream goes on up to today.
+        ...(options.mode === "sample" ? { count: 1000 } : { end: clock.now() }),
+      });
+      description = `the simulator (${symbols} indices, ${
+        intervalMs === DAY_MS ? "daily bars" : `${intervalMs} ms bars`
+      } from ${new Date(start).toISOString().slice(0, 10)}, seed ${seed})`;
+    } else {
+      const intervalMs = options.intervalMs ?? 1000;
+      raw = liveTicks({ symbols, seed, intervalMs, clock, signal });
+      description = `the simulator, live (${symbols} indices, a tick each every ${
+        intervalMs / 1000
+      } s stamped with the current time, seed ${seed})`;
+    }
   } else {
     const file = options.file ?? "data/stock_data.csv";
     // Fail before anything else happens (topic creation, connections) when the file is missing.
@@ -128,8 +158,11 @@ export async function openTickSource(options: TickSourceOptions = {}): Promise<T
       limit: options.limit,
       clock,
       signal,
+      repeat: options.repeat,
     });
-    description = `random rows of ${description}, one every ${options.sampleIntervalMs ?? 1000} ms`;
+    description = `random rows of ${description}, one every ${
+      options.sampleIntervalMs ?? 1000
+    } ms, ${options.repeat ? "rows may repeat" : "each row once"}`;
   } else {
     ticks = pace(raw, options.pace ?? { speed: "max" }, { clock, signal });
     if (options.limit !== undefined) ticks = take(ticks, options.limit);
@@ -147,6 +180,8 @@ export async function openTickSource(options: TickSourceOptions = {}): Promise<T
     },
   };
 }
+
+const DAY_MS = 86_400_000;
 
 async function* take<T>(source: AsyncIterable<T>, limit: number): AsyncGenerator<T> {
   if (limit <= 0) return;

@@ -63,3 +63,52 @@ Deno.test("sample mode sends random rows of the source at the interval", async (
   assert.ok(clock.now() >= 4000, "five samples one second apart");
   assert.match(source.description, /random rows of the simulator/);
 });
+
+Deno.test("the simulator is live by default: ticks stamped with the clock's time, today's date", async () => {
+  const now = Date.UTC(2026, 10, 30, 14, 0);
+  const clock = new ManualClock({ start: now });
+  const source = await openTickSource({ source: "simulate", symbols: 3, limit: 9, clock });
+  const ticks = await all(source.ticks);
+  assert.equal(ticks.length, 9);
+  assert.deepEqual([...new Set(ticks.map((t) => t.ts))], [now, now + 1000, now + 2000]);
+  assert.match(source.description, /simulator, live \(3 indices, a tick each every 1 s/);
+});
+
+Deno.test("the simulator with a start gives historical daily bars up to today, never repeated", async () => {
+  const clock = new ManualClock({ start: Date.UTC(2021, 0, 11, 12) });
+  const source = await openTickSource({
+    source: "simulate",
+    start: Date.UTC(2021, 0, 1),
+    clock,
+  });
+  const ticks = await all(source.ticks);
+  const days = [...new Set(ticks.map((t) => new Date(t.ts).toISOString().slice(0, 10)))];
+  assert.deepEqual(days, [
+    "2021-01-01", // Mumbai trades on New Year's Day
+    "2021-01-04",
+    "2021-01-05",
+    "2021-01-06",
+    "2021-01-07",
+    "2021-01-08",
+    "2021-01-11",
+  ]);
+  assert.deepEqual(
+    ticks.filter((t) => t.ts === Date.UTC(2021, 0, 1)).map((t) => t.symbol),
+    ["NSEI"],
+  );
+  assert.ok(!ticks.some((t) => t.symbol === "N225" && t.ts === Date.UTC(2021, 0, 11)));
+  assert.match(source.description, /daily bars from 2021-01-01/);
+  const sample = await openTickSource({
+    source: "simulate",
+    mode: "sample",
+    sampleIntervalMs: 0,
+    clock: new ManualClock(),
+  });
+  const sampled = await all(sample.ticks);
+  assert.equal(
+    new Set(sampled.map((t) => `${t.symbol}|${t.ts}`)).size,
+    sampled.length,
+    "sample mode sends no (symbol, ts) twice",
+  );
+  assert.match(sample.description, /each row once/);
+});

@@ -158,11 +158,19 @@ export interface SampleOptions {
   clock?: Clock;
   /** Stops sampling: the stream ends quietly, even in the middle of a sleep. */
   signal?: AbortSignal;
+  /**
+   * Draw with replacement, so a row can come again and sampling never runs out. Without it each
+   * row is sent at most once (no (symbol, ts) twice) and the stream ends when every row was
+   * sent. @default false
+   */
+  repeat?: boolean;
 }
 
 /**
- * The original tutorial's producer: one random row every `intervalMs`, forever (or `limit`
- * times). The first row goes at once; each tick is a copy of its row.
+ * The original tutorial's producer: one random row every `intervalMs`, up to `limit` rows. The
+ * first row goes at once; each tick is a copy of its row. Each row is drawn once at most (a random
+ * order of the rows), so no tick repeats and the stream ends after the last row; with `repeat`,
+ * rows are drawn with replacement and sampling goes on forever, like the original.
  *
  * @throws {PaceOptionError} at once when `rows` is empty or an option is invalid.
  *
@@ -180,8 +188,14 @@ export function sampleTicks<T extends object = Tick>(
   rows: readonly T[],
   options: SampleOptions = {},
 ): AsyncGenerator<T, void, undefined> {
-  const { intervalMs = 1000, random = Math.random, limit = Infinity, clock = systemClock, signal } =
-    options;
+  const {
+    intervalMs = 1000,
+    random = Math.random,
+    limit = Infinity,
+    clock = systemClock,
+    signal,
+    repeat = false,
+  } = options;
   if (rows.length === 0) {
     throw new PaceOptionError(
       "Sample mode needs at least one row, but the source gave none. Check the file and its rejects.",
@@ -195,14 +209,23 @@ export function sampleTicks<T extends object = Tick>(
   }
   async function* generate(): AsyncGenerator<T, void, undefined> {
     const origin = clock.now();
-    for (let i = 0; i < limit; i++) {
+    // Without repeats: a Fisher-Yates shuffle of the row numbers, one step per draw.
+    const order = repeat ? [] : Array.from(rows, (_, i) => i);
+    const draws = repeat ? limit : Math.min(limit, rows.length);
+    for (let i = 0; i < draws; i++) {
       if (signal?.aborted) return;
       const ahead = origin + i * intervalMs - clock.now();
       if (ahead > 0) {
         await clock.sleep(ahead, signal);
         if (signal?.aborted) return;
       }
-      const index = Math.min(rows.length - 1, Math.floor(random() * rows.length));
+      let index: number;
+      if (repeat) index = Math.min(rows.length - 1, Math.floor(random() * rows.length));
+      else {
+        const j = i + Math.min(rows.length - 1 - i, Math.floor(random() * (rows.length - i)));
+        [order[i], order[j]] = [order[j], order[i]];
+        index = order[i];
+      }
       yield { ...rows[index] };
     }
   }

@@ -143,17 +143,44 @@ Deno.test("sampleTicks sends a random row every interval, the first at once, up 
   }
   assert.deepEqual(at, [0, 1000, 2000, 3000]);
   const replay = mulberry32(9);
-  assert.deepEqual(out, Array.from({ length: 4 }, () => rows[Math.floor(replay() * rows.length)]));
+  const order = rows.map((_, i) => i);
+  const expected = Array.from({ length: 4 }, (_, i) => {
+    const j = i + Math.floor(replay() * (rows.length - i));
+    [order[i], order[j]] = [order[j], order[i]];
+    return rows[order[i]];
+  });
+  assert.deepEqual(out, expected);
   out[0].close = -1;
   assert.equal(rows.some((r) => r.close === -1), false, "ticks are copies of the rows");
 });
 
-Deno.test("sampleTicks runs forever until aborted", async () => {
+Deno.test("sampleTicks never sends a row twice, and ends when every row was sent", async () => {
+  const rows = daily(50);
+  const out: Tick[] = [];
+  for await (const tick of sampleTicks(rows, { clock: new ManualClock(), random: mulberry32(3) })) {
+    out.push(tick);
+  }
+  assert.equal(out.length, 50);
+  assert.equal(new Set(out.map((t) => `${t.symbol}|${t.ts}`)).size, 50, "no (symbol, ts) twice");
+  assert.notDeepEqual(out.map((t) => t.ts), rows.map((t) => t.ts), "in a random order");
+  const fewer: Tick[] = [];
+  for await (const tick of sampleTicks(rows, { clock: new ManualClock(), limit: 7 })) {
+    fewer.push(tick);
+  }
+  assert.equal(new Set(fewer.map((t) => t.ts)).size, 7);
+});
+
+Deno.test("sampleTicks with repeat draws with replacement and runs forever until aborted", async () => {
   const clock = new ManualClock();
   const controller = new AbortController();
   let count = 0;
   for await (
-    const _ of sampleTicks(daily(3), { clock, signal: controller.signal, intervalMs: 10 })
+    const _ of sampleTicks(daily(3), {
+      clock,
+      signal: controller.signal,
+      intervalMs: 10,
+      repeat: true,
+    })
   ) {
     if (++count === 500) controller.abort();
   }
