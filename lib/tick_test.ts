@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { evalUnderTz } from "./testing/timezone.ts";
 import {
   decodeTick,
   encodeTick,
@@ -86,27 +87,19 @@ async function decodeTsUnderTz(
   tz: string,
   values: unknown[],
 ): Promise<{ offsetMinutes: number; results: (number | string)[] }> {
-  const code = `
+  const { offsetMinutes, value } = await evalUnderTz<(number | string)[]>(
+    tz,
+    `
     const { decodeTick } = await import(${JSON.stringify(import.meta.resolve("./tick.ts"))});
-    const results = ${JSON.stringify(values)}.map((ts) => {
+    return ${JSON.stringify(values)}.map((ts) => {
       try {
         return decodeTick(JSON.stringify({ symbol: "X", ts, close: 1 })).ts;
       } catch (e) {
         return e.name + ": " + e.message;
       }
-    });
-    console.log(JSON.stringify({
-      offsetMinutes: new Date(2021, 5, 30).getTimezoneOffset(),
-      results,
-    }));`;
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", code],
-    env: { TZ: tz, NO_COLOR: "1" },
-    stdin: "null",
-  }).output();
-  const stderr = new TextDecoder().decode(output.stderr);
-  assert.equal(output.code, 0, `deno eval under TZ=${tz} failed:\n${stderr}`);
-  return JSON.parse(new TextDecoder().decode(output.stdout));
+    });`,
+  );
+  return { offsetMinutes, results: value };
 }
 
 Deno.test("decodeTick reads a zone-less wire timestamp as UTC whatever the host's TZ", async () => {

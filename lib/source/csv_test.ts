@@ -12,6 +12,7 @@ import {
 import { formatReject, type Reject } from "./rejects.ts";
 import type { Tick } from "../tick.ts";
 import { simulateTicks } from "./simulate.ts";
+import { evalUnderTz } from "../testing/timezone.ts";
 
 const testdata = new URL("./testdata/", import.meta.url);
 const fixture = (name: string) => new URL(name, testdata).pathname;
@@ -345,7 +346,9 @@ async function readCsvUnderTz(
   tz: string,
   text: string,
 ): Promise<{ offsetMinutes: number; ts: number[]; rejects: string[] }> {
-  const code = `
+  const { offsetMinutes, value } = await evalUnderTz<{ ts: number[]; rejects: string[] }>(
+    tz,
+    `
     const { parseCsvTicks } = await import(${JSON.stringify(import.meta.resolve("./csv.ts"))});
     const rejects = [];
     const stream = parseCsvTicks([new TextEncoder().encode(${JSON.stringify(text)})], {
@@ -354,19 +357,9 @@ async function readCsvUnderTz(
     });
     const ts = [];
     for await (const tick of stream) ts.push(tick.ts);
-    console.log(JSON.stringify({
-      offsetMinutes: new Date(2021, 5, 30).getTimezoneOffset(),
-      ts,
-      rejects,
-    }));`;
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", code],
-    env: { TZ: tz, NO_COLOR: "1" },
-    stdin: "null",
-  }).output();
-  const stderr = new TextDecoder().decode(output.stderr);
-  assert.equal(output.code, 0, `deno eval under TZ=${tz} failed:\n${stderr}`);
-  return JSON.parse(new TextDecoder().decode(output.stdout));
+    return { ts, rejects };`,
+  );
+  return { offsetMinutes, ...value };
 }
 
 Deno.test("CSV dates without a zone are read as UTC whatever the host's TZ", async () => {

@@ -18,7 +18,7 @@ import { parseObjectKey } from "../lake/layout.ts";
 import type { Store } from "../lake/store.ts";
 import { processState } from "../ops/daemon.ts";
 import type { Tick } from "../tick.ts";
-import { childEnv, REPO_ROOT, type ScriptProcess, tickKey } from "./kafka.ts";
+import { type ScriptProcess, startScript, tickKey } from "./kafka.ts";
 import { listLakeObjects, runTestPython } from "./lake.ts";
 
 /** What a {@linkcode FaultProxy} does with traffic. */
@@ -265,48 +265,25 @@ export function startTracedScript(
   args: string[],
   options: { env?: Record<string, string> } = {},
 ): TracedScript {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `scripts/${name}.ts`, ...args],
-    cwd: REPO_ROOT,
-    env: childEnv(options.env),
-    clearEnv: false,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
   const lines: TimedLine[] = [];
   const waiters = new Set<() => void>();
   let ended = false;
-  const read = async (stream: ReadableStream<Uint8Array>, which: "stdout" | "stderr") => {
-    const decoder = new TextDecoder();
-    let text = "";
-    let partial = "";
-    for await (const chunk of stream) {
-      const piece = decoder.decode(chunk, { stream: true });
-      text += piece;
-      const parts = (partial + piece).split(/\r?\n|\r/);
-      partial = parts.pop() ?? "";
-      const at = performance.now();
-      for (const line of parts) lines.push({ at, stream: which, text: line });
-      if (parts.length > 0) { for (const wake of [...waiters]) wake(); }
-    }
-    if (partial !== "") lines.push({ at: performance.now(), stream: which, text: partial });
-    return text;
-  };
-  const stdout = read(child.stdout, "stdout");
-  const stderr = read(child.stderr, "stderr");
-  const done = (async () => {
-    const status = await child.status;
-    const result = {
-      code: status.code,
-      signal: status.signal,
-      stdout: await stdout,
-      stderr: await stderr,
-    };
-    ended = true;
+  const wakeAll = () => {
     for (const wake of [...waiters]) wake();
+  };
+  const script = startScript(name, args, {
+    env: options.env,
+    onLine: (stream, text) => {
+      lines.push({ at: performance.now(), stream, text });
+      wakeAll();
+    },
+  });
+  const done = script.done.then((result) => {
+    ended = true;
+    wakeAll();
     return result;
-  })();
+  });
+  const child = script.child;
   const nextLine = (
     pattern: RegExp,
     { since = performance.now(), timeoutMs = 30_000 }: { since?: number; timeoutMs?: number } = {},

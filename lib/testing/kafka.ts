@@ -233,12 +233,15 @@ export interface ScriptResult {
 
 /**
  * Starts `deno run -A scripts/<name>.ts …args` from the repository root, as `deno task <name>`
- * would, with {@linkcode childEnv}.
+ * would, with {@linkcode childEnv}. `onLine` sees every complete output line as it is read.
  */
 export function startScript(
   name: string,
   args: string[],
-  options: { env?: Record<string, string> } = {},
+  options: {
+    env?: Record<string, string>;
+    onLine?: (stream: "stdout" | "stderr", line: string) => void;
+  } = {},
 ): ScriptProcess {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", `scripts/${name}.ts`, ...args],
@@ -249,14 +252,23 @@ export function startScript(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const decoder = new TextDecoder();
-  const read = async (stream: ReadableStream<Uint8Array>) => {
+  const read = async (stream: ReadableStream<Uint8Array>, which: "stdout" | "stderr") => {
+    const decoder = new TextDecoder();
     let text = "";
-    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
+    let partial = "";
+    for await (const chunk of stream) {
+      const piece = decoder.decode(chunk, { stream: true });
+      text += piece;
+      if (!options.onLine) continue;
+      const parts = (partial + piece).split(/\r?\n|\r/);
+      partial = parts.pop() ?? "";
+      for (const line of parts) options.onLine(which, line);
+    }
+    if (partial !== "") options.onLine?.(which, partial);
     return text;
   };
-  const stdout = read(child.stdout);
-  const stderr = read(child.stderr);
+  const stdout = read(child.stdout, "stdout");
+  const stderr = read(child.stderr, "stderr");
   const done = (async () => {
     const status = await child.status;
     return { code: status.code, signal: status.signal, stdout: await stdout, stderr: await stderr };
