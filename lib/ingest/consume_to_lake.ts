@@ -20,7 +20,7 @@ import { isConnectionError, KafkaUnavailableError } from "../kafka/client.ts";
 import { createTickProducer } from "../kafka/producer.ts";
 import { isRetriableError } from "../retry.ts";
 import { DeadLetterWriter } from "./dead_letters.ts";
-import { isMembershipLost, RejoinRequest } from "./membership.ts";
+import { isKafkaTransient, isMembershipLost, RejoinRequest } from "./membership.ts";
 import { splitBatch } from "./split.ts";
 
 /** Counters reported while consuming. */
@@ -218,14 +218,15 @@ export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Prom
             sink.revoke();
             throw error instanceof FencedError ? new RejoinRequest(error.message) : error;
           }
-          if (isRetriableError(error)) {
-            // kafkajs fetches again from its own position; the sink's expect() puts it right.
+          if (isRetriableError(error) || isKafkaTransient(error)) {
+            // kafkajs retries (or restarts the consumer) from its own position; the sink's
+            // expect() sends it back to what is durable.
             logger.warn(
               `Batch of partition ${batch.partition} failed, retrying: ${describe(error)}`,
             );
             throw error;
           }
-          fail(error); // needs a person: stop with this error, not a Kafka one
+          fail(error); // needs a person: stop with this error (a store error is not a Kafka one)
         } finally {
           busy--;
           lastActivity = performance.now();
@@ -247,7 +248,9 @@ export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Prom
         sink.flushDue().catch((error) => {
           // A fenced partition was reported by the sink; its next batch makes the member rejoin.
           if (error instanceof FencedError || isMembershipLost(error)) return;
-          if (!isRetriableError(error)) fail(error);
+          if (isRetriableError(error) || isKafkaTransient(error)) {
+            logger.warn(`Timed flush failed, retrying on the next tick: ${describe(error)}`);
+          } else fail(error);
         }).finally(() => flushing = false);
       }
       options.onProgress?.(progress());

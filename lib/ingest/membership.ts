@@ -42,3 +42,37 @@ export class RejoinRequest extends Error {
     this.name = "RejoinRequest";
   }
 }
+
+/** Kafka error types no retry fixes: a person must change credentials, ACLs or the topic. */
+const NEEDS_A_PERSON = new Set([
+  "TOPIC_AUTHORIZATION_FAILED",
+  "GROUP_AUTHORIZATION_FAILED",
+  "CLUSTER_AUTHORIZATION_FAILED",
+  "TRANSACTIONAL_ID_AUTHORIZATION_FAILED",
+  "SASL_AUTHENTICATION_FAILED",
+  "ILLEGAL_SASL_STATE",
+  "UNSUPPORTED_SASL_MECHANISM",
+  "INVALID_TOPIC_EXCEPTION",
+]);
+
+/**
+ * True when `error` comes from kafkajs and says nothing a person must fix: a broker or
+ * coordinator that is down or moving, retries that ran out during a failover. kafkajs retries
+ * such errors itself (and restarts a consumer that crashed on them), so the job hands them back
+ * to it instead of stopping. An error of ours wrapped by kafkajs (a store error) is not one.
+ */
+export function isKafkaTransient(error: unknown): boolean {
+  let kafka = false;
+  for (let e = error, depth = 0; e && depth < 5; depth++) {
+    const { name = "", type } = e as { name?: string; type?: string };
+    if (!name.startsWith("KafkaJS")) return false;
+    if (name === "KafkaJSSASLAuthenticationError" || (type && NEEDS_A_PERSON.has(type))) {
+      return false;
+    }
+    kafka = true;
+    const cause = (e as { cause?: unknown }).cause;
+    if (cause === e) break;
+    e = cause;
+  }
+  return kafka;
+}
