@@ -19,6 +19,7 @@ import { ensureTopic } from "../kafka/admin.ts";
 import { isConnectionError, KafkaUnavailableError } from "../kafka/client.ts";
 import { createTickProducer } from "../kafka/producer.ts";
 import { isRetriableError } from "../retry.ts";
+import { sleep } from "../time.ts";
 import { DeadLetterWriter } from "./dead_letters.ts";
 import { isKafkaTransient, isMembershipLost, RejoinRequest } from "./membership.ts";
 import { splitBatch } from "./split.ts";
@@ -287,6 +288,9 @@ export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Prom
   }
 }
 
+/** Longest wait for one heartbeat's answer while writing. */
+const HEARTBEAT_WAIT_MS = 3_000;
+
 /**
  * Sends a group heartbeat while the sink waits on the store. A heartbeat that fails because the
  * broker is unreachable is reported and does not interrupt the write (the group decides whether
@@ -294,11 +298,18 @@ export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Prom
  * its partitions stops the wait.
  */
 async function keepMembership(heartbeat: () => Promise<void>, logger: Logger): Promise<void> {
+  const beat = heartbeat();
+  beat.catch(() => {}); // a late failure of a heartbeat we stopped waiting for is not news
+  const gaveUp = new AbortController();
   try {
-    await heartbeat();
+    // A heartbeat to a coordinator that just died can take a request timeout (30 s) to fail:
+    // wait a few seconds at most, so the write it guards is not held up by it.
+    await Promise.race([beat, sleep(HEARTBEAT_WAIT_MS, gaveUp.signal).catch(() => {})]);
   } catch (error) {
     if (isMembershipLost(error) || !isRetriableError(error)) throw error;
     logger.warn(`Kafka heartbeat failed (${describe(error)}); the write goes on.`);
+  } finally {
+    gaveUp.abort();
   }
 }
 

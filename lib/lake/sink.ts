@@ -377,13 +377,8 @@ export class LakeSink {
       clock: this.#options.clock,
       retry: (operation, what) => this.#retry(operation, what, context),
     });
-    const committed = this.#committed
-      ? await this.#retry(
-        () => this.#committed!(partition),
-        "reading the committed offset",
-        context,
-      )
-      : undefined;
+    // Not retried here: a Kafka that cannot answer is the consumer's to retry, not the store's.
+    const committed = await this.#committed?.(partition);
     const start = committed ?? fetchedOffset;
     let writer: PartitionWriter;
     try {
