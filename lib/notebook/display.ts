@@ -51,6 +51,8 @@ export interface LiveDisplayOptions {
   fallback?: ProgressSink;
   /** Id of the output updated in place. @default a random UUID */
   displayId?: string;
+  /** Pause after the final display, see {@linkcode DISPLAY_SETTLE_MS}. @default DISPLAY_SETTLE_MS */
+  settleMs?: number;
 }
 
 /**
@@ -99,17 +101,75 @@ export function liveDisplay(options: LiveDisplayOptions = {}): LiveDisplay {
       send(content);
       await chain;
       if (failure) throw failure;
+      await settle(options.settleMs);
     },
   };
 }
 
 /**
- * Shows a bundle (a chart, a view) as its own output: in Jupyter as rich output, elsewhere as
- * its `text/plain` on stdout.
+ * How long a cell waits after its last display before it ends. The Deno kernel (2.9.6) sends a
+ * display and the cell's closing "idle" status on different paths, and in about 1 of 30 cells
+ * the display arrived after "idle": JupyterLab and nbclient then drop it and the cell looks
+ * silent. A cell's last expression (its `execute_result`) is sent the same way after the code
+ * has ended (7 of 70 late here), where nothing can wait for it: so the notebooks end their cells
+ * with `await show(…)`. With this pause, 0 of 300 displays came late.
  */
-export async function show(bundle: DisplayBundle, api = jupyter()): Promise<void> {
-  if (api) await api.display(bundle, { raw: true });
-  else console.log(plainText(bundle));
+export const DISPLAY_SETTLE_MS = 50;
+
+function settle(ms = DISPLAY_SETTLE_MS): Promise<void> {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+}
+
+/** Options of {@linkcode show}. */
+export interface ShowOptions {
+  /** The Jupyter API. @default jupyter() */
+  jupyter?: JupyterDisplay;
+  /** Pause after the display, see {@linkcode DISPLAY_SETTLE_MS}. @default DISPLAY_SETTLE_MS */
+  settleMs?: number;
+}
+
+const DISPLAY = Symbol.for("Jupyter.display");
+
+/**
+ * The MIME bundle of a value: a bundle as it is; an object with a `Symbol.for("Jupyter.display")`
+ * method (charts, tables) as that method returns; text as `text/plain`; anything else as its
+ * plain inspection.
+ */
+export function bundleOf(value: unknown): DisplayBundle {
+  if (typeof value === "string") return { "text/plain": value };
+  if (value !== null && typeof value === "object") {
+    const render = (value as Record<symbol, unknown>)[DISPLAY];
+    if (typeof render === "function") return render.call(value) as DisplayBundle;
+    const keys = Object.keys(value);
+    if (keys.length > 0 && keys.every((key) => /^[a-z]+\/[\w.+-]+$/.test(key))) {
+      return value as DisplayBundle;
+    }
+  }
+  return {
+    "text/plain": Deno.inspect(value, { colors: false, depth: 6, strAbbreviateSize: 400 }),
+  };
+}
+
+/**
+ * Shows a value (a chart, a table, text, any object) as its own output, and waits until Jupyter
+ * has it: in Jupyter as rich output, elsewhere as its `text/plain` on stdout. End a notebook cell
+ * with `await show(…)` rather than a bare expression (see {@linkcode DISPLAY_SETTLE_MS}).
+ *
+ * @example
+ * ```ts ignore
+ * import { show } from "./mod.ts";
+ * await show(`connected to ${brokers}`);
+ * ```
+ */
+export async function show(value: unknown, options: ShowOptions = {}): Promise<void> {
+  const api = options.jupyter ?? jupyter();
+  const bundle = bundleOf(value);
+  if (!api) {
+    console.log(plainText(bundle));
+    return;
+  }
+  await api.display(bundle, { raw: true });
+  await settle(options.settleMs);
 }
 
 function plainText(content: string | DisplayBundle): string {

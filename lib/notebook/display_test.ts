@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import type { ProgressSink } from "../progress.ts";
-import { type DisplayBundle, jupyter, type JupyterDisplay, liveDisplay } from "./display.ts";
+import {
+  bundleOf,
+  DISPLAY_SETTLE_MS,
+  type DisplayBundle,
+  jupyter,
+  type JupyterDisplay,
+  liveDisplay,
+  show,
+} from "./display.ts";
 
 class RecordingJupyter implements JupyterDisplay {
   calls: { bundle: DisplayBundle; options: { display_id?: string; update?: boolean } }[] = [];
@@ -55,4 +63,32 @@ Deno.test("outside Jupyter the live display writes the plain text to the termina
   view.update({ "text/plain": "half", "text/html": "<i>half</i>" });
   await view.done("all");
   assert.deepEqual(lines, ["update half", "done all"]);
+});
+
+Deno.test("show displays any value as one output and pauses so it arrives before the cell ends", async () => {
+  const api = new RecordingJupyter();
+  const started = performance.now();
+  await show("connected", { jupyter: api });
+  assert.ok(performance.now() - started >= DISPLAY_SETTLE_MS - 5, "it waits after displaying");
+  await show({ "text/html": "<b>x</b>", "text/plain": "x" }, { jupyter: api, settleMs: 0 });
+  assert.deepEqual(api.calls.map((c) => c.bundle), [
+    { "text/plain": "connected" },
+    { "text/html": "<b>x</b>", "text/plain": "x" },
+  ]);
+  assert.deepEqual(api.calls.map((c) => c.options), [{ raw: true }, { raw: true }]);
+});
+
+Deno.test("bundleOf: text, MIME bundles, objects that render themselves, anything else inspected", () => {
+  assert.deepEqual(bundleOf("hi"), { "text/plain": "hi" });
+  const chart = {
+    spec: 1,
+    [Symbol.for("Jupyter.display")]: () => ({ "text/plain": "a chart" }),
+  };
+  assert.deepEqual(bundleOf(chart), { "text/plain": "a chart" });
+  assert.deepEqual(bundleOf({ "application/json": { a: 1 } }), { "application/json": { a: 1 } });
+  assert.equal(
+    bundleOf({ partition: 0, offset: "12" })["text/plain"],
+    '{ partition: 0, offset: "12" }',
+  );
+  assert.equal(bundleOf(42)["text/plain"], "42");
 });

@@ -22,5 +22,6 @@ export * from "./display.ts";
 export * from "./views.ts";
 export * from "./charts.ts";
 export * from "./analysis.ts";
+export * from "./checks.ts";
 export * from "./ipynb.ts";
 export * from "./kernel.ts";

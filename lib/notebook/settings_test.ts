@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "../config.ts";
-import { notebookSettings, PROJECT_ROOT } from "./settings.ts";
+import { fromEnv, notebookSettings, PROJECT_ROOT } from "./settings.ts";
 
 Deno.test("notebook settings default to the local pipeline, with folders under the project", () => {
   const s = notebookSettings({ env: {}, root: "/repo" });
@@ -70,4 +70,47 @@ Deno.test("bad notebook variables are rejected with the variable's name and what
       return true;
     });
   }
+});
+
+Deno.test("the first cell's values win over the environment, and are checked like it", () => {
+  const env = { KAFKA_BROKERS: "env-broker:9092", NOTEBOOK_ROWS: "10", KAFKA_TOPIC: "from_env" };
+  const s = notebookSettings({
+    values: { brokers: ["a:9092", "b:9092"], rows: 250, mode: "stream", lake: "my_lake" },
+    env,
+    root: "/repo",
+  });
+  assert.deepEqual(s.brokers, ["a:9092", "b:9092"]);
+  assert.equal(s.rows, 250);
+  assert.equal(s.mode, "stream");
+  assert.equal(s.lake, "/repo/my_lake");
+  assert.equal(s.topic, "from_env", "a value left out comes from the environment");
+  assert.equal(s.byHandTopic, "from_env.by-hand");
+  assert.equal(notebookSettings({ values: { rows: "75" }, env: {}, root: "/r" }).rows, 75);
+  assert.throws(
+    () => notebookSettings({ values: { rows: 2.5 }, env: {}, root: "/r" }),
+    /NOTEBOOK_ROWS="2\.5" is not valid/,
+  );
+  assert.throws(
+    () => notebookSettings({ values: { target: "gcp" }, env: {}, root: "/r" }),
+    /NOTEBOOK_TARGET="gcp"/,
+  );
+  assert.throws(
+    () => notebookSettings({ values: { rowz: 1 } as Record<string, number>, env: {}, root: "/r" }),
+    /Unknown notebook setting "rowz": use brokers, topic/,
+  );
+  // CI's run id still applies to the default lake the first cell names.
+  const ci = notebookSettings({
+    values: { lake: "./lake", topic: "stock_market" },
+    env: { NOTEBOOK_RUN_ID: "r2" },
+    root: "/repo",
+  });
+  assert.equal(ci.lake, "/repo/.cache/notebook-runs/r2/lake");
+  assert.equal(ci.topic, "stock_market-nb-r2");
+});
+
+Deno.test("fromEnv gives a variable's trimmed value, or undefined when it is unset or blank", () => {
+  const env = { A: " x ", B: "  " };
+  assert.equal(fromEnv("A", env), "x");
+  assert.equal(fromEnv("B", env), undefined);
+  assert.equal(fromEnv("C", env) ?? "default", "default");
 });

@@ -1,7 +1,17 @@
 import assert from "node:assert/strict";
+import pl from "nodejs-polars";
+import type { QueryResult } from "../query/result.ts";
 import type { Tick } from "../tick.ts";
-import { escapeHtml } from "./display.ts";
-import { consumeView, LastPrices, produceView } from "./views.ts";
+import { type DisplayBundle, escapeHtml } from "./display.ts";
+import {
+  consumeView,
+  formatCell,
+  formatInstant,
+  keyValues,
+  LastPrices,
+  produceView,
+  table,
+} from "./views.ts";
 
 function tick(symbol: string, ts: string, close: number, extra: Partial<Tick> = {}): Tick {
   return {
@@ -78,4 +88,70 @@ Deno.test("the consumer view shows messages, rows, objects, commits and dead let
   }
   assert.ok(!(bundle["text/html"] as string).includes("<progress"));
   assert.equal(escapeHtml(`a&b<"'>`), "a&#38;b&#60;&#34;&#39;&#62;");
+});
+
+Deno.test("a table shows instants as ISO text and numbers rounded for reading", () => {
+  const view = table([
+    {
+      symbol: "NYA",
+      ts: new Date("2021-06-24T00:00:00Z"),
+      close: 2211.6333910000003,
+      volume: 3_012_345_678,
+      change_pct: -3.14159,
+    },
+    {
+      symbol: "KS11",
+      ts: new Date("2021-06-24T13:45:07Z"),
+      close: 0.0123456,
+      volume: null,
+      change_pct: 12,
+    },
+  ]);
+  const text = view["text/plain"];
+  assert.match(text, /^symbol +ts +close +volume +change_pct$/m);
+  assert.match(text, /NYA +2021-06-24 +2,211\.63 +3,012,345,678 +-3\.14%/);
+  assert.match(text, /KS11 +2021-06-24T13:45:07Z +0\.01 +12\.00%/);
+  const small = table([{ usd: 0.0123456 }, { usd: 0.5 }])["text/plain"];
+  assert.match(small, /0\.01235\n +0\.5$/, "a column below 1 keeps 4 significant digits");
+  const mixed = table([{ close: 10_100 }, { close: 10_332.425902 }])["text/plain"];
+  assert.match(mixed, /10,100\.00\n10,332\.43$/, "a column's numbers line up on 2 decimals");
+  assert.ok(!text.includes("GMT"), "no Date.toString() in a table");
+  const html = view["text/html"];
+  assert.match(html, /<th style="text-align: right">close<\/th>/);
+  assert.match(html, /<td style="text-align: left">2021-06-24<\/td>/);
+  assert.match(html, /<td style="text-align: right">2,211\.63<\/td>/);
+  const render = (view as unknown as Record<symbol, () => DisplayBundle>)[
+    Symbol.for("Jupyter.display")
+  ];
+  assert.deepEqual(Object.keys(render()).sort(), ["text/html", "text/plain"]);
+});
+
+Deno.test("a table takes query results and DataFrames, keeps the columns asked for, and counts the rows it leaves out", () => {
+  const result: QueryResult = {
+    engine: "local",
+    sql: "SELECT …",
+    columns: [{ name: "symbol", type: "string" }, { name: "bars", type: "bigint" }],
+    rows: Array.from({ length: 25 }, (_, i) => ({ symbol: `S${i}`, bars: 1000 + i })),
+    stats: { elapsedMs: 1 },
+  };
+  const view = table(result, { maxRows: 3, title: "bars per symbol" });
+  assert.equal(
+    view["text/plain"],
+    "bars per symbol\nsymbol   bars\n──────  ─────\nS0      1,000\nS1      1,001\nS2      1,002\n" +
+      "… and 22 more rows (25 in all)",
+  );
+  const frame = pl.DataFrame({ symbol: ["A"], partition: [2], offset: ["12"] });
+  assert.match(table(frame)["text/plain"], /A +2 +12/);
+  assert.equal(table([], { columns: ["a"] })["text/plain"], "a\n─\n(no rows)");
+  assert.match(table([{ a: 1, b: 2 }], { columns: ["b"] })["text/plain"], /^b\n─\n2$/);
+});
+
+Deno.test("key/value tables list settings one per line, lists joined", () => {
+  const view = keyValues({ brokers: ["a:9092", "b:9092"], rows: 5000, missing: undefined });
+  assert.equal(view["text/plain"], "brokers  a:9092, b:9092\nrows     5,000");
+  assert.match(view["text/html"], /<th style="text-align: left">brokers<\/th>/);
+  assert.equal(formatInstant(Date.UTC(2021, 5, 24, 1, 2, 3, 4)), "2021-06-24T01:02:03.004Z");
+  assert.equal(formatCell("partition", 2), "2");
+  assert.equal(formatCell("n", 1234567), "1,234,567");
+  assert.equal(formatCell("n", 12345678901234567890n), "12,345,678,901,234,567,890");
 });
