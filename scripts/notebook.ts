@@ -14,16 +14,18 @@ import { ensurePythonEnv, venvBin } from "../lib/ops/python_env.ts";
 
 const HELP = `Usage: deno task notebook [jupyter lab flags]
 
-Opens JupyterLab in notebooks/ with the Deno kernel. Start with kafka_producer.ipynb, then
-kafka_consumer.ipynb, then analysis.ipynb (the local broker: deno task up).
+Opens JupyterLab in notebooks/ with the Deno kernel. The tutorial, in order: 00_kafka_setup.ipynb,
+01_kafka_producer.ipynb, 02_kafka_consumer.ipynb, 03_analysis.ipynb (start the local broker first:
+deno task up).
 
 Common flags (passed to jupyter lab):
   --no-browser      do not open a browser; open the printed http://localhost:8888/lab?token=… URL
   --port <n>        port to listen on (default 8888)
   --allow-root      needed when running as root (e.g. in a container); JupyterLab refuses otherwise
 
-The notebooks read their settings from the environment (KAFKA_BROKERS, LAKE_URI, AWS_*,
-NOTEBOOK_TARGET, NOTEBOOK_ROWS, …): set them before this command. Each notebook lists them at the top.`;
+Each notebook's first cell holds its settings as variables you edit there; each takes its
+environment variable (KAFKA_BROKERS, LAKE_URI, AWS_*, NOTEBOOK_TARGET, NOTEBOOK_ROWS, …) when that is
+set before this command.`;
 
 if (import.meta.main) {
   main(async () => {

@@ -1,8 +1,9 @@
 /**
  * `deno run -A scripts/run_notebooks.ts [notebook.ipynb …]`: executes the tutorial notebooks
  * headless with the Deno kernel (nbclient from the project's Python environment), in tutorial
- * order (producer, consumer, analysis), against the configured services, and fails on any error
- * output, stderr mentioning an error, a cell that did not run, or an analysis without a chart.
+ * order (their names start with it: `00_…`, `01_…`), against the configured services, and fails on
+ * any error output, stderr mentioning an error, a cell that did not run, a cell that ends in an
+ * expression but shows nothing, or an analysis without a chart.
  *
  * Each run gets its own topic, consumer group and lake (`NOTEBOOK_RUN_ID`, default `ci-<time>`),
  * which are deleted afterwards unless `--keep` (the executed notebooks are kept on failure).
@@ -24,10 +25,8 @@ import {
 } from "../lib/notebook/mod.ts";
 import { ensurePythonEnv } from "../lib/ops/python_env.ts";
 
-/** Notebooks in tutorial order; others found in notebooks/ run after these, by name. */
-const ORDER = ["kafka_producer.ipynb", "kafka_consumer.ipynb", "analysis.ipynb"];
 /** Notebooks that must show at least one chart. */
-const NEEDS_CHART = ["analysis.ipynb"];
+const NEEDS_CHART = ["03_analysis.ipynb"];
 
 const FLAGS = {
   timeout: { type: "string", description: "Seconds a cell may run", default: "120" },
@@ -209,14 +208,13 @@ async function checkNotebooks(reports: RunReport[]): Promise<{ rows: string[]; f
   return { rows, failed };
 }
 
-/** The notebooks of a folder in tutorial order. */
+/** The notebooks of a folder in tutorial order: by name, which starts with the order (`00_…`). */
 async function tutorialNotebooks(dir: string): Promise<string[]> {
   const names: string[] = [];
   for await (const entry of Deno.readDir(dir)) {
     if (entry.isFile && entry.name.endsWith(".ipynb")) names.push(entry.name);
   }
-  const rank = (name: string) => ORDER.includes(name) ? ORDER.indexOf(name) : ORDER.length;
-  names.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  names.sort();
   if (names.length === 0) throw new UsageError(`No notebooks in ${dir}.`);
   return names.map((name) => join(dir, name));
 }
@@ -234,7 +232,12 @@ async function cleanUp(
   try {
     await admin.connect();
     const existing = new Set(await admin.listTopics());
-    const topics = [settings.topic, `${settings.topic}.dlq`, settings.testTopic]
+    const topics = [
+      settings.topic,
+      `${settings.topic}.dlq`,
+      settings.testTopic,
+      settings.byHandTopic,
+    ]
       .filter((t) => existing.has(t));
     if (topics.length) await admin.deleteTopics({ topics });
   } catch (error) {

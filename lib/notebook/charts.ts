@@ -81,7 +81,7 @@ function requireColumns(
   if (rows.length === 0) {
     throw new ChartError(
       `Cannot draw the ${chart}: the query returned no rows. Fill the lake first (run ` +
-        "kafka_producer.ipynb, then kafka_consumer.ipynb), widen the filter, or on Athena check " +
+        "01_kafka_producer.ipynb, then 02_kafka_consumer.ipynb), widen the filter, or on Athena check " +
         "that the Glue table's location is the lake (deno task crawl --target aws).",
     );
   }

@@ -54,7 +54,7 @@ Deno.test("a chart is a MIME bundle that the kernel displays and JSON keeps with
 Deno.test("charts refuse empty rows and rows without the columns they draw, saying which", () => {
   assert.throws(() => priceLinesChart([]), (e: Error) => {
     assert.ok(e instanceof ChartError);
-    assert.match(e.message, /no rows.*kafka_producer\.ipynb/);
+    assert.match(e.message, /no rows.*01_kafka_producer\.ipynb/);
     return true;
   });
   assert.throws(

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { VEGA_LITE_MIME } from "./charts.ts";
 import {
   countCharts,
+  endsInExpression,
+  lastStatement,
   type NotebookDocument,
   notebookJson,
   notebookProblems,
@@ -111,11 +113,78 @@ Deno.test("notebooks are written like Jupyter writes them: sorted keys, one-spac
 });
 
 Deno.test("the committed notebooks run on the Deno kernel and hold no outputs", async () => {
-  for (const name of ["kafka_producer.ipynb", "kafka_consumer.ipynb", "analysis.ipynb"]) {
+  for (
+    const name of [
+      "00_kafka_setup.ipynb",
+      "01_kafka_producer.ipynb",
+      "02_kafka_consumer.ipynb",
+      "03_analysis.ipynb",
+    ]
+  ) {
     const text = await Deno.readTextFile(new URL(`../../notebooks/${name}`, import.meta.url));
     const nb = JSON.parse(text) as NotebookDocument;
     assert.equal((nb.metadata.kernelspec as { name: string }).name, "deno", name);
     assert.equal(stripNotebook(nb).changed, false, `${name} has outputs: strip it`);
     assert.equal(notebookJson(nb), text, `${name} is not in Jupyter's layout`);
   }
+});
+
+Deno.test("the last statement of a cell is found past strings, templates, comments and blocks", () => {
+  assert.equal(lastStatement("const a = await f();\n`a is ${a}`;"), "`a is ${a}`");
+  assert.equal(lastStatement("x;\n// done; really\n"), "x");
+  assert.equal(lastStatement('const s = "a;b";\ns.length;'), "s.length");
+  assert.equal(
+    lastStatement("for (const x of xs) {\n  total += x;\n}\ntotal;"),
+    "total",
+  );
+  assert.equal(lastStatement("if (ok) {\n  go();\n}\n"), "if (ok) {\n  go();\n}");
+  assert.equal(
+    lastStatement("await show(table(rows, {\n  title: `rows; ${n}`,\n}));"),
+    "await show(table(rows, {\n  title: `rows; ${n}`,\n}))",
+  );
+  assert.equal(lastStatement("`line ${a}\nnext ${b}\n`;"), "`line ${a}\nnext ${b}\n`");
+  assert.equal(lastStatement("/* a; b */ value"), "/* a; b */ value");
+});
+
+Deno.test("a cell ends in an expression unless its last statement declares, controls or assigns", () => {
+  const yes = [
+    "x",
+    "const a = 1;\n`a is ${a}`;",
+    "({ a: 1, b: 2 });",
+    "await show(view);",
+    "resultFrame(await lake.sql(`SELECT 1`));",
+    "a === b;",
+    "a <= b;",
+    "items.map((x) => x * 2);",
+  ];
+  const no = [
+    "const a = 1;",
+    "let b;",
+    'import pl from "nodejs-polars";',
+    "total = 1;",
+    "obj.field += 2;",
+    "void promise;",
+    "if (a) {\n  b();\n}",
+    "function f() {\n  return 1;\n}",
+    "",
+    "// only a comment",
+  ];
+  for (const source of yes) assert.equal(endsInExpression(source), true, source);
+  for (const source of no) assert.equal(endsInExpression(source), false, source);
+});
+
+Deno.test("a cell that ends in an expression and shows nothing is a problem; one that shows something is not", () => {
+  const nb = notebook([
+    { cell_type: "code", source: "const a = 1;\n`a is ${a}`;", execution_count: 1, outputs: [] },
+    {
+      cell_type: "code",
+      source: "await show(`a`);",
+      execution_count: 2,
+      outputs: [{ output_type: "display_data", data: { "text/plain": "a" } }],
+    },
+    { cell_type: "code", source: "const b = 2;", execution_count: 3, outputs: [] },
+  ]);
+  assert.deepEqual(notebookProblems(nb), [
+    { cell: 0, message: "ends in an expression but shows no output: `a is ${a}`" },
+  ]);
 });

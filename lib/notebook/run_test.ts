@@ -84,10 +84,22 @@ Deno.test({
       runId("tutorial"),
     ], env);
     assert.equal(code, 0, output);
-    for (const name of ["kafka_producer.ipynb", "kafka_consumer.ipynb", "analysis.ipynb"]) {
+    const names = [
+      "00_kafka_setup.ipynb",
+      "01_kafka_producer.ipynb",
+      "02_kafka_consumer.ipynb",
+      "03_analysis.ipynb",
+    ];
+    const order = names.map((name) => output.indexOf(name));
+    assert.deepEqual(
+      [...order].sort((a, b) => a - b),
+      order,
+      `not run in tutorial order:\n${output}`,
+    );
+    for (const name of names) {
       assert.match(output, new RegExp(`ok +${name.replace(".", "\\.")}`), output);
     }
-    const charts = Number(output.match(/analysis\.ipynb.* (\d+) chart\(s\)/)?.[1]);
+    const charts = Number(output.match(/03_analysis\.ipynb.* (\d+) chart\(s\)/)?.[1]);
     assert.ok(charts >= 1, `the analysis shows no chart:\n${output}`);
   },
 });
@@ -129,7 +141,9 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const { python, env } = services();
-    const { dir, path } = await tempNotebook("analysis.ipynb", ['"a table, no chart"']);
+    const { dir, path } = await tempNotebook("03_analysis.ipynb", [
+      'await Deno.jupyter.display({ "text/plain": "a table, no chart" }, { raw: true });',
+    ]);
     const id = runId("nochart");
     try {
       const { code, output } = await runScript(
@@ -138,10 +152,67 @@ Deno.test({
         env,
       );
       assert.equal(code, 1, output);
-      assert.match(output, /FAIL analysis\.ipynb/);
+      assert.match(output, /FAIL 03_analysis\.ipynb/);
       assert.match(output, /shows no chart/);
     } finally {
       await Deno.remove(dir, { recursive: true });
+      await Deno.remove(join(ROOT, ".cache", "notebook-runs", id), { recursive: true })
+        .catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: "the runner fails on a cell that ends in an expression but shows nothing",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const { python, env } = services();
+    const { dir, path } = await tempNotebook("silent.ipynb", [
+      "const a = 1;\nundefined;",
+      'await Deno.jupyter.display({ "text/plain": "shown" }, { raw: true });\n' +
+      "await new Promise((r) => setTimeout(r, 50));",
+    ]);
+    const id = runId("silent");
+    try {
+      const { code, output } = await runScript(
+        "run_notebooks.ts",
+        ["--python", python, "--run-id", id, path],
+        env,
+      );
+      assert.equal(code, 1, output);
+      assert.match(output, /FAIL silent\.ipynb/);
+      assert.match(output, /cell 0: ends in an expression but shows no output: undefined/);
+      assert.doesNotMatch(output, /cell 1:/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+      await Deno.remove(join(ROOT, ".cache", "notebook-runs", id), { recursive: true })
+        .catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: "a notebook opened before the one it needs stops at its first check, saying which to run",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const { python, env } = services();
+    const id = runId("order");
+    try {
+      const { code, output } = await runScript(
+        "run_notebooks.ts",
+        ["--python", python, "--run-id", id, join(ROOT, "notebooks", "02_kafka_consumer.ipynb")],
+        env,
+      );
+      assert.equal(code, 1, output);
+      assert.match(
+        output,
+        /cell \d+: PrerequisiteError: Topic "stock_market-nb-test-order-\w+" does not exist .* run 01_kafka_producer\.ipynb first/,
+      );
+      assert.doesNotMatch(output, /KafkaJS/, "no raw client error");
+      assert.match(output, /did not run/);
+    } finally {
       await Deno.remove(join(ROOT, ".cache", "notebook-runs", id), { recursive: true })
         .catch(() => {});
     }
