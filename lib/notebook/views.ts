@@ -87,7 +87,9 @@ function view(parts: ViewParts): DisplayBundle {
 }
 
 function formatPrice(value: number | null): string {
-  return value === null ? "–" : value.toLocaleString("en-US", { maximumFractionDigits: 2 });
+  return value === null
+    ? "–"
+    : value.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 }
 
 /** Options of {@linkcode produceView}. */
@@ -223,8 +225,10 @@ export function table(input: TableInput, options: TableOptions = {}): TableView 
     numeric[i] ? text.padStart(widths[i]) : text.padEnd(widths[i]);
   const text = [
     ...(options.title ? [options.title] : []),
-    columns.map((c, i) => pad(c, i)).join("  ").trimEnd(),
-    widths.map((w) => "─".repeat(w)).join("  "),
+    ...(columns.length === 0 ? [] : [
+      columns.map((c, i) => pad(c, i)).join("  ").trimEnd(),
+      widths.map((w) => "─".repeat(w)).join("  "),
+    ]),
     ...cells.map((row) => row.map((c, i) => pad(c, i)).join("  ").trimEnd()),
     ...(footer ? [footer] : []),
     ...(rows.length === 0 ? ["(no rows)"] : []),

@@ -143,6 +143,7 @@ Deno.test("a table takes query results and DataFrames, keeps the columns asked f
   const frame = pl.DataFrame({ symbol: ["A"], partition: [2], offset: ["12"] });
   assert.match(table(frame)["text/plain"], /A +2 +12/);
   assert.equal(table([], { columns: ["a"] })["text/plain"], "a\n─\n(no rows)");
+  assert.equal(table([], { title: "t" })["text/plain"], "t\n(no rows)");
   assert.match(table([{ a: 1, b: 2 }], { columns: ["b"] })["text/plain"], /^b\n─\n2$/);
 });
 
