@@ -14,7 +14,7 @@ import { createTickProducer, produceTicks } from "../lib/kafka/producer.ts";
 import { openStore } from "../lib/lake/open_store.ts";
 import type { Store } from "../lib/lake/store.ts";
 import { consoleLogger } from "../lib/log.ts";
-import { describeService, upLocalServices } from "../lib/ops/local_services.ts";
+import { describeService, upLocalServices } from "../lib/ops/local/local_services.ts";
 import {
   formatBytes,
   formatCount,

@@ -14,8 +14,8 @@ import { GlueClient } from "@aws-sdk/client-glue";
 import { AthenaClient } from "@aws-sdk/client-athena";
 import { numberFlag, type ParsedFlags, runCommand } from "../lib/cli.ts";
 import { configFlags, loadConfig } from "../lib/config.ts";
-import { explainError, formatReport, runDoctor } from "../lib/ops/doctor.ts";
-import { redact, secretsFromEnv } from "../lib/ops/redact.ts";
+import { explainError, formatReport, runDoctor } from "../lib/ops/aws/doctor.ts";
+import { redact, secretsFromEnv } from "../lib/ops/aws/redact.ts";
 
 const COMMAND = {
   usage: "deno task doctor [flags]",

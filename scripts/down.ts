@@ -9,7 +9,7 @@
 
 import { choiceFlag, numberFlag, runCommand, UsageError } from "../lib/cli.ts";
 import { consoleLogger } from "../lib/log.ts";
-import { downLocalServices, type StopOutcome } from "../lib/ops/local_services.ts";
+import { downLocalServices, type StopOutcome } from "../lib/ops/local/local_services.ts";
 
 const FLAGS = {
   node: {

@@ -15,10 +15,10 @@ import { EC2Client } from "@aws-sdk/client-ec2";
 import { numberFlag, type ParsedFlags, runCommand, stringFlag, UsageError } from "../lib/cli.ts";
 import { configFlags, loadConfig } from "../lib/config.ts";
 import { consoleLogger as console_ } from "../lib/log.ts";
-import { redact, redactingLogger, secretsFromEnv } from "../lib/ops/redact.ts";
-import { applyEc2, DEFAULT_EC2_NAME, destroyEc2, formatPlan, planEc2 } from "../lib/ops/ec2.ts";
-import { detectMyIp } from "../lib/ops/my_ip.ts";
-import { explainError } from "../lib/ops/doctor.ts";
+import { redact, redactingLogger, secretsFromEnv } from "../lib/ops/aws/redact.ts";
+import { applyEc2, DEFAULT_EC2_NAME, destroyEc2, formatPlan, planEc2 } from "../lib/ops/aws/ec2.ts";
+import { detectMyIp } from "../lib/ops/aws/my_ip.ts";
+import { explainError } from "../lib/ops/aws/doctor.ts";
 
 /** Progress on stderr, with any credential masked. */
 const consoleLogger = redactingLogger(console_);

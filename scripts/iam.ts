@@ -13,10 +13,10 @@
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { choiceFlag, type ParsedFlags, runCommand, stringFlag } from "../lib/cli.ts";
 import { configFlags, loadConfig } from "../lib/config.ts";
-import { buildPolicies } from "../lib/ops/iam.ts";
-import { explainError } from "../lib/ops/doctor.ts";
+import { buildPolicies } from "../lib/ops/aws/iam.ts";
+import { explainError } from "../lib/ops/aws/doctor.ts";
 import { parseS3Uri } from "../lib/lake/layout.ts";
-import { redact, secretsFromEnv } from "../lib/ops/redact.ts";
+import { redact, secretsFromEnv } from "../lib/ops/aws/redact.ts";
 
 const NAMES = ["producer-host", "consumer", "glue-crawler", "athena-query"] as const;
 

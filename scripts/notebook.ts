@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { main } from "../lib/cli.ts";
 import { consoleLogger } from "../lib/log.ts";
 import { ensureDenoKernel, notebookSettings, PROJECT_ROOT } from "../lib/notebook/mod.ts";
-import { ensurePythonEnv, venvBin } from "../lib/ops/python_env.ts";
+import { ensurePythonEnv, venvBin } from "../lib/ops/local/python_env.ts";
 
 const HELP = `Usage: deno task notebook [jupyter lab flags]
 

@@ -23,7 +23,7 @@ import {
   notebookSettings,
   PROJECT_ROOT,
 } from "../lib/notebook/mod.ts";
-import { ensurePythonEnv } from "../lib/ops/python_env.ts";
+import { ensurePythonEnv } from "../lib/ops/local/python_env.ts";
 
 /** Notebooks that must show at least one chart. */
 const NEEDS_CHART = ["03_analysis.ipynb"];

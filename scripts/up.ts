@@ -10,8 +10,8 @@
 
 import { numberFlag, runCommand, UsageError } from "../lib/cli.ts";
 import { consoleLogger } from "../lib/log.ts";
-import { MAX_LOCAL_BROKERS } from "../lib/ops/local_broker.ts";
-import { describeService, upLocalServices } from "../lib/ops/local_services.ts";
+import { MAX_LOCAL_BROKERS } from "../lib/ops/local/local_broker.ts";
+import { describeService, upLocalServices } from "../lib/ops/local/local_services.ts";
 
 const FLAGS = {
   brokers: {

@@ -25,7 +25,7 @@ import { createTickProducer, produceTicks } from "../kafka/producer.ts";
 import { FsStore } from "../lake/fs_store.ts";
 import { S3Store } from "../lake/s3_store.ts";
 import { type Logger, silentLogger } from "../log.ts";
-import { venvBin } from "../ops/python_env.ts";
+import { venvBin } from "../ops/local/python_env.ts";
 import { benchConsumer, type ConsumerFigure } from "./consumer.ts";
 import { benchCsv } from "./csv.ts";
 import { benchTicks, meanRecordBytes, writePayloadFile } from "./data.ts";

@@ -18,8 +18,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ensureTopic } from "../kafka/admin.ts";
 import { createKafka } from "../kafka/client.ts";
-import { LocalBroker } from "../ops/local_broker.ts";
-import { portAcceptsConnections } from "../ops/daemon.ts";
+import { LocalBroker } from "../ops/local/local_broker.ts";
+import { portAcceptsConnections } from "../ops/local/daemon.ts";
 import { pace } from "../source/pace.ts";
 import { simulateTicks } from "../source/simulate.ts";
 import {

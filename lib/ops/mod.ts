@@ -14,15 +14,15 @@
  */
 
 export * from "./broker_config.ts";
-export * from "./daemon.ts";
-export * from "./java.ts";
-export * from "./local_broker.ts";
-export * from "./local_services.ts";
-export * from "./moto.ts";
-export * from "./python_env.ts";
-export * from "./doctor.ts";
-export * from "./ec2.ts";
-export * from "./iam.ts";
-export * from "./my_ip.ts";
-export * from "./redact.ts";
-export * from "./user_data.ts";
+export * from "./local/daemon.ts";
+export * from "./local/java.ts";
+export * from "./local/local_broker.ts";
+export * from "./local/local_services.ts";
+export * from "./local/moto.ts";
+export * from "./local/python_env.ts";
+export * from "./aws/doctor.ts";
+export * from "./aws/ec2.ts";
+export * from "./aws/iam.ts";
+export * from "./aws/my_ip.ts";
+export * from "./aws/redact.ts";
+export * from "./aws/user_data.ts";

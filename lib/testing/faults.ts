@@ -16,7 +16,7 @@ import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { decodeObject } from "../lake/encode.ts";
 import { parseObjectKey } from "../lake/layout.ts";
 import type { Store } from "../lake/store.ts";
-import { processState } from "../ops/daemon.ts";
+import { processState } from "../ops/local/daemon.ts";
 import type { Tick } from "../tick.ts";
 import { type ScriptProcess, startScript, tickKey } from "./kafka.ts";
 import { listLakeObjects, runTestPython } from "./lake.ts";

@@ -4,7 +4,7 @@ import { isAlive } from "./daemon.ts";
 import { awsEmulatorEnv, MotoError, MotoServer } from "./moto.ts";
 import { ensurePythonEnv } from "./python_env.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const VENV = `${ROOT}.cache/venv`;
 
 Deno.test("moto starts once, answers S3, forgets state on reset and stops", async (t) => {

@@ -9,7 +9,7 @@ import {
 import { AthenaClient } from "@aws-sdk/client-athena";
 import { STSClient } from "@aws-sdk/client-sts";
 import { Kafka, logLevel } from "kafkajs";
-import { loadConfig } from "../config.ts";
+import { loadConfig } from "../../config.ts";
 import {
   checkAthena,
   checkBroker,
@@ -171,7 +171,7 @@ Deno.test("no log line of doctor, iam or ec2 apply/destroy carries the credentia
     AWS_SDK_JS_LOG: "debug",
   };
   const name = `secret-test-${unique()}`;
-  const script = (file: string) => new URL(`../../scripts/${file}`, import.meta.url).pathname;
+  const script = (file: string) => new URL(`../../../scripts/${file}`, import.meta.url).pathname;
   const runs = [
     [script("doctor.ts")],
     [script("iam.ts")],

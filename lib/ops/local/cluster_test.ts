@@ -12,14 +12,14 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import type { Kafka } from "kafkajs";
-import { ensureTopic } from "../kafka/admin.ts";
-import { createKafka } from "../kafka/client.ts";
-import { createTickProducer, produceTicks } from "../kafka/producer.ts";
-import { FsStore } from "../lake/fs_store.ts";
-import { pace } from "../source/pace.ts";
-import { simulateTicks } from "../source/simulate.ts";
-import { MemoryLogger } from "../log.ts";
-import type { Tick } from "../tick.ts";
+import { ensureTopic } from "../../kafka/admin.ts";
+import { createKafka } from "../../kafka/client.ts";
+import { createTickProducer, produceTicks } from "../../kafka/producer.ts";
+import { FsStore } from "../../lake/fs_store.ts";
+import { pace } from "../../source/pace.ts";
+import { simulateTicks } from "../../source/simulate.ts";
+import { MemoryLogger } from "../../log.ts";
+import type { Tick } from "../../tick.ts";
 import {
   assertExactlyOnce,
   committedOffsets,
@@ -28,8 +28,8 @@ import {
   startScript,
   sumOffsets,
   tickKey,
-} from "../testing/kafka.ts";
-import { readLakeTicks, runTestPython, tempLake } from "../testing/lake.ts";
+} from "../../testing/kafka.ts";
+import { readLakeTicks, runTestPython, tempLake } from "../../testing/lake.ts";
 import { LocalBroker, LocalCluster } from "./local_broker.ts";
 
 const SEED = Number(Deno.env.get("CLUSTER_TEST_SEED") ?? Math.floor(Math.random() * 2 ** 31));
@@ -40,7 +40,7 @@ const RATE = 1_000;
 /** The whole test, cluster start and stop included, must end within this. */
 const TEST_DEADLINE_MS = 240_000;
 
-const SHARED_CACHE = fileURLToPath(new URL("../../.cache/kafka", import.meta.url));
+const SHARED_CACHE = fileURLToPath(new URL("../../../.cache/kafka", import.meta.url));
 
 /**
  * A first port P with P…P+2 (clients) and P+100…P+102 (controllers) all free on 127.0.0.1, below

@@ -8,8 +8,8 @@
  * @module
  */
 
-import { type Logger, silentLogger } from "../log.ts";
-import { KAFKA_VERSION } from "./broker_config.ts";
+import { type Logger, silentLogger } from "../../log.ts";
+import { KAFKA_VERSION } from "../broker_config.ts";
 import {
   LocalCluster,
   MAX_LOCAL_BROKERS,

@@ -8,7 +8,7 @@
  */
 
 import { join, resolve } from "node:path";
-import { type Logger, silentLogger } from "../log.ts";
+import { type Logger, silentLogger } from "../../log.ts";
 import { PYTHON_HINT, runTool } from "./java.ts";
 
 /** The oldest Python the pinned requirements install on. */

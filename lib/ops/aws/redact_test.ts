@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { MemoryLogger } from "../log.ts";
+import { MemoryLogger } from "../../log.ts";
 import { redact, redactingLogger, secretsFromEnv } from "./redact.ts";
 
 Deno.test("redact masks secret values, access key ids and key assignments", () => {

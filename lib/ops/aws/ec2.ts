@@ -31,11 +31,11 @@ import {
   waitUntilInstanceRunning,
   waitUntilInstanceTerminated,
 } from "@aws-sdk/client-ec2";
-import { heapForInstanceType } from "./broker_config.ts";
+import { heapForInstanceType } from "../broker_config.ts";
 import { toHostCidr } from "./my_ip.ts";
 import { renderUserData } from "./user_data.ts";
-import { type Logger, silentLogger } from "../log.ts";
-import { sleep } from "../time.ts";
+import { type Logger, silentLogger } from "../../log.ts";
+import { sleep } from "../../time.ts";
 
 /** The tag every resource of this project carries; destroy only ever touches resources with it. */
 export const PROJECT_TAG = { key: "Project", value: "stock-market-pipeline" } as const;

@@ -19,13 +19,13 @@
  */
 
 import { join, resolve } from "node:path";
-import { type Logger, silentLogger } from "../log.ts";
+import { type Logger, silentLogger } from "../../log.ts";
 import {
   KAFKA_VERSION,
   type QuorumVoter,
   renderServerProperties,
   SCALA_VERSION,
-} from "./broker_config.ts";
+} from "../broker_config.ts";
 import {
   alreadyRunningNote,
   isAlive,
@@ -136,7 +136,7 @@ export class LocalBrokerError extends Error {
  * @example
  * ```ts
  * import { LocalBroker } from "./local_broker.ts";
- * import { consoleLogger } from "../log.ts";
+ * import { consoleLogger } from "../../log.ts";
  * const broker = new LocalBroker({ logger: consoleLogger });
  * await broker.ensureJars();
  * const { bootstrap } = await broker.start(); // "127.0.0.1:9092"
@@ -951,7 +951,7 @@ export function renderPom(): string {
   return [
     '<project xmlns="http://maven.apache.org/POM/4.0.0">',
     "  <modelVersion>4.0.0</modelVersion>",
-    "  <!-- Written by lib/ops/local_broker.ts: the classpath of the local Kafka broker. -->",
+    "  <!-- Written by lib/ops/local/local_broker.ts: the classpath of the local Kafka broker. -->",
     "  <groupId>local</groupId><artifactId>kafka-broker</artifactId><version>1</version>",
     "  <packaging>pom</packaging>",
     "  <dependencies>",
@@ -963,7 +963,7 @@ export function renderPom(): string {
 }
 
 const LOG4J_PROPERTIES = [
-  "# Written by lib/ops/local_broker.ts: warnings and errors go to stdout, i.e. broker.log.",
+  "# Written by lib/ops/local/local_broker.ts: warnings and errors go to stdout, i.e. broker.log.",
   "log4j.rootLogger=WARN, stdout",
   "log4j.appender.stdout=org.apache.log4j.ConsoleAppender",
   "log4j.appender.stdout.layout=org.apache.log4j.PatternLayout",

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Logger } from "../log.ts";
+import type { Logger } from "../../log.ts";
 
 /** Environment variables whose values must never be printed. */
 export const SECRET_ENV_VARS = [

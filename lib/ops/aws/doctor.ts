@@ -13,8 +13,8 @@ import { HeadBucketCommand, type S3Client } from "@aws-sdk/client-s3";
 import { GetDatabaseCommand, GetTableCommand, type GlueClient } from "@aws-sdk/client-glue";
 import { type AthenaClient, GetWorkGroupCommand } from "@aws-sdk/client-athena";
 import { Kafka, logLevel } from "kafkajs";
-import type { PipelineConfig } from "../config.ts";
-import { parseS3Uri } from "../lake/layout.ts";
+import type { PipelineConfig } from "../../config.ts";
+import { parseS3Uri } from "../../lake/layout.ts";
 
 /** The outcome of one check. */
 export interface CheckResult {

@@ -7,7 +7,7 @@
  */
 
 import { join, resolve } from "node:path";
-import { type Logger, silentLogger } from "../log.ts";
+import { type Logger, silentLogger } from "../../log.ts";
 import {
   alreadyRunningNote,
   livePid,

@@ -21,8 +21,8 @@ import {
   renderKafkaEnv,
   renderServerProperties,
   renderSystemdUnit,
-} from "./broker_config.ts";
-import { TOPIC_PATTERN, TOPIC_RULE } from "../lake/layout.ts";
+} from "../broker_config.ts";
+import { TOPIC_PATTERN, TOPIC_RULE } from "../../lake/layout.ts";
 
 /** The largest user-data EC2 accepts, in bytes (before base64). */
 export const USER_DATA_LIMIT_BYTES = 16 * 1024;
@@ -87,7 +87,7 @@ export function renderConfigScript(
 ): string {
   return `#!/bin/bash
 # Fills the instance's public DNS name into the Kafka config before each start (it changes when a
-# stopped instance starts again). Rendered by lib/ops/user_data.ts.
+# stopped instance starts again). Rendered by lib/ops/aws/user_data.ts.
 set -euo pipefail
 # IMDS_ENDPOINT is for tests; on EC2 the metadata service is always at 169.254.169.254.
 IMDS=\${IMDS_ENDPOINT:-http://169.254.169.254}/latest
@@ -189,7 +189,7 @@ function userDataSettings(options: UserDataOptions): UserDataSettings {
 function userDataPreamble({ instanceType, heapMb }: UserDataSettings): string {
   return `#!/bin/bash
 # Apache Kafka ${KAFKA_VERSION} (single-node KRaft) for the stock market pipeline, on Amazon Linux 2023.
-# Rendered by lib/ops/user_data.ts for ${instanceType} (broker heap ${heapMb} MiB). Runs once, as root,
+# Rendered by lib/ops/aws/user_data.ts for ${instanceType} (broker heap ${heapMb} MiB). Runs once, as root,
 # at first boot. Progress and errors: ${USER_DATA_LOG}
 set -euo pipefail
 exec > >(tee -a ${USER_DATA_LOG}) 2>&1

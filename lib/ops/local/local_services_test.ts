@@ -10,7 +10,7 @@ import {
 } from "./local_services.ts";
 import { MotoServer } from "./moto.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 
 Deno.test("up starts what is missing, reuses what runs, and down stops only what it started", async () => {
   const jarsDir = (await new LocalBroker({ cacheDir: `${ROOT}.cache/kafka` }).ensureJars()).jarsDir;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseProperties } from "./broker_config.ts";
+import { parseProperties } from "../broker_config.ts";
 import { renderConfigScript, renderUserData, USER_DATA_LIMIT_BYTES } from "./user_data.ts";
 
 /** Runs a command with `input` as its only file argument; returns exit code and output. */

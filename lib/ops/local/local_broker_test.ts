@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { join } from "node:path";
-import { BrokerConfigError, parseProperties, renderServerProperties } from "./broker_config.ts";
+import { BrokerConfigError, parseProperties, renderServerProperties } from "../broker_config.ts";
 import { isAlive, sleep, spawnDetached, tailFile, terminate } from "./daemon.ts";
 import { MissingToolError, parseJavaVersion } from "./java.ts";
 import {
@@ -17,7 +17,7 @@ import {
 } from "./local_broker.ts";
 
 // The jars resolved once for the project (.cache/kafka/jars); test brokers share them.
-const SHARED_CACHE = fromFileUrl(new URL("../../.cache/kafka", import.meta.url));
+const SHARED_CACHE = fromFileUrl(new URL("../../../.cache/kafka", import.meta.url));
 
 async function sharedJarsDir(): Promise<string> {
   return (await new LocalBroker({ cacheDir: SHARED_CACHE }).ensureJars()).jarsDir;
@@ -37,7 +37,7 @@ Deno.test("a broker started by another process keeps running, answers Kafka, res
         console.log(JSON.stringify(result));`;
       const child = await new Deno.Command(Deno.execPath(), {
         args: ["eval", script],
-        cwd: fromFileUrl(new URL("../..", import.meta.url)),
+        cwd: fromFileUrl(new URL("../../..", import.meta.url)),
         stdout: "piped",
         stderr: "piped",
       }).output();

@@ -7,8 +7,8 @@
  * @module
  */
 
-import type { PipelineConfig } from "../config.ts";
-import { parseS3Uri } from "../lake/layout.ts";
+import type { PipelineConfig } from "../../config.ts";
+import { parseS3Uri } from "../../lake/layout.ts";
 
 /** One statement of an IAM policy. */
 export interface PolicyStatement {
@@ -141,7 +141,7 @@ export function partitionOf(region: string): string {
  * @example
  * ```ts
  * import { buildPolicies } from "./iam.ts";
- * import { loadConfig } from "../config.ts";
+ * import { loadConfig } from "../../config.ts";
  * const config = loadConfig({ env: { LAKE_URI: "s3://my-lake/stock" } });
  * const [, consumer] = buildPolicies(config, { accountId: "123456789012" });
  * consumer.policy.Statement[0].Resource; // ["arn:aws:s3:::my-lake/stock/*"]

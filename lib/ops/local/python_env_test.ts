@@ -50,7 +50,9 @@ Deno.test("missing python3 or requirements file says what to do", async () => {
     ensurePythonEnv({
       python: "no-such-python3",
       venvDir: "/nonexistent/venv",
-      requirementsFile: fileURLToPath(new URL("../../scripts/requirements.txt", import.meta.url)),
+      requirementsFile: fileURLToPath(
+        new URL("../../../scripts/requirements.txt", import.meta.url),
+      ),
     }),
     (error: unknown) => error instanceof MissingToolError && /python3-venv/.test(error.message),
   );

@@ -4,7 +4,7 @@ import {
   DescribeSecurityGroupsCommand,
   EC2Client,
 } from "@aws-sdk/client-ec2";
-import { MemoryLogger } from "../log.ts";
+import { MemoryLogger } from "../../log.ts";
 import { applyEc2, destroyEc2, formatPlan, planEc2, PROJECT_TAG, resolveAmi } from "./ec2.ts";
 
 function motoClient(): EC2Client {
@@ -66,7 +66,7 @@ Deno.test("plan refuses a world-open address, bad names, regions, AMIs and volum
 Deno.test("deno task ec2 plan --my-ip prints the plan and a user-data script that passes bash -n", async () => {
   const run = (args: string[]) =>
     new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", new URL("../../scripts/ec2.ts", import.meta.url).pathname, ...args],
+      args: ["run", "-A", new URL("../../../scripts/ec2.ts", import.meta.url).pathname, ...args],
       env: { AWS_ENDPOINT_URL: "http://127.0.0.1:1", AWS_REGION: "us-east-1" },
       stdout: "piped",
       stderr: "piped",

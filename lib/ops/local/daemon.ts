@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Logger } from "../log.ts";
+import type { Logger } from "../../log.ts";
 
 /** Options of {@linkcode spawnDetached}. */
 export interface SpawnDetachedOptions {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadConfig } from "../config.ts";
+import { loadConfig } from "../../config.ts";
 import { buildPolicies, type PolicyDocument, PolicyError, validatePolicy } from "./iam.ts";
 
 const ACCOUNT = "123456789012";
