@@ -13,7 +13,11 @@
 import { dirname } from "node:path";
 import { main } from "../lib/cli.ts";
 import { consoleLogger } from "../lib/log.ts";
-import { describeService, downLocalServices, upLocalServices } from "../lib/ops/local/local_services.ts";
+import {
+  describeService,
+  downLocalServices,
+  upLocalServices,
+} from "../lib/ops/local/local_services.ts";
 
 if (import.meta.main) {
   await main(async () => {
