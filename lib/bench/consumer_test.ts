@@ -44,7 +44,7 @@ Deno.test("benchConsumer reports the child's error when the lake cannot be opene
     }),
     (error: Error) =>
       error instanceof ConsumerBenchError && /exited with 1/.test(error.message) &&
-      /unsupported scheme/.test(error.message),
+      /expected a folder or s3:\/\/bucket\/prefix/.test(error.message),
   );
 });
 
