@@ -21,7 +21,7 @@ import { createTickProducer } from "../kafka/producer.ts";
 import { isRetriableError } from "../retry.ts";
 import { sleep } from "../time.ts";
 import { DeadLetterWriter } from "./dead_letters.ts";
-import { isKafkaTransient, isMembershipLost, RejoinRequest } from "./membership.ts";
+import { errorAction, isMembershipLost, RejoinRequest } from "./membership.ts";
 import { splitBatch } from "./split.ts";
 
 /** Counters reported while consuming. */
@@ -99,18 +99,47 @@ export interface ConsumeOptions
 export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Promise<ConsumeResult> {
   const logger = options.logger ?? silentLogger;
   const deadLetterTopic = options.deadLetterTopic ?? `${options.topic}.dlq`;
-  const started = performance.now();
-  const counters = { messages: 0, joins: 0, last: undefined as Tick | undefined };
-  let consumer: Consumer | undefined;
-  let producer: Producer | undefined;
-  let admin: Admin | undefined;
+  let clients: Clients | undefined;
   try {
     await ensureTopic(kafka, { topic: options.topic, brokers: options.brokers, logger });
     await ensureTopic(kafka, { topic: deadLetterTopic, brokers: options.brokers, logger });
     if (options.fromBeginning) await resetToEarliest(kafka, options.group, options.topic, logger);
+    clients = createClients(kafka, options);
+    const run = new IngestRun(clients, options, deadLetterTopic, logger);
+    await clients.producer.connect();
+    await clients.admin.connect();
+    await clients.consumer.connect();
+    run.watchGroup();
+    await clients.consumer.subscribe({ topics: [options.topic], fromBeginning: true });
+    await clients.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => run.onBatch(payload),
+    });
+    return await run.untilStopped();
+  } catch (error) {
+    if (isConnectionError(error) && !isOurs(error)) {
+      throw new KafkaUnavailableError(options.brokers ?? [], error);
+    }
+    throw error;
+  } finally {
+    await clients?.consumer.disconnect().catch(() => {});
+    await clients?.producer.disconnect().catch(() => {});
+    await clients?.admin.disconnect().catch(() => {});
+  }
+}
 
-    const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
-    consumer = kafka.consumer({
+/** The three Kafka clients of one run. */
+interface Clients {
+  consumer: Consumer;
+  producer: Producer;
+  admin: Admin;
+}
+
+function createClients(kafka: Kafka, options: ConsumeOptions): Clients {
+  const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
+  return {
+    consumer: kafka.consumer({
       groupId: options.group,
       sessionTimeout,
       rebalanceTimeout: sessionTimeout,
@@ -118,173 +147,203 @@ export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Prom
       maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
       maxBytes: 32 * 1024 * 1024,
       allowAutoTopicCreation: false,
-    });
-    producer = createTickProducer(kafka);
-    admin = kafka.admin();
-    const theConsumer = consumer;
-    const theAdmin = admin;
-    const sink = new LakeSink({
+    }),
+    producer: createTickProducer(kafka),
+    admin: kafka.admin(),
+  };
+}
+
+/**
+ * One run of the ingest job: the sink, the dead-letter writer, and the state the consumer's
+ * events and the timer share (rebalancing, busy batches, last activity, the first failure).
+ */
+class IngestRun {
+  readonly #consumer: Consumer;
+  readonly #options: ConsumeOptions;
+  readonly #logger: Logger;
+  readonly #sink: LakeSink;
+  readonly #deadLetters: DeadLetterWriter;
+  readonly #started = performance.now();
+  readonly #counters = { messages: 0, joins: 0, last: undefined as Tick | undefined };
+  /** A rebalance is under way: time-based flushes and idle exits wait. */
+  #rebalancing = false;
+  /** Batches being handled now. */
+  #busy = 0;
+  /** End of the last batch or (re)join: waiting for the group is not an idle topic. */
+  #lastActivity = performance.now();
+  #failure: unknown;
+  #stop: (reason: StopReason | "error") => void = () => {};
+  readonly #stopped = new Promise<StopReason | "error">((resolve) => this.#stop = resolve);
+
+  constructor(clients: Clients, options: ConsumeOptions, deadLetterTopic: string, logger: Logger) {
+    const { consumer, admin } = clients;
+    this.#consumer = consumer;
+    this.#options = options;
+    this.#logger = logger;
+    this.#sink = new LakeSink({
       ...options,
       logger,
       signal: options.abortRetries,
-      commit: (partition, next) => commitOrFence(theConsumer, options.topic, partition, next),
-      committed: (partition) => committedOffset(theAdmin, options.group, options.topic, partition),
+      commit: (partition, next) => commitOrFence(consumer, options.topic, partition, next),
+      committed: (partition) => committedOffset(admin, options.group, options.topic, partition),
     });
-    const deadLetters = new DeadLetterWriter({ producer, topic: deadLetterTopic, logger });
-    const progress = (): ConsumeProgress => ({
-      ...sink.stats,
-      messages: counters.messages,
-      last: counters.last,
-      rejoins: Math.max(0, counters.joins - 1),
-      deadLettered: deadLetters.sent,
-      elapsedMs: performance.now() - started,
+    this.#deadLetters = new DeadLetterWriter({
+      producer: clients.producer,
+      topic: deadLetterTopic,
+      logger,
     });
+  }
 
-    await producer.connect();
-    await admin.connect();
-    await consumer.connect();
-    // A rebalance ends ownership of every partition at once: a flush in progress writes nothing
-    // more and does not commit. Partitions are claimed again from their committed offsets.
-    // Time-based flushes wait while a rebalance is under way.
-    let rebalancing = false;
-    // Idleness counts from the end of the last batch or the last (re)join: waiting for the group
-    // (a dead member's session to expire) is not an idle topic.
-    let lastActivity = performance.now();
+  /** Counters for progress displays. */
+  progress(): ConsumeProgress {
+    return {
+      ...this.#sink.stats,
+      messages: this.#counters.messages,
+      last: this.#counters.last,
+      rejoins: Math.max(0, this.#counters.joins - 1),
+      deadLettered: this.#deadLetters.sent,
+      elapsedMs: performance.now() - this.#started,
+    };
+  }
+
+  /**
+   * A rebalance ends ownership of every partition at once: a flush in progress writes nothing
+   * more and does not commit; partitions are claimed again from their committed offsets. A crashed
+   * consumer has left its group too; one kafkajs does not restart ends the run with its cause.
+   */
+  watchGroup(): void {
+    const consumer = this.#consumer;
     consumer.on(consumer.events.REBALANCING, () => {
-      rebalancing = true;
-      sink.revoke();
+      this.#rebalancing = true;
+      this.#sink.revoke();
     });
     consumer.on(consumer.events.GROUP_JOIN, () => {
-      rebalancing = false;
-      counters.joins++;
-      lastActivity = performance.now();
-      sink.revoke();
-    });
-    await consumer.subscribe({ topics: [options.topic], fromBeginning: true });
-
-    let busy = 0;
-    let failure: unknown;
-    let stop: (reason: StopReason | "error") => void = () => {};
-    const stopped = new Promise<StopReason | "error">((resolve) => stop = resolve);
-    const fail = (error: unknown) => {
-      failure ??= error;
-      stop("error");
-    };
-
-    const handleBatch = async ({ batch, heartbeat, resolveOffset }: EachBatchPayload) => {
-      const { partition } = batch;
-      // The offset this fetch asked for (kafkajs keeps it on the batch, untyped): the run covers
-      // [fetched, last message], even where compaction left gaps.
-      const fetched = BigInt((batch as unknown as { fetchedOffset: string }).fetchedOffset);
-      const context = { heartbeat: () => keepMembership(heartbeat, logger) };
-      const expected = await sink.expect(partition, fetched, context);
-      if (expected === "fenced") {
-        throw new RejoinRequest(`partition ${partition} was taken over by another writer`);
-      }
-      if (expected !== fetched) {
-        // The consumer's position ran ahead of (or behind) what the sink holds: go back to it.
-        logger.warn(
-          `partition ${partition}: fetched from offset ${fetched}, the lake continues at ${expected}; seeking there.`,
-        );
-        theConsumer.seek({ topic: options.topic, partition, offset: expected.toString() });
-        return;
-      }
-      const split = splitBatch(batch.messages);
-      await deadLetters.send(batch.topic, partition, split.poison);
-      counters.messages += batch.messages.length;
-      if (split.last) counters.last = split.last;
-      const lastOffset = batch.messages.at(-1)!.offset;
-      const added = await sink.add(
-        { partition, firstOffset: fetched, lastOffset: BigInt(lastOffset), records: split.records },
-        context,
-      );
-      if (added) resolveOffset(lastOffset);
-      if (options.maxMessages !== undefined && counters.messages >= options.maxMessages) {
-        stop("limit");
-      }
-    };
-
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      eachBatch: async (payload: EachBatchPayload) => {
-        const { batch, isRunning, isStale } = payload;
-        if (!isRunning() || isStale() || batch.isEmpty() || failure) return;
-        // Idleness counts from the end of the last batch: a slow flush is not an idle topic.
-        busy++;
-        try {
-          await handleBatch(payload);
-        } catch (error) {
-          if (error instanceof FencedError || isMembershipLost(error)) {
-            sink.revoke();
-            throw error instanceof FencedError ? new RejoinRequest(error.message) : error;
-          }
-          if (isRetriableError(error) || isKafkaTransient(error)) {
-            // kafkajs retries (or restarts the consumer) from its own position; the sink's
-            // expect() sends it back to what is durable.
-            logger.warn(
-              `Batch of partition ${batch.partition} failed, retrying: ${describe(error)}`,
-            );
-            throw error;
-          }
-          fail(error); // needs a person: stop with this error (a store error is not a Kafka one)
-        } finally {
-          busy--;
-          lastActivity = performance.now();
-        }
-      },
+      this.#rebalancing = false;
+      this.#counters.joins++;
+      this.#lastActivity = performance.now();
+      this.#sink.revoke();
     });
     consumer.on(consumer.events.CRASH, (event) => {
-      sink.revoke(); // a crashed consumer has left its group
-      if (!event.payload.restart) fail(originalCause(event.payload.error));
+      this.#sink.revoke();
+      if (!event.payload.restart) this.#fail(originalCause(event.payload.error));
     });
+  }
 
-    const onAbort = () => stop("signal");
-    options.signal?.addEventListener("abort", onAbort, { once: true });
-    if (options.signal?.aborted) stop("signal");
+  /** kafkajs' `eachBatch`: handles a batch and decides what an error out of it means. */
+  async onBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, isRunning, isStale } = payload;
+    if (!isRunning() || isStale() || batch.isEmpty() || this.#failure) return;
+    this.#busy++;
+    try {
+      await this.#handleBatch(payload);
+    } catch (error) {
+      const action = errorAction(error);
+      if (action === "rejoin") {
+        this.#sink.revoke();
+        throw error instanceof FencedError ? new RejoinRequest(error.message) : error;
+      }
+      if (action === "retry") {
+        // kafkajs retries (or restarts the consumer) from its own position; the sink's expect()
+        // sends it back to what is durable.
+        this.#logger.warn(
+          `Batch of partition ${batch.partition} failed, retrying: ${describe(error)}`,
+        );
+        throw error;
+      }
+      this.#fail(error); // needs a person: stop with this error (a store error is not a Kafka one)
+    } finally {
+      this.#busy--;
+      this.#lastActivity = performance.now();
+    }
+  }
+
+  /** Seeks to where the sink continues, dead-letters the poison, hands the ticks to the sink. */
+  async #handleBatch({ batch, heartbeat, resolveOffset }: EachBatchPayload): Promise<void> {
+    const { partition } = batch;
+    // The offset this fetch asked for (kafkajs keeps it on the batch, untyped): the run covers
+    // [fetched, last message], even where compaction left gaps.
+    const fetched = BigInt((batch as unknown as { fetchedOffset: string }).fetchedOffset);
+    const context = { heartbeat: () => keepMembership(heartbeat, this.#logger) };
+    const expected = await this.#sink.expect(partition, fetched, context);
+    if (expected === "fenced") {
+      throw new RejoinRequest(`partition ${partition} was taken over by another writer`);
+    }
+    if (expected !== fetched) {
+      // The consumer's position ran ahead of (or behind) what the sink holds: go back to it.
+      this.#logger.warn(
+        `partition ${partition}: fetched from offset ${fetched}, the lake continues at ${expected}; seeking there.`,
+      );
+      this.#consumer.seek({ topic: batch.topic, partition, offset: expected.toString() });
+      return;
+    }
+    const split = splitBatch(batch.messages);
+    await this.#deadLetters.send(batch.topic, partition, split.poison);
+    this.#counters.messages += batch.messages.length;
+    if (split.last) this.#counters.last = split.last;
+    const lastOffset = batch.messages.at(-1)!.offset;
+    const added = await this.#sink.add(
+      { partition, firstOffset: fetched, lastOffset: BigInt(lastOffset), records: split.records },
+      context,
+    );
+    if (added) resolveOffset(lastOffset);
+    const { maxMessages } = this.#options;
+    if (maxMessages !== undefined && this.#counters.messages >= maxMessages) this.#stop("limit");
+  }
+
+  /**
+   * Every 250 ms: flushes ranges that are due by age, reports progress, and stops when idle;
+   * resolves once the run stops, having flushed and committed what it holds (unless it failed).
+   */
+  async untilStopped(): Promise<ConsumeResult> {
+    const { signal } = this.#options;
+    const onAbort = () => this.#stop("signal");
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (signal?.aborted) this.#stop("signal");
     let flushing = false;
     const ticker = setInterval(() => {
-      if (!flushing && !rebalancing && !failure) {
+      if (!flushing && !this.#rebalancing && !this.#failure) {
         flushing = true;
-        sink.flushDue().catch((error) => {
-          // A fenced partition was reported by the sink; its next batch makes the member rejoin.
-          if (error instanceof FencedError || isMembershipLost(error)) return;
-          if (isRetriableError(error) || isKafkaTransient(error)) {
-            logger.warn(`Timed flush failed, retrying on the next tick: ${describe(error)}`);
-          } else fail(error);
-        }).finally(() => flushing = false);
+        this.#sink.flushDue().catch((error) => this.#timedFlushFailed(error))
+          .finally(() => flushing = false);
       }
-      options.onProgress?.(progress());
-      if (
-        options.idleExitSeconds !== undefined && busy === 0 && !rebalancing &&
-        counters.joins > 0 &&
-        performance.now() - lastActivity >= options.idleExitSeconds * 1000
-      ) stop("idle");
+      this.#options.onProgress?.(this.progress());
+      if (this.#idle()) this.#stop("idle");
     }, 250);
-
-    const reason = await stopped;
+    const reason = await this.#stopped;
     clearInterval(ticker);
-    options.signal?.removeEventListener("abort", onAbort);
-    consumer.pause([{ topic: options.topic }]);
-    if (!failure) {
-      await sink.flushAll().catch((error) => {
-        if (!(error instanceof FencedError || isMembershipLost(error))) throw error;
-        logger.warn(`Final flush skipped: ${describe(error)}`);
+    signal?.removeEventListener("abort", onAbort);
+    this.#consumer.pause([{ topic: this.#options.topic }]);
+    if (!this.#failure) {
+      await this.#sink.flushAll().catch((error) => {
+        if (errorAction(error) !== "rejoin") throw error;
+        this.#logger.warn(`Final flush skipped: ${describe(error)}`);
       });
     }
-    if (failure || reason === "error") throw failure;
-    const result = { ...progress(), stoppedBy: reason };
-    options.onProgress?.(result);
+    if (this.#failure || reason === "error") throw this.#failure;
+    const result = { ...this.progress(), stoppedBy: reason };
+    this.#options.onProgress?.(result);
     return result;
-  } catch (error) {
-    if (isConnectionError(error) && !isOurs(error)) {
-      throw new KafkaUnavailableError(options.brokers ?? [], error);
-    }
-    throw error;
-  } finally {
-    await consumer?.disconnect().catch(() => {});
-    await producer?.disconnect().catch(() => {});
-    await admin?.disconnect().catch(() => {});
+  }
+
+  #idle(): boolean {
+    const { idleExitSeconds } = this.#options;
+    return idleExitSeconds !== undefined && this.#busy === 0 && !this.#rebalancing &&
+      this.#counters.joins > 0 &&
+      performance.now() - this.#lastActivity >= idleExitSeconds * 1000;
+  }
+
+  #timedFlushFailed(error: unknown): void {
+    const action = errorAction(error);
+    // A fenced partition was reported by the sink; its next batch makes the member rejoin.
+    if (action === "rejoin") return;
+    if (action === "retry") {
+      this.#logger.warn(`Timed flush failed, retrying on the next tick: ${describe(error)}`);
+    } else this.#fail(error);
+  }
+
+  #fail(error: unknown): void {
+    this.#failure ??= error;
+    this.#stop("error");
   }
 }
 

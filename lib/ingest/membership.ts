@@ -5,6 +5,9 @@
  * @module
  */
 
+import { FencedError } from "../lake/checkpoint_log.ts";
+import { isRetriableError } from "../retry.ts";
+
 /** Protocol error types that mean the member's generation or membership is gone. */
 const LOST_MEMBERSHIP = new Set([
   "ILLEGAL_GENERATION",
@@ -75,4 +78,17 @@ export function isKafkaTransient(error: unknown): boolean {
     e = cause;
   }
   return kafka;
+}
+
+/** What the ingest job does about an error: rejoin the group, let kafkajs retry, or stop. */
+export type ErrorAction = "rejoin" | "retry" | "stop";
+
+/**
+ * The one rule for errors out of a batch or a flush: a lost partition or membership means
+ * rejoin and resume from what is durable; a retriable error or Kafka's own transient trouble goes
+ * back to kafkajs; anything else needs a person, so the job stops with it.
+ */
+export function errorAction(error: unknown): ErrorAction {
+  if (error instanceof FencedError || isMembershipLost(error)) return "rejoin";
+  return isRetriableError(error) || isKafkaTransient(error) ? "retry" : "stop";
 }

@@ -30,3 +30,16 @@ Deno.test("retries that ran out during a failover are transient; authorization a
   assert.equal(isKafkaTransient(kafkaError("KafkaJSNonRetriableError", { cause: s3 })), false);
   assert.equal(isKafkaTransient(s3), false);
 });
+
+Deno.test("errorAction: rejoin when fenced, retry Kafka's transient trouble, stop for what needs a person", async () => {
+  const { FencedError } = await import("../lake/checkpoint_log.ts");
+  const { errorAction } = await import("./membership.ts");
+  assert.equal(errorAction(new FencedError(0, "taken over")), "rejoin");
+  assert.equal(
+    errorAction(kafkaError("KafkaJSProtocolError", { type: "UNKNOWN_MEMBER_ID" })),
+    "rejoin",
+  );
+  assert.equal(errorAction(kafkaError("KafkaJSConnectionError", { retriable: true })), "retry");
+  assert.equal(errorAction(Object.assign(new Error("S3 down"), { retriable: true })), "retry");
+  assert.equal(errorAction(Object.assign(new Error("denied"), { name: "S3StoreError" })), "stop");
+});
