@@ -181,6 +181,23 @@ export function renderServerProperties(options: BrokerConfigOptions): string {
   if (mode !== "local" && mode !== "ec2") {
     throw new BrokerConfigError(`mode must be "local" or "ec2", got "${mode}".`);
   }
+  const common = checkCommon(options);
+  const { voterCount, listenerLines } = mode === "local"
+    ? localListeners(options, common)
+    : ec2Listeners(options, common);
+  return renderLines(mode, common, voterCount, listenerLines);
+}
+
+/** The checked settings both modes share. */
+interface CommonSettings {
+  port: number;
+  controllerPort: number;
+  partitions: number;
+  dataDir: string;
+  nodeId: number;
+}
+
+function checkCommon(options: BrokerConfigOptions): CommonSettings {
   const port = checkPort("port", options.port ?? 9092);
   const controllerPort = checkPort("controllerPort", options.controllerPort ?? 9093);
   const partitions = options.partitions ?? 3;
@@ -195,63 +212,80 @@ export function renderServerProperties(options: BrokerConfigOptions): string {
       `dataDir must be a folder path without commas or line breaks, got "${dataDir}".`,
     );
   }
-
   const nodeId = options.nodeId ?? 1;
   if (!Number.isInteger(nodeId) || nodeId < 0) {
     throw new BrokerConfigError(`nodeId must be a whole number of at least 0, got ${nodeId}.`);
   }
-  let voterCount = 1;
-  let listenerLines: string[];
-  if (mode === "local") {
-    const host = checkHost("host", options.host ?? "127.0.0.1", false);
-    if (port === controllerPort) {
-      throw new BrokerConfigError(
-        `port and controllerPort must differ, both are ${port}.`,
-      );
-    }
-    const voters = checkVoters(
-      options.voters ?? [{ id: nodeId, host, port: controllerPort }],
-      { id: nodeId, host, port: controllerPort },
-      port,
-    );
-    voterCount = voters.length;
-    listenerLines = [
+  return { port, controllerPort, partitions, dataDir, nodeId };
+}
+
+/** Local: one PLAINTEXT listener on the host, a controller quorum of one or more nodes. */
+function localListeners(
+  options: BrokerConfigOptions,
+  { port, controllerPort, nodeId }: CommonSettings,
+): { voterCount: number; listenerLines: string[] } {
+  const host = checkHost("host", options.host ?? "127.0.0.1", false);
+  if (port === controllerPort) {
+    throw new BrokerConfigError(`port and controllerPort must differ, both are ${port}.`);
+  }
+  const self = { id: nodeId, host, port: controllerPort };
+  const voters = checkVoters(options.voters ?? [self], self, port);
+  return {
+    voterCount: voters.length,
+    listenerLines: [
       `controller.quorum.voters=${voters.map((v) => `${v.id}@${v.host}:${v.port}`).join(",")}`,
       `listeners=PLAINTEXT://${host}:${port},CONTROLLER://${host}:${controllerPort}`,
       `advertised.listeners=PLAINTEXT://${host}:${port}`,
       "controller.listener.names=CONTROLLER",
       "inter.broker.listener.name=PLAINTEXT",
       "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-    ];
-  } else {
-    if (options.advertisedHost === undefined || options.advertisedHost.trim() === "") {
-      throw new BrokerConfigError(
-        `advertisedHost is required in ec2 mode: pass the instance's public DNS name or ${PUBLIC_DNS_PLACEHOLDER} for the user-data to fill in.`,
-      );
-    }
-    if (options.voters !== undefined && options.voters.length > 1) {
-      throw new BrokerConfigError(
-        `ec2 mode renders a single-node broker; got ${options.voters.length} voters.`,
-      );
-    }
-    const advertised = checkHost("advertisedHost", options.advertisedHost, true);
-    const internalHost = checkHost("internalHost", options.internalHost ?? "localhost", true);
-    const internalPort = checkPort("internalPort", options.internalPort ?? 9094);
-    if (new Set([port, controllerPort, internalPort]).size !== 3) {
-      throw new BrokerConfigError(
-        `port, controllerPort and internalPort must all differ, got ${port}, ${controllerPort} and ${internalPort}.`,
-      );
-    }
-    listenerLines = [
+    ],
+  };
+}
+
+/** EC2: an INTERNAL listener for the host itself and an EXTERNAL one advertised by public DNS. */
+function ec2Listeners(
+  options: BrokerConfigOptions,
+  { port, controllerPort }: CommonSettings,
+): { voterCount: number; listenerLines: string[] } {
+  if (options.advertisedHost === undefined || options.advertisedHost.trim() === "") {
+    throw new BrokerConfigError(
+      `advertisedHost is required in ec2 mode: pass the instance's public DNS name or ${PUBLIC_DNS_PLACEHOLDER} for the user-data to fill in.`,
+    );
+  }
+  if (options.voters !== undefined && options.voters.length > 1) {
+    throw new BrokerConfigError(
+      `ec2 mode renders a single-node broker; got ${options.voters.length} voters.`,
+    );
+  }
+  const advertised = checkHost("advertisedHost", options.advertisedHost, true);
+  const internalHost = checkHost("internalHost", options.internalHost ?? "localhost", true);
+  const internalPort = checkPort("internalPort", options.internalPort ?? 9094);
+  if (new Set([port, controllerPort, internalPort]).size !== 3) {
+    throw new BrokerConfigError(
+      `port, controllerPort and internalPort must all differ, got ${port}, ${controllerPort} and ${internalPort}.`,
+    );
+  }
+  return {
+    voterCount: 1,
+    listenerLines: [
       `controller.quorum.voters=1@localhost:${controllerPort}`,
       `listeners=INTERNAL://0.0.0.0:${internalPort},EXTERNAL://0.0.0.0:${port},CONTROLLER://localhost:${controllerPort}`,
       `advertised.listeners=INTERNAL://${internalHost}:${internalPort},EXTERNAL://${advertised}:${port}`,
       "controller.listener.names=CONTROLLER",
       "inter.broker.listener.name=INTERNAL",
       "listener.security.protocol.map=CONTROLLER:PLAINTEXT,INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT",
-    ];
-  }
+    ],
+  };
+}
 
+/** The file: identity, listeners, data folder, replication for the node count, retention. */
+function renderLines(
+  mode: "local" | "ec2",
+  { partitions, dataDir, nodeId }: CommonSettings,
+  voterCount: number,
+  listenerLines: string[],
+): string {
   const { replicationFactor, minInsyncReplicas } = replicationForBrokers(voterCount);
   const kind = voterCount === 1
     ? "single-node KRaft"
