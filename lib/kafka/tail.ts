@@ -10,7 +10,13 @@
  * @module
  */
 
-import { AssignerProtocol, type Consumer, type Kafka, type PartitionAssigner } from "kafkajs";
+import {
+  AssignerProtocol,
+  type Consumer,
+  type Kafka,
+  type KafkaMessage,
+  type PartitionAssigner,
+} from "kafkajs";
 import { Buffer } from "node:buffer";
 import { type Logger, silentLogger } from "../log.ts";
 import { isConnectionError, KafkaUnavailableError } from "./client.ts";
@@ -135,63 +141,28 @@ export async function tailTopic(kafka: Kafka, options: TailOptions): Promise<Tai
       } (group ${group}, no commits).`,
     );
 
-    let stop: (reason: TailStop) => void = () => {};
-    const stopped = new Promise<TailStop>((resolve) => stop = resolve);
-    let idle: ReturnType<typeof setTimeout> | undefined;
-    const armIdle = () => {
-      if (idleExitMs === undefined) return;
-      clearTimeout(idle);
-      idle = setTimeout(() => stop("idle"), idleExitMs);
-    };
-    const onAbort = () => stop("signal");
-    signal?.addEventListener("abort", onAbort, { once: true });
-    let done = false;
-
+    const stopper = new TailStopper(idleExitMs, signal);
     await theConsumer.connect();
     await theConsumer.subscribe({ topics: [topic], fromBeginning: true });
-    let failure: unknown;
-    theConsumer.on(theConsumer.events.CRASH, (event) => {
-      failure = event.payload.error;
-      stop("signal");
-    });
+    theConsumer.on(theConsumer.events.CRASH, (event) => stopper.fail(event.payload.error));
     await theConsumer.run({
       autoCommit: false,
       eachBatchAutoResolve: true,
       eachBatch: async ({ batch, isRunning, isStale }) => {
         for (const message of batch.messages) {
-          if (done || !isRunning() || isStale()) return;
-          armIdle();
-          await options.onMessage({
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: message.offset,
-            key: message.key?.toString("utf8") ?? null,
-            value: message.value?.toString("utf8") ?? null,
-            timestamp: new Date(Number(message.timestamp)).toISOString(),
-            headers: Object.fromEntries(
-              Object.entries(message.headers ?? {}).map((
-                [name, value],
-              ) => [name, Array.isArray(value) ? value.map(String).join(",") : String(value)]),
-            ),
-          });
+          if (stopper.done || !isRunning() || isStale()) return;
+          stopper.armIdle();
+          await options.onMessage(tailMessage(batch.topic, batch.partition, message));
           result.messages++;
-          if (max !== undefined && result.messages >= max) {
-            done = true;
-            stop("max");
-            return;
-          }
+          if (max !== undefined && result.messages >= max) return stopper.stop("max");
         }
       },
     });
     for (const { partition, offset } of plan) {
       theConsumer.seek({ topic, partition, offset: String(offset) });
     }
-    armIdle();
-    result.stoppedBy = await stopped;
-    done = true;
-    clearTimeout(idle);
-    signal?.removeEventListener("abort", onAbort);
-    if (failure) throw failure;
+    stopper.armIdle();
+    result.stoppedBy = await stopper.stopped();
     return result;
   } catch (error) {
     if (isConnectionError(error)) throw new KafkaUnavailableError(options.brokers ?? [], error);
@@ -202,6 +173,68 @@ export async function tailTopic(kafka: Kafka, options: TailOptions): Promise<Tai
     await admin.deleteGroups([group]).catch(() => {});
     await admin.disconnect().catch(() => {});
   }
+}
+
+/** Ends a tail: at `max`, after `idleExitMs` without a message, on the signal, or on a crash. */
+class TailStopper {
+  /** Set once the tail stopped: later messages are not shown. */
+  done = false;
+  readonly #idleExitMs?: number;
+  readonly #signal?: AbortSignal;
+  #idle: ReturnType<typeof setTimeout> | undefined;
+  #failure: unknown;
+  #resolve: (reason: TailStop) => void = () => {};
+  readonly #stopped = new Promise<TailStop>((resolve) => this.#resolve = resolve);
+  readonly #onAbort = () => this.stop("signal");
+
+  constructor(idleExitMs: number | undefined, signal: AbortSignal | undefined) {
+    this.#idleExitMs = idleExitMs;
+    this.#signal = signal;
+    signal?.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  /** Restarts the idle timer (a message arrived). */
+  armIdle(): void {
+    if (this.#idleExitMs === undefined) return;
+    clearTimeout(this.#idle);
+    this.#idle = setTimeout(() => this.stop("idle"), this.#idleExitMs);
+  }
+
+  stop(reason: TailStop): void {
+    this.done = true;
+    this.#resolve(reason);
+  }
+
+  fail(error: unknown): void {
+    this.#failure = error;
+    this.stop("signal");
+  }
+
+  /** Why the tail stopped, once it has; rethrows a crash. */
+  async stopped(): Promise<TailStop> {
+    const reason = await this.#stopped;
+    clearTimeout(this.#idle);
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+    if (this.#failure) throw this.#failure;
+    return reason;
+  }
+}
+
+/** A fetched message as the tail shows it: text key and value, ISO time, text headers. */
+function tailMessage(topic: string, partition: number, message: KafkaMessage): TailMessage {
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key?.toString("utf8") ?? null,
+    value: message.value?.toString("utf8") ?? null,
+    timestamp: new Date(Number(message.timestamp)).toISOString(),
+    headers: Object.fromEntries(
+      Object.entries(message.headers ?? {}).map((
+        [name, value],
+      ) => [name, Array.isArray(value) ? value.map(String).join(",") : String(value)]),
+    ),
+  };
 }
 
 /**
