@@ -86,91 +86,16 @@ export interface TickSource {
  * ```
  */
 export async function openTickSource(options: TickSourceOptions = {}): Promise<TickSource> {
-  const logger = options.logger ?? silentLogger;
   const clock = options.clock ?? systemClock;
-  const signal = options.signal;
-  let counts = () => ({ rows: 0, rejected: 0 });
-  let rejects: RejectsFile | undefined;
-  let raw: AsyncIterable<Tick> | Iterable<Tick>;
-  let description: string;
-
-  if ((options.source ?? "csv") === "simulate") {
-    const symbols = options.symbols ?? 14;
-    const seed = options.seed ?? 42;
-    if (options.start !== undefined || options.mode === "sample") {
-      const start = Number(options.start ?? Date.UTC(2007, 9, 1));
-      const intervalMs = options.intervalMs ?? DAY_MS;
-      raw = simulateTicks({
-        symbols,
-        seed,
-        start,
-        intervalMs,
-        calendar: intervalMs === DAY_MS,
-        quirks: true,
-        // A sample draws from the first 1,000 days; a stream goes on up to today.
-        ...(options.mode === "sample" ? { count: 1000 } : { end: clock.now() }),
-      });
-      description = `the simulator (${symbols} indices, ${
-        intervalMs === DAY_MS ? "daily bars" : `${intervalMs} ms bars`
-      } from ${new Date(start).toISOString().slice(0, 10)}, seed ${seed})`;
-    } else {
-      const intervalMs = options.intervalMs ?? 1000;
-      raw = liveTicks({ symbols, seed, intervalMs, clock, signal });
-      description = `the simulator, live (${symbols} indices, a tick each every ${
-        intervalMs / 1000
-      } s stamped with the current time, seed ${seed})`;
-    }
-  } else {
-    const file = options.file ?? "data/stock_data.csv";
-    // Fail before anything else happens (topic creation, connections) when the file is missing.
-    await Deno.stat(file).catch((error) => {
-      throw new CsvReadError(
-        file,
-        error instanceof Deno.errors.NotFound
-          ? "no such file. Check the path, or run `deno task generate-data` to create the sample"
-          : `${error.message}. Check the path and its permissions`,
-        { cause: error },
-      );
-    });
-    const rejectsPath = options.rejectsPath ?? rejectsPathFor(file);
-    if (rejectsPath !== false) {
-      // One rejects file per run; it is removed again at close when the file had no bad rows.
-      await Deno.remove(rejectsPath).catch(() => {});
-      rejects = await RejectsFile.open(rejectsPath);
-    }
-    const csv = readCsvTicks(file, {
-      signal,
-      onReject: (reject) => {
-        logger.warn(formatReject(reject));
-        rejects?.add(reject);
-      },
-    });
-    counts = () => ({ rows: csv.counts.rows, rejected: csv.counts.rejected });
-    raw = csv;
-    description = file;
-  }
-
-  let ticks: AsyncIterable<Tick>;
-  if (options.mode === "sample") {
-    const rows = await reservoir(raw, options.sampleReservoir ?? 100_000, signal);
-    ticks = sampleTicks(rows, {
-      intervalMs: options.sampleIntervalMs ?? 1000,
-      limit: options.limit,
-      clock,
-      signal,
-      repeat: options.repeat,
-    });
-    description = `random rows of ${description}, one every ${
-      options.sampleIntervalMs ?? 1000
-    } ms, ${options.repeat ? "rows may repeat" : "each row once"}`;
-  } else {
-    ticks = pace(raw, options.pace ?? { speed: "max" }, { clock, signal });
-    if (options.limit !== undefined) ticks = take(ticks, options.limit);
-  }
+  const origin = (options.source ?? "csv") === "simulate"
+    ? simulatedOrigin(options, clock)
+    : await csvOrigin(options);
+  const { ticks, description } = await delivered(origin.raw, origin.description, options, clock);
+  const { rejects } = origin;
   return {
     ticks,
     description,
-    counts,
+    counts: origin.counts,
     get rejectsPath() {
       return rejects && rejects.count > 0 ? rejects.path : undefined;
     },
@@ -179,6 +104,113 @@ export async function openTickSource(options: TickSourceOptions = {}): Promise<T
       if (rejects?.count === 0) Deno.removeSync(rejects.path);
     },
   };
+}
+
+/** Where the ticks come from, before pacing or sampling. */
+interface Origin {
+  raw: AsyncIterable<Tick> | Iterable<Tick>;
+  description: string;
+  counts: () => { rows: number; rejected: number };
+  rejects?: RejectsFile;
+}
+
+/** The simulator: historical bars (with `start` or in sample mode) or live ticks stamped now. */
+function simulatedOrigin(options: TickSourceOptions, clock: Clock): Origin {
+  const symbols = options.symbols ?? 14;
+  const seed = options.seed ?? 42;
+  const counts = () => ({ rows: 0, rejected: 0 });
+  if (options.start !== undefined || options.mode === "sample") {
+    const start = Number(options.start ?? Date.UTC(2007, 9, 1));
+    const intervalMs = options.intervalMs ?? DAY_MS;
+    return {
+      raw: simulateTicks({
+        symbols,
+        seed,
+        start,
+        intervalMs,
+        calendar: intervalMs === DAY_MS,
+        quirks: true,
+        // A sample draws from the first 1,000 days; a stream goes on up to today.
+        ...(options.mode === "sample" ? { count: 1000 } : { end: clock.now() }),
+      }),
+      description: `the simulator (${symbols} indices, ${
+        intervalMs === DAY_MS ? "daily bars" : `${intervalMs} ms bars`
+      } from ${new Date(start).toISOString().slice(0, 10)}, seed ${seed})`,
+      counts,
+    };
+  }
+  const intervalMs = options.intervalMs ?? 1000;
+  return {
+    raw: liveTicks({ symbols, seed, intervalMs, clock, signal: options.signal }),
+    description: `the simulator, live (${symbols} indices, a tick each every ${
+      intervalMs / 1000
+    } s stamped with the current time, seed ${seed})`,
+    counts,
+  };
+}
+
+/** A CSV file, its bad rows reported and kept in a rejects file. */
+async function csvOrigin(options: TickSourceOptions): Promise<Origin> {
+  const logger = options.logger ?? silentLogger;
+  const file = options.file ?? "data/stock_data.csv";
+  // Fail before anything else happens (topic creation, connections) when the file is missing.
+  await Deno.stat(file).catch((error) => {
+    throw new CsvReadError(
+      file,
+      error instanceof Deno.errors.NotFound
+        ? "no such file. Check the path, or run `deno task generate-data` to create the sample"
+        : `${error.message}. Check the path and its permissions`,
+      { cause: error },
+    );
+  });
+  const rejectsPath = options.rejectsPath ?? rejectsPathFor(file);
+  let rejects: RejectsFile | undefined;
+  if (rejectsPath !== false) {
+    // One rejects file per run; it is removed again at close when the file had no bad rows.
+    await Deno.remove(rejectsPath).catch(() => {});
+    rejects = await RejectsFile.open(rejectsPath);
+  }
+  const csv = readCsvTicks(file, {
+    signal: options.signal,
+    onReject: (reject) => {
+      logger.warn(formatReject(reject));
+      rejects?.add(reject);
+    },
+  });
+  return {
+    raw: csv,
+    description: file,
+    counts: () => ({ rows: csv.counts.rows, rejected: csv.counts.rejected }),
+    rejects,
+  };
+}
+
+/** How the ticks are delivered: random rows one at a time (sample mode) or paced in order. */
+async function delivered(
+  raw: AsyncIterable<Tick> | Iterable<Tick>,
+  description: string,
+  options: TickSourceOptions,
+  clock: Clock,
+): Promise<{ ticks: AsyncIterable<Tick>; description: string }> {
+  const { signal } = options;
+  if (options.mode === "sample") {
+    const rows = await reservoir(raw, options.sampleReservoir ?? 100_000, signal);
+    return {
+      ticks: sampleTicks(rows, {
+        intervalMs: options.sampleIntervalMs ?? 1000,
+        limit: options.limit,
+        clock,
+        signal,
+        repeat: options.repeat,
+      }),
+      description: `random rows of ${description}, one every ${
+        options.sampleIntervalMs ?? 1000
+      } ms, ${options.repeat ? "rows may repeat" : "each row once"}`,
+    };
+  }
+  let ticks = pace(raw, options.pace ?? { speed: "max" }, { clock, signal });
+  if (options.limit !== undefined) ticks = take(ticks, options.limit);
+  return { ticks, description };
 }
 
 const DAY_MS = 86_400_000;
