@@ -14,6 +14,7 @@
  */
 
 export * from "./broker_config.ts";
+export * from "./tcp_probe.ts";
 export * from "./local/daemon.ts";
 export * from "./local/java.ts";
 export * from "./local/local_broker.ts";

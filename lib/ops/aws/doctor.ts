@@ -15,6 +15,7 @@ import { type AthenaClient, GetWorkGroupCommand } from "@aws-sdk/client-athena";
 import { Kafka, logLevel } from "kafkajs";
 import type { PipelineConfig } from "../../config.ts";
 import { parseS3Uri } from "../../lake/layout.ts";
+import { tcpProbe } from "../tcp_probe.ts";
 
 /** The outcome of one check. */
 export interface CheckResult {
@@ -131,31 +132,6 @@ export interface CheckBrokerOptions {
   timeoutMs?: number;
 }
 
-async function tcpReachable(
-  host: string,
-  port: number,
-  timeoutMs: number,
-): Promise<string | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    const conn = await Promise.race([
-      Deno.connect({ hostname: host, port }),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`ETIMEDOUT after ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
-    conn.close();
-    return undefined;
-  } catch (error) {
-    if (error instanceof Deno.errors.ConnectionRefused) return "ECONNREFUSED";
-    if (error instanceof Deno.errors.NotFound) return "ENOTFOUND";
-    const text = (error as Error).message;
-    return /ETIMEDOUT|timed out/i.test(text) ? "ETIMEDOUT" : text;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /**
  * Explains a broker whose bootstrap address answers but whose advertised addresses (what it tells
  * clients to connect to next) do not — the EC2 `advertised.listeners` mistake. Returns `undefined`
@@ -191,7 +167,7 @@ export async function checkBroker(
   const bootstrap = brokers.join(",");
   for (const broker of brokers) {
     const at = broker.lastIndexOf(":");
-    const error = await tcpReachable(broker.slice(0, at), Number(broker.slice(at + 1)), timeoutMs);
+    const error = await tcpProbe(broker.slice(0, at), Number(broker.slice(at + 1)), timeoutMs);
     if (!error) continue;
     const hint = error === "ECONNREFUSED"
       ? "Nothing listens there: start the local broker with `deno task up`, or on EC2 wait for the user-data to finish (`sudo tail /var/log/kafka-setup.log`) and check `systemctl status kafka`."
@@ -214,7 +190,7 @@ export async function checkBroker(
     const cluster = await admin.describeCluster();
     const advertised = [];
     for (const b of cluster.brokers) {
-      advertised.push({ ...b, error: await tcpReachable(b.host, b.port, timeoutMs) });
+      advertised.push({ ...b, error: await tcpProbe(b.host, b.port, timeoutMs) });
     }
     const problem = diagnoseAdvertised(bootstrap, advertised);
     if (problem) {

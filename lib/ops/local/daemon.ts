@@ -9,6 +9,7 @@
  */
 
 import type { Logger } from "../../log.ts";
+import { tcpProbe } from "../tcp_probe.ts";
 
 /** Options of {@linkcode spawnDetached}. */
 export interface SpawnDetachedOptions {
@@ -316,22 +317,7 @@ export async function portAcceptsConnections(
   port: number,
   timeoutMs = 2_000,
 ): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs);
-  });
-  const attempt = Deno.connect({ hostname: host, port }).then(
-    (conn) => {
-      conn.close();
-      return true;
-    },
-    () => false,
-  );
-  try {
-    return await Promise.race([attempt, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return await tcpProbe(host, port, timeoutMs) === undefined;
 }
 
 /** The last `lines` lines of a text file, or a note that it is missing. */
