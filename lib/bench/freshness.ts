@@ -17,6 +17,7 @@ import type { Store, StoredObject } from "../lake/store.ts";
 import type { Tick } from "../tick.ts";
 import { benchTicks } from "./data.ts";
 import { percentile } from "./stats.ts";
+import { sleep } from "../time.ts";
 
 /** A freshness figure. */
 export interface FreshnessFigure {
@@ -100,7 +101,7 @@ async function* pacedTicks(rate: number, durationSeconds: number): AsyncGenerato
   for (const tick of benchTicks(total)) {
     const due = start + (i * 1000) / rate;
     const wait = due - Date.now();
-    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (wait > 1) await sleep(wait);
     yield { ...tick, ts: Math.round(due) };
     i++;
   }
@@ -212,7 +213,7 @@ export function freshnessFigure(
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition() && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
 }
 
@@ -231,7 +232,7 @@ async function waitForStableGroup(
       if (failed) throw failed;
       const { groups } = await admin.describeGroups([group]);
       if (groups[0]?.state === "Stable" && groups[0].members.length > 0) return;
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await sleep(200);
     }
     throw new FreshnessBenchError(
       `Consumer group ${group} did not become stable within 60 s: check the broker's logs.`,

@@ -12,6 +12,7 @@ import { ConfigResourceTypes, type Kafka } from "kafkajs";
 import { type Logger, silentLogger } from "../log.ts";
 import { replicationForBrokers } from "../ops/broker_config.ts";
 import { isConnectionError, KafkaUnavailableError } from "./client.ts";
+import { sleep } from "../time.ts";
 
 /** Options of {@linkcode ensureTopic}. */
 export interface EnsureTopicOptions {
@@ -175,6 +176,6 @@ async function whileTopicPropagates<T>(
         `Topic ${topic} has no leader for every partition after ${TOPIC_PROPAGATION_MS / 1000} s.`,
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
 }

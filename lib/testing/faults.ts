@@ -20,6 +20,7 @@ import { processState } from "../ops/local/daemon.ts";
 import type { Tick } from "../tick.ts";
 import { type ScriptProcess, startScript, tickKey } from "./kafka.ts";
 import { listLakeObjects, runTestPython } from "./lake.ts";
+import { sleep } from "../time.ts";
 
 /** What a {@linkcode FaultProxy} does with traffic. */
 export type FaultMode = "pass" | "blackhole";
@@ -229,7 +230,7 @@ async function waitForState(
     if (performance.now() > deadline) {
       throw new Error(`process ${pid} is not ${what} after 5 s (state ${state})`);
     }
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
   }
 }
 
@@ -414,7 +415,7 @@ export async function waitForGroup(
         `group ${group} never ${what} in ${timeoutMs} ms; last ${JSON.stringify(view)}`,
       );
     }
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
 }
 

@@ -9,6 +9,7 @@
  */
 
 import type { Logger } from "../../log.ts";
+import { sleep } from "../../time.ts";
 import { tcpProbe } from "../tcp_probe.ts";
 
 /** Options of {@linkcode spawnDetached}. */
@@ -329,9 +330,4 @@ export async function tailFile(path: string, lines = 20): Promise<string> {
     if (error instanceof Deno.errors.NotFound) return `(${path} does not exist)`;
     throw error;
   }
-}
-
-/** Resolves after `ms` milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

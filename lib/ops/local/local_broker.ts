@@ -32,7 +32,6 @@ import {
   livePid,
   portAcceptsConnections,
   removePidFile,
-  sleep,
   spawnDetached,
   stopOurService,
   tailFile,
@@ -40,6 +39,7 @@ import {
   writePidFile,
 } from "./daemon.ts";
 import { MAVEN_HINT, requireJava, requireMaven, runTool } from "./java.ts";
+import { sleep } from "../../time.ts";
 
 /** The Maven artifacts whose runtime dependencies form the broker's classpath. */
 export const KAFKA_ARTIFACTS: readonly string[] = [

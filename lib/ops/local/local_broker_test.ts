@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { join } from "node:path";
 import { BrokerConfigError, parseProperties, renderServerProperties } from "../broker_config.ts";
-import { isAlive, sleep, spawnDetached, tailFile, terminate } from "./daemon.ts";
+import { isAlive, spawnDetached, tailFile, terminate } from "./daemon.ts";
+import { sleep } from "../../time.ts";
 import { MissingToolError, parseJavaVersion } from "./java.ts";
 import {
   answersMetadata,
