@@ -37,6 +37,7 @@ import {
   assertExactlyOnce,
   committedOffsets,
   endOffsets,
+  formatOffsets,
   REPO_ROOT,
   sendTicks,
   sumOffsets,
@@ -58,10 +59,6 @@ const BROKER_DOWN_MS = 5_000;
 const MIN_HOLE_MS = 45_000;
 /** After the faults, how long the group may take to commit everything. */
 const CATCH_UP_MS = 120_000;
-
-function offsets(map: Map<number, bigint>): string {
-  return [...map].sort(([a], [b]) => a - b).map(([p, o]) => `${p}:${o}`).join(" ");
-}
 
 function printLines(name: string, script: TracedScript, t0: number): void {
   console.log(`--- ${name} output (time since stream start) ---`);
@@ -146,7 +143,9 @@ Deno.test({
       proxy.blackHole();
       const holeAt = performance.now();
       console.log(
-        `[${secondsSince(t0, holeAt)}] S3 black-holed; committed ${offsets(committedBeforeHole)}`,
+        `[${secondsSince(t0, holeAt)}] S3 black-holed; committed ${
+          formatOffsets(committedBeforeHole)
+        }`,
       );
       // A flush is stuck: a request went into the hole and is waiting for its answer.
       while (proxy.stats.swallowedBytes === 0) {
@@ -160,9 +159,9 @@ Deno.test({
       console.log(
         `[${secondsSince(t0, stuckAt)}] a flush is stuck on S3 (${
           JSON.stringify(proxy.stats)
-        }); phase 1 acknowledged ${acknowledged1}; committed ${offsets(committedAtKill)}, end ${
-          offsets(endAtKill)
-        }`,
+        }); phase 1 acknowledged ${acknowledged1}; committed ${
+          formatOffsets(committedAtKill)
+        }, end ${formatOffsets(endAtKill)}`,
       );
 
       // Lose the broker while the flush hangs, then bring it back on the same data.
@@ -277,8 +276,8 @@ Deno.test({
               ? `neither caught up nor exited within ${CATCH_UP_MS / 1000} s`
               : `caught up at ${secondsSince(t0, firstCaughtUpAt)}`
           }; drain run ${drainResult ? `exit ${drainResult.code}` : "not needed"}; committed ${
-            offsets(committed)
-          }, end ${offsets(ends)}`,
+            formatOffsets(committed)
+          }, end ${formatOffsets(ends)}`,
       );
 
       // An exit on the way must say what failed: Kafka while the broker was gone; while the

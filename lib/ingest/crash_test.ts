@@ -37,6 +37,7 @@ import {
 import {
   assertExactlyOnce,
   endOffsets,
+  formatOffsets,
   type ScriptProcess,
   type ScriptResult,
   seededRandom,
@@ -379,7 +380,7 @@ async function replayed(
       performance.now() < deadline,
       `seed ${SEED}: run ${run} (pid ${pid}) did not replay ${
         left.map((u) => describeEntry(u.entry)).join("; ")
-      } within ${RESTART_MS} ms (committed ${fmt(committed)}; replay entries ${
+      } within ${RESTART_MS} ms (committed ${formatOffsets(committed)}; replay entries ${
         left.map((u) => u.replay ? describeEntry(u.replay) : "none").join("; ")
       })`,
     );
@@ -480,10 +481,6 @@ async function killBetweenCheckpointAndCommit(
     hunting = false;
     await refresh;
   }
-}
-
-function fmt(offsets: Map<number, bigint>): string {
-  return [...offsets].map(([p, o]) => `${p}:${o}`).join(" ");
 }
 
 /** The replay line the sink logs when it resumes at a recorded range (see `LakeSink#replayOf`). */
@@ -637,7 +634,7 @@ async function consumeThroughCrashes(
         `seed ${SEED}: [${secondsSince(t0)}] kill ${kill} (pid ${consumer.child.pid}, ` +
           `${targeted ? "targeted" : "random"}): ${phases}; killed ${
             secondsSince(startedAt)
-          } later, ${how}; committed ${fmt(committed)}${
+          } later, ${how}; committed ${formatOffsets(committed)}${
             inWindow ? "; left a range between checkpoint and commit" : ""
           }`,
       );

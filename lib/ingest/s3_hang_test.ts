@@ -34,6 +34,7 @@ import {
   assertExactlyOnce,
   committedOffsets,
   endOffsets,
+  formatOffsets,
   sendTicks,
   sumOffsets,
   testKafka,
@@ -49,10 +50,6 @@ const GRACE_MS = 2_000;
 /** Longer than the whole run: the test stops the consumer with SIGTERM once it caught up, so an
  * idle exit cannot end it while a flush hangs. */
 const IDLE_EXIT_S = 300;
-
-function offsets(map: Map<number, bigint>): string {
-  return [...map].sort(([a], [b]) => a - b).map(([p, o]) => `${p}:${o}`).join(" ");
-}
 
 function groupText(view: GroupView | undefined): string {
   if (!view) return "unknown";
@@ -136,7 +133,7 @@ Deno.test({
       hungAt = performance.now();
       console.log(
         `[${secondsSince(t0, hungAt)}] S3 black-holed; committed ${
-          offsets(await committedOffsets(kafka, t.group, t.topic))
+          formatOffsets(await committedOffsets(kafka, t.group, t.topic))
         }`,
       );
       // A write acknowledged just before the hole may still be committed; then nothing may
@@ -160,7 +157,7 @@ Deno.test({
         } catch {
           // reported as unknown
         }
-        const sample = `[${secondsSince(t0)}] committed ${offsets(committed)} · group ${
+        const sample = `[${secondsSince(t0)}] committed ${formatOffsets(committed)} · group ${
           groupText(view)
         } · consumer ${exitedAt === undefined ? "running" : "EXITED"} · proxy ${
           JSON.stringify(proxy.stats)
@@ -272,11 +269,13 @@ Deno.test({
         }; the other missing rows are still in Kafka, uncommitted\n  hang ${
           secondsSince(t0, hungAt)
         } → ${secondsSince(t0, restoredAt)}; committed at ` +
-        `hang+${GRACE_MS / 1000} s ${offsets(committedAtHang)}, max during hang ` +
-        `${offsets(maxCommittedDuringHang)}, moved during hang: ${
+        `hang+${GRACE_MS / 1000} s ${formatOffsets(committedAtHang)}, max during hang ` +
+        `${formatOffsets(maxCommittedDuringHang)}, moved during hang: ${
           movedDuringHang.length === 0 ? "never" : movedDuringHang.join(", ")
-        }; end offsets at hang ${offsets(endAtHang)}, at restore ${offsets(endAtRestore)}; ` +
-        `committed at the end ${offsets(committed)}, end ${offsets(end)}; proxy ${
+        }; end offsets at hang ${formatOffsets(endAtHang)}, at restore ${
+          formatOffsets(endAtRestore)
+        }; ` +
+        `committed at the end ${formatOffsets(committed)}, end ${formatOffsets(end)}; proxy ${
           JSON.stringify(proxyStats)
         }; member ${memberId} missing from the group during the hang at: ${
           membershipLost.length === 0 ? "never" : membershipLost.join(", ")

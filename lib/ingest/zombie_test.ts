@@ -36,6 +36,7 @@ import {
   assertExactlyOnce,
   committedOffsets,
   endOffsets,
+  formatOffsets,
   sendTicks,
   testKafka,
   testTopic,
@@ -69,13 +70,6 @@ interface ScriptExit {
   code: number;
   signal: Deno.Signal | null;
   stderr: string;
-}
-
-function offsets(map: Map<number, bigint>, partitions?: number[]): string {
-  return [...map].filter(([p]) => !partitions || partitions.includes(p)).map(([p, o]) =>
-    `${p}:${o}`
-  )
-    .join(" ");
 }
 
 /** Prints a script's output lines with their times since `t0` (all of them: a run is short). */
@@ -181,7 +175,7 @@ async function zombieScenario(
     console.log(
       `[${secondsSince(t0, run.frozenAt)}] SIGSTOP ${run.victim.process} ` +
         `(${secondsSince(line.at, run.frozenAt)} after its line "${line.text}"); ` +
-        `committed ${offsets(run.committedAtFreeze)}, end ${offsets(endAtFreeze)}`,
+        `committed ${formatOffsets(run.committedAtFreeze)}, end ${formatOffsets(endAtFreeze)}`,
     );
 
     // While it is frozen: the coordinator drops it after the session timeout and gives its
@@ -216,7 +210,7 @@ async function zombieScenario(
     console.log(
       `[${secondsSince(t0, run.thawedAt)}] SIGCONT ${run.victim.process} after ` +
         `${secondsSince(run.frozenAt, run.thawedAt)} frozen; committed just before: ` +
-        offsets(run.committedBeforeThaw),
+        formatOffsets(run.committedBeforeThaw),
     );
 
     run.acknowledged = await producing;
@@ -288,9 +282,11 @@ async function zombieScenario(
       `  frozen ${run.victim!.process} owned ${
         run.victim!.partitions
       } with ${run.bufferedAtFreeze} ` +
-      `rows buffered; committed at freeze ${offsets(run.committedAtFreeze!)}, before thaw ` +
-      `${offsets(run.committedBeforeThaw!)}, at the end ${offsets(committed)}, end offsets ` +
-      `${offsets(end)}; freeze at ${secondsSince(t0, run.frozenAt)}, takeover at ${
+      `rows buffered; committed at freeze ${formatOffsets(run.committedAtFreeze!)}, before thaw ` +
+      `${formatOffsets(run.committedBeforeThaw!)}, at the end ${
+        formatOffsets(committed)
+      }, end offsets ` +
+      `${formatOffsets(end)}; freeze at ${secondsSince(t0, run.frozenAt)}, takeover at ${
         run.takeoverAt ? secondsSince(t0, run.takeoverAt) : "never"
       }, thaw at ${secondsSince(t0, run.thawedAt)}`,
   );

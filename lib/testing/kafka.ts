@@ -96,6 +96,15 @@ export function sumOffsets(offsets: Map<number, bigint>): bigint {
   return [...offsets.values()].reduce((a, b) => a + b, 0n);
 }
 
+/**
+ * Offsets per partition as `partition:offset` pairs in partition order, e.g. `0:120 1:98`, for
+ * test logs and messages; only `partitions` when given.
+ */
+export function formatOffsets(offsets: Map<number, bigint>, partitions?: number[]): string {
+  return [...offsets].filter(([p]) => !partitions || partitions.includes(p))
+    .sort(([a], [b]) => a - b).map(([p, o]) => `${p}:${o}`).join(" ");
+}
+
 /** The group's committed offset per partition (`-1` when none). */
 export async function committedOffsets(
   kafka: Kafka,

@@ -24,6 +24,7 @@ import {
   assertExactlyOnce,
   committedOffsets,
   endOffsets,
+  formatOffsets,
   type ScriptResult,
   startScript,
   sumOffsets,
@@ -437,7 +438,7 @@ Deno.test({
       const ends = await endOffsets(kafka, topic);
       if (sumOffsets(ends) !== total || lakeTicks.length !== acknowledged.length) {
         log(
-          `end offsets ${[...ends].map(([p, o]) => `${p}:${o}`).join(" ")}; missing from the ` +
+          `end offsets ${formatOffsets(ends)}; missing from the ` +
             `lake:\n${describeMissing(lakeTicks, acknowledged, acks, [kill1At, kill2At])}`,
         );
       }
