@@ -70,6 +70,29 @@ async function tempNotebook(name: string, cells: string[]): Promise<{ dir: strin
   return { dir, path };
 }
 
+/**
+ * Runs `run_notebooks.ts` on a one-off notebook of `cells` that must fail, and returns its output;
+ * the notebook and the run's folder are removed afterwards.
+ */
+async function runFailingNotebook(name: string, cells: string[], id: string): Promise<string> {
+  const { python, env } = services();
+  const { dir, path } = await tempNotebook(name, cells);
+  const run = runId(id);
+  try {
+    const { code, output } = await runScript(
+      "run_notebooks.ts",
+      ["--python", python, "--run-id", run, path],
+      env,
+    );
+    assert.equal(code, 1, output);
+    return output;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(join(ROOT, ".cache", "notebook-runs", run), { recursive: true })
+      .catch(() => {});
+  }
+}
+
 Deno.test({
   name: "every tutorial notebook runs top to bottom on the Deno kernel without error output, " +
     "and the analysis draws a chart",
@@ -109,29 +132,15 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const { python, env } = services();
-    const { dir, path } = await tempNotebook("broken.ipynb", [
+    const output = await runFailingNotebook("broken.ipynb", [
       "1 + 1",
       'throw new Error("boom in the second cell")',
       '"never reached"',
-    ]);
-    const id = runId("broken");
-    try {
-      const { code, output } = await runScript(
-        "run_notebooks.ts",
-        ["--python", python, "--run-id", id, path],
-        env,
-      );
-      assert.equal(code, 1, output);
-      assert.match(output, /FAIL broken\.ipynb/);
-      assert.match(output, /cell 1: Error: boom in the second cell/);
-      assert.match(output, /cell 2: did not run/);
-      assert.match(output, /Executed notebooks kept in/);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-      await Deno.remove(join(ROOT, ".cache", "notebook-runs", id), { recursive: true })
-        .catch(() => {});
-    }
+    ], "broken");
+    assert.match(output, /FAIL broken\.ipynb/);
+    assert.match(output, /cell 1: Error: boom in the second cell/);
+    assert.match(output, /cell 2: did not run/);
+    assert.match(output, /Executed notebooks kept in/);
   },
 });
 
@@ -140,25 +149,11 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const { python, env } = services();
-    const { dir, path } = await tempNotebook("03_analysis.ipynb", [
+    const output = await runFailingNotebook("03_analysis.ipynb", [
       'await Deno.jupyter.display({ "text/plain": "a table, no chart" }, { raw: true });',
-    ]);
-    const id = runId("nochart");
-    try {
-      const { code, output } = await runScript(
-        "run_notebooks.ts",
-        ["--python", python, "--run-id", id, path],
-        env,
-      );
-      assert.equal(code, 1, output);
-      assert.match(output, /FAIL 03_analysis\.ipynb/);
-      assert.match(output, /shows no chart/);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-      await Deno.remove(join(ROOT, ".cache", "notebook-runs", id), { recursive: true })
-        .catch(() => {});
-    }
+    ], "nochart");
+    assert.match(output, /FAIL 03_analysis\.ipynb/);
+    assert.match(output, /shows no chart/);
   },
 });
 
@@ -167,28 +162,14 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const { python, env } = services();
-    const { dir, path } = await tempNotebook("silent.ipynb", [
+    const output = await runFailingNotebook("silent.ipynb", [
       "const a = 1;\nundefined;",
       'await Deno.jupyter.display({ "text/plain": "shown" }, { raw: true });\n' +
       "await new Promise((r) => setTimeout(r, 50));",
-    ]);
-    const id = runId("silent");
-    try {
-      const { code, output } = await runScript(
-        "run_notebooks.ts",
-        ["--python", python, "--run-id", id, path],
-        env,
-      );
-      assert.equal(code, 1, output);
-      assert.match(output, /FAIL silent\.ipynb/);
-      assert.match(output, /cell 0: ends in an expression but shows no output: undefined/);
-      assert.doesNotMatch(output, /cell 1:/);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-      await Deno.remove(join(ROOT, ".cache", "notebook-runs", id), { recursive: true })
-        .catch(() => {});
-    }
+    ], "silent");
+    assert.match(output, /FAIL silent\.ipynb/);
+    assert.match(output, /cell 0: ends in an expression but shows no output: undefined/);
+    assert.doesNotMatch(output, /cell 1:/);
   },
 });
 
