@@ -11,6 +11,12 @@
  * under the instance's public DNS name, which is what clients outside AWS must be given back in
  * metadata responses (the classic "connects, then times out" EC2 mistake).
  *
+ * With {@linkcode BrokerConfigOptions.security} the same functions render the secure setup: the
+ * client (local) or EXTERNAL (ec2) listener speaks `SASL_SSL` with {@linkcode SCRAM_MECHANISM},
+ * {@linkcode STANDARD_AUTHORIZER} denies what no ACL grants, and the PLAINTEXT listeners left
+ * (controller, INTERNAL) bind to `127.0.0.1`. {@linkcode scramFormatArgs} creates the SCRAM users
+ * when the storage is formatted.
+ *
  * @module
  */
 
@@ -86,7 +92,10 @@ export interface BrokerConfigOptions {
    * public DNS name, or {@linkcode PUBLIC_DNS_PLACEHOLDER} for the user-data to substitute at boot.
    */
   advertisedHost?: string;
-  /** EC2 mode: the INTERNAL listener's port (inter-broker traffic, tools on the instance). @default {9094} */
+  /**
+   * EC2 mode, and local secure mode without `security.interBrokerUser`: the INTERNAL listener's
+   * port (inter-broker traffic, tools on the host). @default {9094}
+   */
   internalPort?: number;
   /**
    * EC2 mode: the name advertised on the INTERNAL listener. `localhost` suits a single node; pass the
@@ -104,6 +113,74 @@ export interface BrokerConfigOptions {
    * @default {[{ id: nodeId, host, port: controllerPort }]} (a single node)
    */
   voters?: readonly QuorumVoter[];
+  /**
+   * Secure setup (see {@linkcode BrokerSecurityOptions}): the client listener (local) or EXTERNAL
+   * listener (ec2) becomes `SASL_SSL` with SCRAM-SHA-512, an authorizer denies everything not
+   * granted by an ACL, and the PLAINTEXT listeners left (controller, ec2 INTERNAL) bind to
+   * `127.0.0.1` only. Without it the broker is open (PLAINTEXT, no authentication).
+   */
+  security?: BrokerSecurityOptions;
+}
+
+/** The SASL mechanism of the secure setup: the strongest SCRAM Kafka and Amazon MSK offer. */
+export const SCRAM_MECHANISM = "SCRAM-SHA-512";
+
+/** The authorizer of the secure setup: KRaft's own, ACLs kept in the metadata log. */
+export const STANDARD_AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer";
+
+/**
+ * One SCRAM user: a name and password, created in the metadata at format time by
+ * {@linkcode scramFormatArgs}.
+ *
+ * Both must be plain tokens (letters, digits, `.`, `_`, `~`, `-`; the password at least 8 long) or
+ * a placeholder such as `${ADMIN_PASSWORD}` that a boot script substitutes: that keeps them safe
+ * in `server.properties`, in Kafka's `[name=…,password=…]` syntax and inside single or double
+ * shell quotes.
+ */
+export interface ScramCredential {
+  /** The user name; its Kafka principal is `User:<name>`. */
+  name: string;
+  /** The password. */
+  password: string;
+}
+
+/**
+ * The TLS and SASL side of a secure broker ({@linkcode BrokerConfigOptions.security}).
+ *
+ * Passwords may be placeholders such as `${KEYSTORE_PASSWORD}` (see {@linkcode ScramCredential})
+ * that a boot script substitutes in the rendered file.
+ */
+export interface BrokerSecurityOptions {
+  /** The broker's key and certificate (its SAN must name the advertised host): `ssl.keystore.location`. */
+  keystorePath: string;
+  /** `ssl.keystore.password` (also `ssl.key.password` unless `keyPassword` is given). */
+  keystorePassword: string;
+  /** `ssl.key.password`. @default {keystorePassword} */
+  keyPassword?: string;
+  /** `ssl.keystore.type` (and the truststore's). @default {"PKCS12"} */
+  keystoreType?: "PKCS12" | "JKS";
+  /**
+   * The CA the broker trusts when it is a TLS client itself (inter-broker traffic over SASL_SSL):
+   * `ssl.truststore.location`. Required when {@linkcode interBrokerUser} is set.
+   */
+  truststorePath?: string;
+  /** `ssl.truststore.password`. @default {keystorePassword} */
+  truststorePassword?: string;
+  /**
+   * SCRAM user names allowed everything (`super.users`), e.g. `["admin"]`. `User:ANONYMOUS` is
+   * always added: it is who the broker is on its own loopback PLAINTEXT listeners (the controller,
+   * the ec2 INTERNAL one), where no authentication exists, and it must be allowed to register
+   * itself with the controller. Those listeners bind to `127.0.0.1`, so only processes on the
+   * host itself get that far.
+   */
+  superUsers: readonly string[];
+  /**
+   * Local mode only: inter-broker traffic goes over the SASL_SSL listener as this user (who must be
+   * in `superUsers` and be created by {@linkcode scramFormatArgs}), so the broker offers no
+   * PLAINTEXT client listener at all. Without it (and always in ec2 mode) inter-broker traffic uses
+   * a PLAINTEXT listener on `127.0.0.1:internalPort`.
+   */
+  interBrokerUser?: ScramCredential;
 }
 
 /** Raised for a broker option that cannot produce a working configuration. */
@@ -173,8 +250,41 @@ function checkHost(name: string, value: string, allowPlaceholder: boolean): stri
  * // controller.quorum.voters=1@127.0.0.1:9192,2@127.0.0.1:9193,3@127.0.0.1:9194 …
  * // min.insync.replicas=2
  * ```
+ * @example Secure EC2 broker: SASL_SSL outside, loopback PLAINTEXT inside
+ * ```ts
+ * import { PUBLIC_DNS_PLACEHOLDER, renderServerProperties } from "./broker_config.ts";
+ * const text = renderServerProperties({
+ *   mode: "ec2",
+ *   dataDir: "/var/lib/kafka",
+ *   advertisedHost: PUBLIC_DNS_PLACEHOLDER,
+ *   security: {
+ *     keystorePath: "/etc/kafka/tls/broker.p12",
+ *     keystorePassword: "${KEYSTORE_PASSWORD}",
+ *     superUsers: ["admin"],
+ *   },
+ * });
+ * // listeners=INTERNAL://127.0.0.1:9094,EXTERNAL://0.0.0.0:9092,CONTROLLER://127.0.0.1:9093
+ * // listener.security.protocol.map=CONTROLLER:PLAINTEXT,INTERNAL:PLAINTEXT,EXTERNAL:SASL_SSL
+ * ```
+ * @example Secure local broker: no PLAINTEXT client listener at all
+ * ```ts
+ * import { renderServerProperties } from "./broker_config.ts";
+ * const text = renderServerProperties({
+ *   mode: "local",
+ *   dataDir: "/abs/.cache/kafka/data",
+ *   security: {
+ *     keystorePath: "/abs/.cache/kafka/tls/broker.p12",
+ *     keystorePassword: "changeit-0123",
+ *     truststorePath: "/abs/.cache/kafka/tls/truststore.p12",
+ *     superUsers: ["admin"],
+ *     interBrokerUser: { name: "admin", password: "admin-secret-0123" },
+ *   },
+ * });
+ * // listeners=SASL_SSL://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093
+ * ```
  * @throws {BrokerConfigError} for a bad port, host, node id, voter list, partition count or data
- * folder, or EC2 mode without `advertisedHost` or with several voters.
+ * folder, EC2 mode without `advertisedHost` or with several voters, or (secure) a non-loopback
+ * PLAINTEXT listener, a missing or malformed store path, password or super user.
  */
 export function renderServerProperties(options: BrokerConfigOptions): string {
   const mode = options.mode;
@@ -219,7 +329,7 @@ function checkCommon(options: BrokerConfigOptions): CommonSettings {
   return { port, controllerPort, partitions, dataDir, nodeId };
 }
 
-/** Local: one PLAINTEXT listener on the host, a controller quorum of one or more nodes. */
+/** Local: one PLAINTEXT (or SASL_SSL) listener on the host, a controller quorum of one or more nodes. */
 function localListeners(
   options: BrokerConfigOptions,
   { port, controllerPort, nodeId }: CommonSettings,
@@ -230,15 +340,62 @@ function localListeners(
   }
   const self = { id: nodeId, host, port: controllerPort };
   const voters = checkVoters(options.voters ?? [self], self, port);
+  const quorum = `controller.quorum.voters=${
+    voters.map((v) => `${v.id}@${v.host}:${v.port}`).join(",")
+  }`;
+  const security = options.security;
+  if (security === undefined) {
+    return {
+      voterCount: voters.length,
+      listenerLines: [
+        quorum,
+        `listeners=PLAINTEXT://${host}:${port},CONTROLLER://${host}:${controllerPort}`,
+        `advertised.listeners=PLAINTEXT://${host}:${port}`,
+        "controller.listener.names=CONTROLLER",
+        "inter.broker.listener.name=PLAINTEXT",
+        "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+      ],
+    };
+  }
+  for (const voter of voters) checkLoopback(`voter ${voter.id} host`, voter.host);
+  const interBroker = security.interBrokerUser;
+  if (interBroker !== undefined) {
+    return {
+      voterCount: voters.length,
+      listenerLines: [
+        quorum,
+        `listeners=SASL_SSL://${host}:${port},CONTROLLER://${host}:${controllerPort}`,
+        `advertised.listeners=SASL_SSL://${host}:${port}`,
+        "controller.listener.names=CONTROLLER",
+        "# Inter-broker traffic authenticates like any client, over TLS.",
+        "inter.broker.listener.name=SASL_SSL",
+        "listener.security.protocol.map=CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL",
+        ...securityLines(security, "SASL_SSL", interBroker),
+      ],
+    };
+  }
+  if (voters.length > 1) {
+    throw new BrokerConfigError(
+      "A secure cluster of several nodes needs security.interBrokerUser: a loopback INTERNAL " +
+        "listener cannot reach the other nodes.",
+    );
+  }
+  const internalPort = checkPort("internalPort", options.internalPort ?? 9094);
+  if (new Set([port, controllerPort, internalPort]).size !== 3) {
+    throw new BrokerConfigError(
+      `port, controllerPort and internalPort must all differ, got ${port}, ${controllerPort} and ${internalPort}.`,
+    );
+  }
   return {
-    voterCount: voters.length,
+    voterCount: 1,
     listenerLines: [
-      `controller.quorum.voters=${voters.map((v) => `${v.id}@${v.host}:${v.port}`).join(",")}`,
-      `listeners=PLAINTEXT://${host}:${port},CONTROLLER://${host}:${controllerPort}`,
-      `advertised.listeners=PLAINTEXT://${host}:${port}`,
+      quorum,
+      `listeners=SASL_SSL://${host}:${port},INTERNAL://127.0.0.1:${internalPort},CONTROLLER://${host}:${controllerPort}`,
+      `advertised.listeners=SASL_SSL://${host}:${port},INTERNAL://127.0.0.1:${internalPort}`,
       "controller.listener.names=CONTROLLER",
-      "inter.broker.listener.name=PLAINTEXT",
-      "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+      "inter.broker.listener.name=INTERNAL",
+      "listener.security.protocol.map=CONTROLLER:PLAINTEXT,INTERNAL:PLAINTEXT,SASL_SSL:SASL_SSL",
+      ...securityLines(security, "SASL_SSL", undefined),
     ],
   };
 }
@@ -259,12 +416,34 @@ function ec2Listeners(
     );
   }
   const advertised = checkHost("advertisedHost", options.advertisedHost, true);
+  const security = options.security;
   const internalHost = checkHost("internalHost", options.internalHost ?? "localhost", true);
+  if (security !== undefined) checkLoopback("internalHost", internalHost);
+  if (security?.interBrokerUser !== undefined) {
+    throw new BrokerConfigError(
+      "security.interBrokerUser is for local mode; on ec2 inter-broker traffic uses the loopback INTERNAL listener.",
+    );
+  }
   const internalPort = checkPort("internalPort", options.internalPort ?? 9094);
   if (new Set([port, controllerPort, internalPort]).size !== 3) {
     throw new BrokerConfigError(
       `port, controllerPort and internalPort must all differ, got ${port}, ${controllerPort} and ${internalPort}.`,
     );
+  }
+  if (security !== undefined) {
+    return {
+      voterCount: 1,
+      listenerLines: [
+        `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
+        "# Only EXTERNAL is reachable from outside; INTERNAL and CONTROLLER are loopback PLAINTEXT.",
+        `listeners=INTERNAL://127.0.0.1:${internalPort},EXTERNAL://0.0.0.0:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+        `advertised.listeners=INTERNAL://${internalHost}:${internalPort},EXTERNAL://${advertised}:${port}`,
+        "controller.listener.names=CONTROLLER",
+        "inter.broker.listener.name=INTERNAL",
+        "listener.security.protocol.map=CONTROLLER:PLAINTEXT,INTERNAL:PLAINTEXT,EXTERNAL:SASL_SSL",
+        ...securityLines(security, "EXTERNAL", undefined),
+      ],
+    };
   }
   return {
     voterCount: 1,
@@ -277,6 +456,168 @@ function ec2Listeners(
       "listener.security.protocol.map=CONTROLLER:PLAINTEXT,INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT",
     ],
   };
+}
+
+const TOKEN_PATTERN = /^[A-Za-z0-9._~-]+$/;
+const PATH_PATTERN = /^\/[A-Za-z0-9._~\/-]*$/;
+
+function checkLoopback(name: string, host: string): void {
+  if (host !== "localhost" && !/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)) {
+    throw new BrokerConfigError(
+      `${name} must be a loopback address (127.0.0.1 or localhost) in the secure setup, got ` +
+        `"${host}": that listener is PLAINTEXT and unauthenticated.`,
+    );
+  }
+}
+
+function checkToken(name: string, value: string, minLength: number): string {
+  const ok = typeof value === "string" &&
+    ((TOKEN_PATTERN.test(value) && value.length >= minLength) || PLACEHOLDER_PATTERN.test(value));
+  if (!ok) {
+    throw new BrokerConfigError(
+      `${name} must be at least ${minLength} of letters, digits, ".", "_", "~", "-" or a ` +
+        `placeholder such as \${ADMIN_PASSWORD}; got ${
+          typeof value === "string" ? `${value.length} characters` : typeof value
+        } (value not shown).`,
+    );
+  }
+  return value;
+}
+
+function checkUserName(name: string, value: string): string {
+  if (typeof value !== "string" || !TOKEN_PATTERN.test(value)) {
+    throw new BrokerConfigError(
+      `${name} must be letters, digits, ".", "_", "~" or "-", got "${value}".`,
+    );
+  }
+  return value;
+}
+
+function checkAbsolutePath(name: string, value: string | undefined): string {
+  if (typeof value !== "string" || !(PATH_PATTERN.test(value) || PLACEHOLDER_PATTERN.test(value))) {
+    throw new BrokerConfigError(
+      `${name} must be an absolute path of letters, digits, ".", "_", "~", "-" and "/", got "${value}".`,
+    );
+  }
+  return value;
+}
+
+/**
+ * TLS, SCRAM and the authorizer for a secure broker whose client listener is `listener`; with
+ * `interBroker`, the broker logs in to that listener as that user.
+ */
+function securityLines(
+  security: BrokerSecurityOptions,
+  listener: string,
+  interBroker: ScramCredential | undefined,
+): string[] {
+  const type = security.keystoreType ?? "PKCS12";
+  if (type !== "PKCS12" && type !== "JKS") {
+    throw new BrokerConfigError(`keystoreType must be "PKCS12" or "JKS", got "${type}".`);
+  }
+  const keystore = checkAbsolutePath("security.keystorePath", security.keystorePath);
+  const storePassword = checkToken("security.keystorePassword", security.keystorePassword, 8);
+  const keyPassword = checkToken("security.keyPassword", security.keyPassword ?? storePassword, 8);
+  if (!Array.isArray(security.superUsers) || security.superUsers.length === 0) {
+    throw new BrokerConfigError(
+      'security.superUsers must name at least one SCRAM user (e.g. ["admin"]), or nobody can create ACLs.',
+    );
+  }
+  const superUsers = security.superUsers.map((name) =>
+    checkUserName("security.superUsers entry", name)
+  );
+  const lines = [
+    `# ${listener}: TLS, then SASL ${SCRAM_MECHANISM}; users are created at format time (kafka-storage.sh --add-scram).`,
+    `sasl.enabled.mechanisms=${SCRAM_MECHANISM}`,
+    `ssl.keystore.type=${type}`,
+    `ssl.keystore.location=${keystore}`,
+    `ssl.keystore.password=${storePassword}`,
+    `ssl.key.password=${keyPassword}`,
+    "ssl.client.auth=none",
+    "ssl.enabled.protocols=TLSv1.3,TLSv1.2",
+  ];
+  const jaasKey =
+    `listener.name.${listener.toLowerCase()}.${SCRAM_MECHANISM.toLowerCase()}.sasl.jaas.config`;
+  const loginModule = "org.apache.kafka.common.security.scram.ScramLoginModule required";
+  if (interBroker === undefined) {
+    lines.push(`${jaasKey}=${loginModule};`);
+  } else {
+    const name = checkUserName("security.interBrokerUser.name", interBroker.name);
+    const password = checkToken("security.interBrokerUser.password", interBroker.password, 8);
+    if (!superUsers.includes(name)) {
+      throw new BrokerConfigError(
+        `security.interBrokerUser "${name}" must be one of security.superUsers (${
+          superUsers.join(", ")
+        }).`,
+      );
+    }
+    const truststore = checkAbsolutePath("security.truststorePath", security.truststorePath);
+    const trustPassword = checkToken(
+      "security.truststorePassword",
+      security.truststorePassword ?? storePassword,
+      8,
+    );
+    lines.push(
+      `sasl.mechanism.inter.broker.protocol=${SCRAM_MECHANISM}`,
+      `${jaasKey}=${loginModule} username="${name}" password="${password}";`,
+      `ssl.truststore.type=${type}`,
+      `ssl.truststore.location=${truststore}`,
+      `ssl.truststore.password=${trustPassword}`,
+    );
+  }
+  if (interBroker === undefined && security.truststorePath !== undefined) {
+    const truststore = checkAbsolutePath("security.truststorePath", security.truststorePath);
+    const trustPassword = checkToken(
+      "security.truststorePassword",
+      security.truststorePassword ?? storePassword,
+      8,
+    );
+    lines.push(
+      `ssl.truststore.type=${type}`,
+      `ssl.truststore.location=${truststore}`,
+      `ssl.truststore.password=${trustPassword}`,
+    );
+  }
+  lines.push(
+    "# Nothing is allowed unless an ACL grants it. ANONYMOUS is the broker itself on its loopback",
+    "# PLAINTEXT listeners (controller, internal), which only processes on this host can reach.",
+    `authorizer.class.name=${STANDARD_AUTHORIZER}`,
+    "allow.everyone.if.no.acl.found=false",
+    `super.users=${[...superUsers, "ANONYMOUS"].map((name) => `User:${name}`).join(";")}`,
+  );
+  return lines;
+}
+
+/**
+ * The `kafka-storage.sh format` arguments that create SCRAM-SHA-512 users in the new metadata log,
+ * so they exist before the broker first starts (KRaft cannot add them any other way before a
+ * broker runs). One `--add-scram` pair per user.
+ *
+ * Names and passwords are checked tokens or placeholders (see {@linkcode ScramCredential}), so the
+ * result can be passed as an argument list, or joined into a shell line with each value in double
+ * quotes (a `${NAME}` placeholder then expands from the environment).
+ *
+ * @example
+ * ```ts
+ * import { scramFormatArgs } from "./broker_config.ts";
+ * scramFormatArgs([{ name: "admin", password: "s3cret-pass" }]);
+ * // ["--add-scram", "SCRAM-SHA-512=[name=admin,password=s3cret-pass]"]
+ * ```
+ * @throws {BrokerConfigError} for no users, a repeated name, or a name or password outside the
+ * allowed characters (the password is never shown in the message).
+ */
+export function scramFormatArgs(users: readonly ScramCredential[]): string[] {
+  if (!Array.isArray(users) || users.length === 0) {
+    throw new BrokerConfigError("scramFormatArgs needs at least one SCRAM user.");
+  }
+  const seen = new Set<string>();
+  return users.flatMap((user) => {
+    const name = checkUserName("SCRAM user name", user.name);
+    if (seen.has(name)) throw new BrokerConfigError(`SCRAM user "${name}" is listed twice.`);
+    seen.add(name);
+    const password = checkToken(`password of SCRAM user "${name}"`, user.password, 8);
+    return ["--add-scram", `${SCRAM_MECHANISM}=[name=${name},password=${password}]`];
+  });
 }
 
 /** The file: identity, listeners, data folder, replication for the node count, retention. */

@@ -9,6 +9,9 @@ import {
   renderServerProperties,
   renderSystemdUnit,
   replicationForBrokers,
+  SCRAM_MECHANISM,
+  scramFormatArgs,
+  STANDARD_AUTHORIZER,
 } from "./broker_config.ts";
 
 Deno.test("local properties parse as key=value with one PLAINTEXT listener on 127.0.0.1", () => {
@@ -221,4 +224,190 @@ Deno.test("KAFKA_HEAP_OPTS, the env file and the systemd unit are rendered for /
   assert.match(unit, /^User=kafka$/m);
   assert.throws(() => renderSystemdUnit({ kafkaHome: "relative/kafka" }), BrokerConfigError);
   assert.throws(() => renderSystemdUnit({ user: "root; rm" }), BrokerConfigError);
+});
+
+const SECURITY = {
+  keystorePath: "/k/broker.p12",
+  keystorePassword: "store-pass-1234",
+  superUsers: ["admin"],
+} as const;
+
+Deno.test("secure ec2 properties: SASL_SSL outside, loopback PLAINTEXT inside, ACLs required", () => {
+  const props = parseProperties(renderServerProperties({
+    mode: "ec2",
+    dataDir: "/var/lib/kafka",
+    advertisedHost: PUBLIC_DNS_PLACEHOLDER,
+    security: SECURITY,
+  }));
+  assert.equal(
+    props.get("listeners"),
+    "INTERNAL://127.0.0.1:9094,EXTERNAL://0.0.0.0:9092,CONTROLLER://127.0.0.1:9093",
+  );
+  assert.equal(
+    props.get("advertised.listeners"),
+    `INTERNAL://localhost:9094,EXTERNAL://${PUBLIC_DNS_PLACEHOLDER}:9092`,
+  );
+  assert.equal(props.get("controller.quorum.voters"), "1@127.0.0.1:9093");
+  assert.equal(
+    props.get("listener.security.protocol.map"),
+    "CONTROLLER:PLAINTEXT,INTERNAL:PLAINTEXT,EXTERNAL:SASL_SSL",
+  );
+  assert.equal(props.get("inter.broker.listener.name"), "INTERNAL");
+  assert.equal(props.get("sasl.enabled.mechanisms"), SCRAM_MECHANISM);
+  assert.equal(props.get("ssl.keystore.location"), "/k/broker.p12");
+  assert.equal(props.get("ssl.keystore.type"), "PKCS12");
+  assert.equal(props.get("ssl.keystore.password"), "store-pass-1234");
+  assert.equal(props.get("ssl.key.password"), "store-pass-1234");
+  assert.equal(
+    props.get("listener.name.external.scram-sha-512.sasl.jaas.config"),
+    "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+  );
+  assert.equal(props.get("authorizer.class.name"), STANDARD_AUTHORIZER);
+  assert.equal(props.get("allow.everyone.if.no.acl.found"), "false");
+  assert.equal(props.get("super.users"), "User:admin;User:ANONYMOUS");
+  assert.equal(props.has("sasl.mechanism.inter.broker.protocol"), false);
+  const plaintextExternal = [...props.values()].some((v) => /EXTERNAL:PLAINTEXT/.test(v));
+  assert.equal(plaintextExternal, false);
+});
+
+Deno.test("secure properties accept placeholders for passwords a boot script fills in", () => {
+  const props = parseProperties(renderServerProperties({
+    mode: "ec2",
+    dataDir: "/d",
+    advertisedHost: "ec2-1-2-3-4.compute-1.amazonaws.com",
+    security: {
+      ...SECURITY,
+      keystorePassword: "${KEYSTORE_PASSWORD}",
+      superUsers: ["admin", "ops"],
+    },
+  }));
+  assert.equal(props.get("ssl.keystore.password"), "${KEYSTORE_PASSWORD}");
+  assert.equal(props.get("super.users"), "User:admin;User:ops;User:ANONYMOUS");
+});
+
+Deno.test("secure local properties with an inter-broker user have no PLAINTEXT client listener", () => {
+  const props = parseProperties(renderServerProperties({
+    mode: "local",
+    dataDir: "/d",
+    port: 19096,
+    controllerPort: 19196,
+    security: {
+      ...SECURITY,
+      truststorePath: "/k/truststore.p12",
+      interBrokerUser: { name: "admin", password: "admin-pass-1234" },
+    },
+  }));
+  assert.equal(props.get("listeners"), "SASL_SSL://127.0.0.1:19096,CONTROLLER://127.0.0.1:19196");
+  assert.equal(props.get("advertised.listeners"), "SASL_SSL://127.0.0.1:19096");
+  assert.equal(
+    props.get("listener.security.protocol.map"),
+    "CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL",
+  );
+  assert.equal(props.get("inter.broker.listener.name"), "SASL_SSL");
+  assert.equal(props.get("sasl.mechanism.inter.broker.protocol"), "SCRAM-SHA-512");
+  assert.equal(
+    props.get("listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config"),
+    'org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="admin-pass-1234";',
+  );
+  assert.equal(props.get("ssl.truststore.location"), "/k/truststore.p12");
+  assert.equal(props.get("ssl.truststore.password"), "store-pass-1234");
+  assert.equal(props.get("super.users"), "User:admin;User:ANONYMOUS");
+});
+
+Deno.test("secure local properties without an inter-broker user use a loopback INTERNAL listener", () => {
+  const props = parseProperties(renderServerProperties({
+    mode: "local",
+    dataDir: "/d",
+    internalPort: 19094,
+    security: SECURITY,
+  }));
+  assert.equal(
+    props.get("listeners"),
+    "SASL_SSL://127.0.0.1:9092,INTERNAL://127.0.0.1:19094,CONTROLLER://127.0.0.1:9093",
+  );
+  assert.equal(props.get("inter.broker.listener.name"), "INTERNAL");
+});
+
+Deno.test("secure settings that would open the broker or break it are refused", () => {
+  const bad = (options: Parameters<typeof renderServerProperties>[0], pattern: RegExp) =>
+    assert.throws(() => renderServerProperties(options), (e: unknown) => {
+      assert.ok(e instanceof BrokerConfigError);
+      assert.match(e.message, pattern);
+      return true;
+    });
+  bad({ mode: "local", dataDir: "/d", host: "0.0.0.0", security: SECURITY }, /loopback/);
+  bad({
+    mode: "ec2",
+    dataDir: "/d",
+    advertisedHost: "x.example.com",
+    internalHost: "10.0.0.5",
+    security: SECURITY,
+  }, /internalHost must be a loopback/);
+  bad({ mode: "local", dataDir: "/d", security: { ...SECURITY, superUsers: [] } }, /superUsers/);
+  bad(
+    { mode: "local", dataDir: "/d", security: { ...SECURITY, keystorePath: "rel.p12" } },
+    /absolute/,
+  );
+  bad(
+    { mode: "local", dataDir: "/d", security: { ...SECURITY, keystorePassword: "short" } },
+    /at least 8.*value not shown/,
+  );
+  bad(
+    { mode: "local", dataDir: "/d", security: { ...SECURITY, keystorePassword: 'has"quote,x' } },
+    /value not shown/,
+  );
+  bad({
+    mode: "local",
+    dataDir: "/d",
+    security: { ...SECURITY, interBrokerUser: { name: "admin", password: "admin-pass-1234" } },
+  }, /truststorePath/);
+  bad({
+    mode: "local",
+    dataDir: "/d",
+    security: {
+      ...SECURITY,
+      truststorePath: "/k/t.p12",
+      interBrokerUser: { name: "other", password: "admin-pass-1234" },
+    },
+  }, /must be one of security.superUsers/);
+  const voters = [1, 2].map((id) => ({ id, host: "127.0.0.1", port: 9190 + id }));
+  bad(
+    { mode: "local", dataDir: "/d", voters, controllerPort: 9191, security: SECURITY },
+    /interBrokerUser/,
+  );
+  bad({
+    mode: "ec2",
+    dataDir: "/d",
+    advertisedHost: "x.example.com",
+    security: { ...SECURITY, interBrokerUser: { name: "admin", password: "admin-pass-1234" } },
+  }, /local mode/);
+});
+
+Deno.test("scramFormatArgs: one --add-scram pair per user, checked, password never echoed", () => {
+  assert.deepEqual(
+    scramFormatArgs([
+      { name: "admin", password: "admin-pass-1234" },
+      { name: "learner", password: "${LEARNER_PASSWORD}" },
+    ]),
+    [
+      "--add-scram",
+      "SCRAM-SHA-512=[name=admin,password=admin-pass-1234]",
+      "--add-scram",
+      "SCRAM-SHA-512=[name=learner,password=${LEARNER_PASSWORD}]",
+    ],
+  );
+  assert.throws(() => scramFormatArgs([]), BrokerConfigError);
+  assert.throws(
+    () =>
+      scramFormatArgs([{ name: "a", password: "pass-1234x" }, {
+        name: "a",
+        password: "pass-1234y",
+      }]),
+    /listed twice/,
+  );
+  assert.throws(() => scramFormatArgs([{ name: "a b", password: "pass-1234x" }]), /user name/);
+  assert.throws(
+    () => scramFormatArgs([{ name: "a", password: "pass,word]=1" }]),
+    (e: unknown) => e instanceof BrokerConfigError && !e.message.includes("pass,word"),
+  );
 });
