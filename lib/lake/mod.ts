@@ -35,3 +35,4 @@ export * from "./s3_store.ts";
 export * from "./memory_store.ts";
 export * from "./open_store.ts";
 export * from "./sink.ts";
+export * from "./generations.ts";
