@@ -1,0 +1,74 @@
+/**
+ * `deno task transform`: build the curated tables `bars_daily` and `symbols` from `ticks`, only
+ * for the `dt` partitions whose ticks changed since the last run (`--full` rebuilds them all).
+ *
+ * ```sh
+ * deno task transform
+ * deno task transform --lake s3://bucket/prefix --from 2021-05-01 --to 2021-05-31
+ * deno task transform --full
+ * ```
+ *
+ * @module
+ */
+
+import { type ParsedFlags, runCommand, stringFlag, UsageError } from "../lib/cli.ts";
+import { ConfigError, configFlags, loadConfig } from "../lib/config.ts";
+import { openStore } from "../lib/lake/open_store.ts";
+import { consoleLogger } from "../lib/log.ts";
+import { terminalProgress } from "../lib/progress.ts";
+import { BARS_DAILY, SYMBOLS, TransformError, transformLake } from "../lib/transform/mod.ts";
+
+const COMMAND = {
+  usage: "deno task transform [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--full] [flags]",
+  about:
+    `Builds the curated tables from the raw "ticks": ${BARS_DAILY} (one row per symbol and UTC day, in
+the same dt= partitions) and ${SYMBOLS} (data/symbols.csv joined with the lake's last closes).
+Only partitions whose ticks changed since the last run are rebuilt; a rerun writes nothing.
+Run it after "deno task consume" (e.g. from cron), then "deno task crawl" to catalog the tables.`,
+  flags: {
+    from: { type: "string", description: "First dt partition considered, YYYY-MM-DD" },
+    to: { type: "string", description: "Last dt partition considered, YYYY-MM-DD" },
+    full: {
+      type: "boolean",
+      description: "Rebuild every partition in range (writes only what differs)",
+    },
+    symbols: {
+      type: "string",
+      description: "CSV of symbol,name,exchange,country,currency",
+      default: "data/symbols.csv",
+    },
+    ...configFlags("lake", "region", "endpoint"),
+  },
+} as const;
+
+async function transform({ values }: ParsedFlags): Promise<void> {
+  const config = loadConfig({ flags: values });
+  const store = openStore(config.lake, { region: config.region, endpoint: config.endpoint });
+  const progress = terminalProgress();
+  const report = await transformLake({
+    store,
+    from: stringFlag("from", values.from),
+    to: stringFlag("to", values.to),
+    full: values.full === true,
+    symbolsFile: stringFlag("symbols", values.symbols),
+    logger: consoleLogger,
+    onPartition: ({ done, total, dt }) =>
+      progress.update(`${BARS_DAILY}: ${done}/${total} partitions rebuilt (last dt=${dt})`),
+  });
+  progress.done(
+    `${BARS_DAILY}: ${report.rebuilt.length} of ${report.partitions} partition(s) rebuilt, ` +
+      `${report.written.length} written (${report.rows} rows), ${report.removed.length} removed; ` +
+      `${SYMBOLS}: ${report.symbols}; ${(report.elapsedMs / 1000).toFixed(2)} s.`,
+  );
+}
+
+if (import.meta.main) {
+  runCommand(COMMAND, transform, {
+    explain: (error) =>
+      (error as Error)?.message +
+      (error instanceof UsageError || error instanceof ConfigError ||
+          error instanceof TransformError
+        ? '\nRun "deno task transform --help" for usage.'
+        : ""),
+  });
+}
