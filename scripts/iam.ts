@@ -13,12 +13,13 @@
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { choiceFlag, type ParsedFlags, runCommand, stringFlag } from "../lib/cli.ts";
 import { configFlags, loadConfig } from "../lib/config.ts";
-import { buildPolicies } from "../lib/ops/aws/iam.ts";
+import { buildPolicies, DEFAULT_CRAWLER_ROLE, POLICY_NAMES } from "../lib/ops/aws/iam.ts";
+import { DEFAULT_EC2_NAME } from "../lib/ops/aws/ec2.ts";
 import { explainError } from "../lib/ops/aws/doctor.ts";
 import { parseS3Uri } from "../lib/lake/layout.ts";
 import { redact, secretsFromEnv } from "../lib/ops/aws/redact.ts";
 
-const NAMES = ["producer-host", "consumer", "glue-crawler", "athena-query"] as const;
+const NAMES = POLICY_NAMES;
 
 const COMMAND = {
   usage: "deno task iam [flags]",
@@ -32,6 +33,21 @@ const COMMAND = {
       default: "the caller's, from STS GetCallerIdentity",
     },
     only: { type: "string", description: `Print just one policy: ${NAMES.join(", ")}` },
+    name: {
+      type: "string",
+      description: "The EC2 deployment (deno task ec2 --name): its role and parameters",
+      default: DEFAULT_EC2_NAME,
+    },
+    "crawler-role": {
+      type: "string",
+      description: "Role name of the Glue crawler",
+      default: DEFAULT_CRAWLER_ROLE,
+    },
+    "crawler-name": {
+      type: "string",
+      description: "Name of the Glue crawler",
+      default: "<database>_<table>",
+    },
     json: { type: "boolean", description: "Print all policies as one JSON document" },
   },
 } as const;
@@ -50,7 +66,12 @@ async function iam({ values }: ParsedFlags): Promise<number> {
     });
     accountId = (await sts.send(new GetCallerIdentityCommand({}))).Account ?? "";
   }
-  const policies = buildPolicies(config, { accountId });
+  const policies = buildPolicies(config, {
+    accountId,
+    ec2Name: stringFlag("name", values.name),
+    crawlerRole: stringFlag("crawler-role", values["crawler-role"]),
+    crawlerName: stringFlag("crawler-name", values["crawler-name"]),
+  });
   if (only) {
     console.log(JSON.stringify(policies.find((p) => p.name === only)!.policy, null, 2));
     return 0;

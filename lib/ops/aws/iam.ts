@@ -9,6 +9,20 @@
 
 import type { PipelineConfig } from "../../config.ts";
 import { parseS3Uri } from "../../lake/layout.ts";
+import { kafkaParameterPath } from "./ssm_parameters.ts";
+
+/** The names of the policies {@linkcode buildPolicies} returns, in order. */
+export const POLICY_NAMES = [
+  "producer-host",
+  "consumer",
+  "glue-crawler",
+  "catalog",
+  "athena-query",
+  "ec2-operator",
+] as const;
+
+/** One of {@linkcode POLICY_NAMES}. */
+export type PolicyName = typeof POLICY_NAMES[number];
 
 /** One statement of an IAM policy. */
 export interface PolicyStatement {
@@ -47,7 +61,7 @@ export interface TrustPolicy {
 /** A named policy with what it is for and, for roles that services assume, its trust policy. */
 export interface PipelinePolicy {
   /** Short name, e.g. `consumer`. */
-  name: "producer-host" | "consumer" | "glue-crawler" | "athena-query";
+  name: PolicyName;
   /** Who gets it and why. */
   purpose: string;
   /** The permissions. */
@@ -75,6 +89,11 @@ export const ACTIONS_WITHOUT_RESOURCES: ReadonlySet<string> = new Set([
   "ssmmessages:CreateDataChannel",
   "ssmmessages:OpenControlChannel",
   "ssmmessages:OpenDataChannel",
+  // EC2's Describe* calls and the caller's own identity cannot be scoped to resources.
+  "ec2:DescribeImages",
+  "ec2:DescribeInstances",
+  "ec2:DescribeSecurityGroups",
+  "ec2:DescribeVpcs",
 ]);
 
 /**
@@ -128,6 +147,23 @@ export function validatePolicy(policy: PolicyDocument, label = "policy"): void {
 export interface BuildPoliciesOptions {
   /** The 12-digit AWS account id (Glue and Athena ARNs need it). */
   accountId: string;
+  /** The EC2 deployment's `--name` (its parameters and instance role). @default {"stock-market-kafka"} */
+  ec2Name?: string;
+  /** The Glue crawler's role name (`--crawler-role`). @default {"stock-market-glue-crawler"} */
+  crawlerRole?: string;
+  /** The Glue crawler's name (`--crawler-name`). @default {"<database>_<table>"} */
+  crawlerName?: string;
+}
+
+/** The default role of the Glue crawler (`deno task crawl --method crawler --crawler-role`). */
+export const DEFAULT_CRAWLER_ROLE = "stock-market-glue-crawler";
+
+/**
+ * The instance role (and instance profile) of an EC2 deployment: `<name>-broker`. It holds the
+ * `producer-host` policy; `deno task ec2 apply` passes it to the instance.
+ */
+export function instanceRoleName(ec2Name: string): string {
+  return `${ec2Name}-broker`;
 }
 
 /** The ARN partition of a region (`aws`, `aws-cn`, `aws-us-gov`). */
@@ -136,7 +172,8 @@ export function partitionOf(region: string): string {
 }
 
 /**
- * Builds the four policies from the configuration; each passes {@linkcode validatePolicy}.
+ * Builds the policies of {@linkcode POLICY_NAMES} from the configuration; each passes
+ * {@linkcode validatePolicy}.
  *
  * @example
  * ```ts
@@ -152,12 +189,14 @@ export function buildPolicies(
   config: PipelineConfig,
   options: BuildPoliciesOptions,
 ): PipelinePolicy[] {
-  const arns = pipelineArns(config, options.accountId);
+  const arns = pipelineArns(config, options);
   const policies = [
-    producerHostPolicy(),
+    producerHostPolicy(arns),
     consumerPolicy(config, arns),
     crawlerPolicy(config, arns),
+    catalogPolicy(config, arns),
     athenaQueryPolicy(config, arns),
+    ec2OperatorPolicy(config, arns),
   ];
   for (const p of policies) validatePolicy(p.policy, `${p.name} policy`);
   return policies;
@@ -180,12 +219,25 @@ interface PipelineArns {
   output: { bucket: string; prefix: string };
   outputBucket: string;
   outputObjects: string;
+  /** The ListBucket condition that keeps listing under the results prefix (none at the root). */
+  outputList: PolicyStatement["Condition"];
   /** The Glue catalog, database and table. */
   catalog: string[];
+  /** The Glue crawler. */
+  crawler: string;
+  /** The crawler's role. */
+  crawlerRole: string;
+  /** The EC2 deployment's name. */
+  ec2Name: string;
+  /** The EC2 instance role. */
+  instanceRole: string;
+  /** The deployment's parameters in Parameter Store. */
+  parameters: string;
 }
 
 /** Resolves the lake, results location, catalog and account into ARNs; refuses a local lake. */
-function pipelineArns(config: PipelineConfig, accountId: string): PipelineArns {
+function pipelineArns(config: PipelineConfig, options: BuildPoliciesOptions): PipelineArns {
+  const { accountId } = options;
   const lake = parseS3Uri(config.lake);
   if (!lake) {
     throw new PolicyError(
@@ -204,6 +256,9 @@ function pipelineArns(config: PipelineConfig, accountId: string): PipelineArns {
   const output = parseS3Uri(config.athenaOutput ?? `s3://${lake.bucket}/athena-results/`)!;
   const outputBucket = `arn:${partition}:s3:::${output.bucket}`;
   const glue = (suffix: string) => `arn:${partition}:glue:${region}:${accountId}:${suffix}`;
+  const ec2Name = options.ec2Name ?? "stock-market-kafka";
+  const listUnder = (prefix: string) =>
+    prefix ? { StringLike: { "s3:prefix": [`${prefix}/*`, prefix] } } : undefined;
   return {
     partition,
     region,
@@ -211,17 +266,25 @@ function pipelineArns(config: PipelineConfig, accountId: string): PipelineArns {
     bucket,
     lakeObjects: `${bucket}/${under(lake.prefix)}*`,
     checkpointObjects: `${bucket}/${under(lake.prefix)}_sink/*`,
-    lakeList: lake.prefix
-      ? { StringLike: { "s3:prefix": [`${lake.prefix}/*`, lake.prefix] } }
-      : undefined,
+    lakeList: listUnder(lake.prefix),
     output,
     outputBucket,
     outputObjects: `${outputBucket}/${under(output.prefix)}*`,
+    outputList: listUnder(output.prefix),
     catalog: [
       glue("catalog"),
       glue(`database/${config.database}`),
       glue(`table/${config.database}/${config.table}`),
     ],
+    crawler: glue(`crawler/${options.crawlerName ?? `${config.database}_${config.table}`}`),
+    crawlerRole: `arn:${partition}:iam::${accountId}:role/${
+      options.crawlerRole ?? DEFAULT_CRAWLER_ROLE
+    }`,
+    ec2Name,
+    instanceRole: `arn:${partition}:iam::${accountId}:role/${instanceRoleName(ec2Name)}`,
+    parameters: `arn:${partition}:ssm:${region}:${accountId}:parameter${
+      kafkaParameterPath(ec2Name)
+    }/*`,
   };
 }
 
@@ -256,19 +319,31 @@ function readLakeObjects(arns: PipelineArns): PolicyStatement {
   };
 }
 
-/** The EC2 host's instance role: Session Manager only (the producer talks to Kafka, not AWS). */
-function producerHostPolicy(): PipelinePolicy {
+/**
+ * The EC2 host's instance role: puts the broker's CA and client credentials into its own
+ * Parameter Store prefix at first boot, and Session Manager for a shell.
+ */
+function producerHostPolicy(arns: PipelineArns): PipelinePolicy {
   return {
     name: "producer-host",
-    purpose:
-      "Instance role of the EC2 host (broker and producer): Session Manager shell access only. The producer talks to Kafka, not to AWS APIs.",
+    purpose: `Instance role ${
+      arns.instanceRole.split("/").pop()
+    } of the EC2 broker host: stores the broker's CA and client credentials under its own Parameter Store prefix at first boot, and Session Manager shell access. The producer talks to Kafka, not to AWS APIs.`,
     trust: trustedBy("ec2.amazonaws.com"),
-    policy: policyDocument({
-      Sid: "SessionManagerShell",
-      Effect: "Allow",
-      Action: [...ACTIONS_WITHOUT_RESOURCES],
-      Resource: "*",
-    }),
+    policy: policyDocument(
+      {
+        Sid: "PutOwnKafkaParameters",
+        Effect: "Allow",
+        Action: ["ssm:PutParameter"],
+        Resource: [arns.parameters],
+      },
+      {
+        Sid: "SessionManagerShell",
+        Effect: "Allow",
+        Action: [...ACTIONS_WITHOUT_RESOURCES].filter((a) => !a.startsWith("ec2:")),
+        Resource: "*",
+      },
+    ),
   };
 }
 
@@ -277,7 +352,7 @@ function consumerPolicy(config: PipelineConfig, arns: PipelineArns): PipelinePol
   return {
     name: "consumer",
     purpose:
-      `The lake sink: writes objects under ${config.lake}; reads and prunes its checkpoint log under _sink/ and nothing else.`,
+      `The lake sink (deno task consume): writes objects under ${config.lake}; lists, reads, writes and prunes its checkpoint log under _sink/.`,
     policy: policyDocument(
       {
         Sid: "WriteLakeObjects",
@@ -378,8 +453,171 @@ function athenaQueryPolicy(config: PipelineConfig, arns: PipelineArns): Pipeline
       {
         Sid: "LocateResultsBucket",
         Effect: "Allow",
-        Action: ["s3:GetBucketLocation", "s3:ListBucket"],
+        Action: ["s3:GetBucketLocation"],
         Resource: [arns.outputBucket],
+      },
+      {
+        Sid: "ListResultsPrefix",
+        Effect: "Allow",
+        Action: ["s3:ListBucket"],
+        Resource: [arns.outputBucket],
+        ...(arns.outputList ? { Condition: arns.outputList } : {}),
+      },
+    ),
+  };
+}
+
+/** Whoever runs `deno task crawl --target aws`: `--method table` and `--method crawler`. */
+function catalogPolicy(config: PipelineConfig, arns: PipelineArns): PipelinePolicy {
+  return {
+    name: "catalog",
+    purpose:
+      `Whoever runs \`deno task crawl --target aws\`: --method table reads the lake and creates or updates ${config.database}.${config.table}; --method crawler creates, updates and runs crawler ${
+        arns.crawler.split("/").pop()
+      } as role ${arns.crawlerRole.split("/").pop()}.`,
+    policy: policyDocument(
+      readLakeObjects(arns),
+      listLakePrefix(arns),
+      {
+        Sid: "DefineCatalogTable",
+        Effect: "Allow",
+        Action: [
+          "glue:GetDatabase",
+          "glue:CreateDatabase",
+          "glue:GetTable",
+          "glue:GetTables",
+          "glue:CreateTable",
+          "glue:UpdateTable",
+        ],
+        Resource: [...arns.catalog, arns.catalog[2].replace(/\/[^/]+$/, "/*")],
+      },
+      {
+        Sid: "RunCrawler",
+        Effect: "Allow",
+        Action: [
+          "glue:CreateCrawler",
+          "glue:UpdateCrawler",
+          "glue:StartCrawler",
+          "glue:GetCrawler",
+          "glue:ListCrawls",
+        ],
+        Resource: [arns.crawler],
+      },
+      {
+        Sid: "PassCrawlerRoleToGlue",
+        Effect: "Allow",
+        Action: ["iam:PassRole"],
+        Resource: [arns.crawlerRole],
+        Condition: { StringEquals: { "iam:PassedToService": "glue.amazonaws.com" } },
+      },
+    ),
+  };
+}
+
+/**
+ * Whoever runs `deno task ec2 apply|destroy|credentials` and `deno task teardown`: EC2 resources
+ * tagged by the project, the instance role passed to EC2 only, the deployment's parameters, and
+ * what teardown removes (Glue table, database and crawler; Athena results).
+ */
+function ec2OperatorPolicy(config: PipelineConfig, arns: PipelineArns): PipelinePolicy {
+  const { partition, region, account } = arns;
+  const ec2 = (suffix: string) => `arn:${partition}:ec2:${region}:${account}:${suffix}`;
+  const tagged = { StringEquals: { "aws:ResourceTag/Project": "stock-market-pipeline" } };
+  return {
+    name: "ec2-operator",
+    purpose:
+      `Whoever runs \`deno task ec2 apply|destroy|credentials\` and \`deno task teardown\` for deployment ${arns.ec2Name}: creates and removes the tagged security group and instance, passes role ${
+        arns.instanceRole.split("/").pop()
+      } to EC2 only, reads and deletes the broker's parameters, and removes the Glue table, database and crawler and the Athena results.`,
+    policy: policyDocument(
+      {
+        Sid: "DescribeEc2",
+        Effect: "Allow",
+        Action: [
+          "ec2:DescribeImages",
+          "ec2:DescribeInstances",
+          "ec2:DescribeSecurityGroups",
+          "ec2:DescribeVpcs",
+        ],
+        Resource: "*",
+      },
+      {
+        Sid: "ReadAmazonLinuxAmiParameter",
+        Effect: "Allow",
+        Action: ["ssm:GetParameters", "ssm:GetParameter"],
+        Resource: [
+          `arn:${partition}:ssm:${region}::parameter/aws/service/ami-amazon-linux-latest/*`,
+        ],
+      },
+      {
+        Sid: "CreateTaggedResources",
+        Effect: "Allow",
+        Action: ["ec2:CreateSecurityGroup", "ec2:RunInstances", "ec2:CreateTags"],
+        Resource: [
+          ec2("security-group/*"),
+          ec2("instance/*"),
+          ec2("volume/*"),
+          ec2("network-interface/*"),
+          ec2("subnet/*"),
+          ec2("vpc/*"),
+          ec2("key-pair/*"),
+          `arn:${partition}:ec2:${region}::image/*`,
+        ],
+      },
+      {
+        Sid: "ChangeOnlyProjectResources",
+        Effect: "Allow",
+        Action: [
+          "ec2:AuthorizeSecurityGroupIngress",
+          "ec2:RevokeSecurityGroupIngress",
+          "ec2:DeleteSecurityGroup",
+          "ec2:TerminateInstances",
+        ],
+        Resource: [ec2("security-group/*"), ec2("instance/*")],
+        Condition: tagged,
+      },
+      {
+        Sid: "PassInstanceRoleToEc2",
+        Effect: "Allow",
+        Action: ["iam:PassRole"],
+        Resource: [arns.instanceRole],
+        Condition: { StringEquals: { "iam:PassedToService": "ec2.amazonaws.com" } },
+      },
+      {
+        Sid: "ReadAndDeleteKafkaParameters",
+        Effect: "Allow",
+        Action: [
+          "ssm:GetParameters",
+          "ssm:GetParametersByPath",
+          "ssm:DeleteParameters",
+        ],
+        Resource: [arns.parameters, arns.parameters.replace(/\/\*$/, "")],
+      },
+      {
+        Sid: "TeardownCatalog",
+        Effect: "Allow",
+        Action: [
+          "glue:GetDatabase",
+          "glue:GetTable",
+          "glue:DeleteTable",
+          "glue:DeleteDatabase",
+          "glue:GetCrawler",
+          "glue:DeleteCrawler",
+        ],
+        Resource: [...arns.catalog, arns.crawler],
+      },
+      {
+        Sid: "TeardownAthenaResults",
+        Effect: "Allow",
+        Action: ["s3:DeleteObject"],
+        Resource: [arns.outputObjects],
+      },
+      {
+        Sid: "ListAthenaResults",
+        Effect: "Allow",
+        Action: ["s3:ListBucket"],
+        Resource: [arns.outputBucket],
+        ...(arns.outputList ? { Condition: arns.outputList } : {}),
       },
     ),
   };

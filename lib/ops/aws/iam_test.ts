@@ -49,14 +49,21 @@ Deno.test("the Glue crawler role is assumable by Glue and writes only the pipeli
   ]);
 });
 
-Deno.test("only Session Manager actions, which AWS cannot scope, use Resource *", () => {
+Deno.test("only Session Manager and EC2 Describe actions, which AWS cannot scope, use Resource *", () => {
   for (const policy of buildPolicies(config, { accountId: ACCOUNT })) {
     for (const s of policy.policy.Statement) {
       assert.ok(
         s.Action.every((a) => a !== "*" && !a.endsWith(":*")),
         `${policy.name}: ${s.Action}`,
       );
-      if (s.Resource === "*") assert.equal(policy.name, "producer-host");
+      if (s.Resource === "*") {
+        assert.ok(
+          s.Action.every((a) =>
+            /^(ssm:UpdateInstanceInformation|ssmmessages:|ec2:Describe)/.test(a)
+          ),
+          `${policy.name}: ${s.Action}`,
+        );
+      }
     }
   }
   assert.equal(byName("producer-host").trust?.Statement[0].Principal.Service, "ec2.amazonaws.com");
@@ -106,4 +113,52 @@ Deno.test("a bucket-wide lake and China regions get the right ARNs", () => {
   assert.deepEqual(consumer.policy.Statement[0].Resource, ["arn:aws-cn:s3:::lake-bucket/*"]);
   assert.deepEqual(consumer.policy.Statement[1].Resource, ["arn:aws-cn:s3:::lake-bucket/_sink/*"]);
   assert.equal(consumer.policy.Statement[2].Condition, undefined);
+});
+
+Deno.test("deno task iam prints a policy for every role, in order", () => {
+  assert.deepEqual(buildPolicies(config, { accountId: ACCOUNT }).map((p) => p.name), [
+    "producer-host",
+    "consumer",
+    "glue-crawler",
+    "catalog",
+    "athena-query",
+    "ec2-operator",
+  ]);
+});
+
+Deno.test("Athena's results bucket is listed under the results prefix only", () => {
+  const list = statements("athena-query").filter((s) =>
+    s.Action.includes("s3:ListBucket") && s.Resource.includes("arn:aws:s3:::my-lake")
+  );
+  assert.deepEqual(list.map((s) => s.Condition), [
+    { StringLike: { "s3:prefix": ["stock/*", "stock"] } },
+    { StringLike: { "s3:prefix": ["athena-results/*", "athena-results"] } },
+  ]);
+});
+
+Deno.test("the instance role may put only its own deployment's parameters; the operator may pass only it, to EC2 only", () => {
+  const policies = buildPolicies(config, { accountId: ACCOUNT, ec2Name: "demo" });
+  const host = policies.find((p) => p.name === "producer-host")!.policy.Statement;
+  assert.deepEqual(host.find((s) => s.Action.includes("ssm:PutParameter"))!.Resource, [
+    "arn:aws:ssm:eu-west-1:123456789012:parameter/stock-market-pipeline/demo/kafka/*",
+  ]);
+  const operator = policies.find((p) => p.name === "ec2-operator")!.policy.Statement;
+  const pass = operator.find((s) => s.Action.includes("iam:PassRole"))!;
+  assert.deepEqual(pass.Resource, ["arn:aws:iam::123456789012:role/demo-broker"]);
+  assert.deepEqual(pass.Condition, {
+    StringEquals: { "iam:PassedToService": "ec2.amazonaws.com" },
+  });
+  const terminate = operator.find((s) => s.Action.includes("ec2:TerminateInstances"))!;
+  assert.deepEqual(terminate.Condition, {
+    StringEquals: { "aws:ResourceTag/Project": "stock-market-pipeline" },
+  });
+});
+
+Deno.test("the catalog policy passes only the crawler role, to Glue only", () => {
+  const pass = statements("catalog").find((s) => s.Action.includes("iam:PassRole"))!;
+  assert.deepEqual(pass.Resource, ["arn:aws:iam::123456789012:role/stock-market-glue-crawler"]);
+  const crawler = statements("catalog").find((s) => s.Action.includes("glue:StartCrawler"))!;
+  assert.deepEqual(crawler.Resource, [
+    "arn:aws:glue:eu-west-1:123456789012:crawler/stock_market_ticks",
+  ]);
 });
