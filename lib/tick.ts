@@ -209,18 +209,9 @@ export function parseIsoTimestamp(text: string): number | IsoTimestampProblem {
   const iso = ISO_TIMESTAMP.exec(text);
   if (!iso) return "not ISO-8601";
   const [, y, mo, d, h = "0", mi = "0", s = "0", frac = "", zone] = iso;
-  const year = +y, month = +mo, day = +d, hour = +h, minute = +mi, second = +s;
-  // Date.UTC rolls impossible days over (2021-02-30 becomes 2021-03-02); refuse them.
-  if (
-    month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 ||
-    minute > 59 || second > 59
-  ) {
-    return "is not a real calendar date or time";
-  }
   const millis = frac === "" ? 0 : Number(frac.slice(0, 3).padEnd(3, "0"));
-  let ms = Date.UTC(year, month - 1, day, hour, minute, second, millis);
-  // Date.UTC reads years 0..99 as 1900..1999; put such a year back.
-  if (year < 100) ms = new Date(ms).setUTCFullYear(year);
+  let ms = utcInstant(+y, +mo, +d, +h, +mi, +s, millis);
+  if (typeof ms === "string") return ms;
   if (zone && zone.toUpperCase() !== "Z") {
     const digits = zone.slice(1).replace(":", "");
     const zh = +digits.slice(0, 2), zm = +(digits.slice(2) || "0");
@@ -228,6 +219,122 @@ export function parseIsoTimestamp(text: string): number | IsoTimestampProblem {
     ms -= (zone[0] === "-" ? -1 : 1) * (zh * 60 + zm) * 60_000;
   }
   return ms;
+}
+
+/**
+ * The UTC instant of calendar fields (month 1..12), or why they name no real date or time:
+ * `Date.UTC` alone would roll `2021-02-30` over to March and read years 0..99 as 1900..1999.
+ */
+function utcInstant(
+  year: number,
+  month: number,
+  day: number,
+  hour = 0,
+  minute = 0,
+  second = 0,
+  millis = 0,
+): number | "is not a real calendar date or time" {
+  if (
+    month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 ||
+    minute > 59 || second > 59
+  ) {
+    return "is not a real calendar date or time";
+  }
+  const ms = Date.UTC(year, month - 1, day, hour, minute, second, millis);
+  return year < 100 ? new Date(ms).setUTCFullYear(year) : ms;
+}
+
+/** The day order of numeric dates such as `01/05/2021`, named as `--date-format` takes it. */
+export type DateOrder = "MM/DD/YYYY" | "DD/MM/YYYY";
+
+/** The values {@linkcode DateOrder} takes, for flags and messages. */
+export const DATE_ORDERS: readonly DateOrder[] = ["MM/DD/YYYY", "DD/MM/YYYY"];
+
+/** Why {@linkcode parseCalendarDate} refuses a text. */
+export type CalendarDateProblem =
+  | "not a calendar date"
+  | "is not a real calendar date or time"
+  | "needs a day order";
+
+/** The forms {@linkcode parseCalendarDate} accepts, for messages. */
+export const CALENDAR_DATE_FORMS =
+  "Jan 5 2021, January 5, 2021, 5-Jan-2021, 5 Jan 2021, 2021/01/05, and with a day order " +
+  "01/05/2021 (also with - or . between, and an optional time HH:MM[:SS])";
+
+const MONTHS = [
+  "january",
+  "february",
+  "march",
+  "april",
+  "may",
+  "june",
+  "july",
+  "august",
+  "september",
+  "october",
+  "november",
+  "december",
+];
+const TIME = String.raw`(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?`;
+/** `Jan 5 2021`, `January 5, 2021`, `Jan-05-2021`, `Sept. 5th, 2021`. */
+const MONTH_DAY_YEAR = new RegExp(
+  String.raw`^([a-z]{3,9})\.?[ -](\d{1,2})(?:st|nd|rd|th)?,?[ -](\d{4})${TIME}$`,
+  "i",
+);
+/** `5-Jan-2021`, `5 January 2021`, `05 Jan, 2021`. */
+const DAY_MONTH_YEAR = new RegExp(
+  String.raw`^(\d{1,2})[ -]([a-z]{3,9})\.?,?[ -](\d{4})${TIME}$`,
+  "i",
+);
+/** `2021/01/05`: year first is never read day first. */
+const YEAR_SLASH = new RegExp(String.raw`^(\d{4})/(\d{1,2})/(\d{1,2})${TIME}$`);
+/** `01/05/2021`, `1.5.2021`, `01-05-2021`: day or month first, by the caller's order. */
+const NUMERIC_DAY_MONTH = new RegExp(
+  String.raw`^(\d{1,2})([/.-])(\d{1,2})\2(\d{4})${TIME}$`,
+);
+
+function monthNumber(name: string): number {
+  // The full English name or an abbreviation of at least 3 letters (`Jan`, `Sept`).
+  const lower = name.toLowerCase();
+  return MONTHS.findIndex((month) => month.startsWith(lower)) + 1;
+}
+
+/**
+ * Parses the calendar dates that spreadsheet and broker exports write, at 00:00 UTC (or the
+ * optional `HH:MM[:SS]` after them, UTC too; none of these forms carries a zone): month names in
+ * English (`Jan 5 2021`, `January 5, 2021`, `5-Jan-2021`, `5 Jan 2021`), year first with
+ * slashes (`2021/01/05`), and numeric dates day or month first (`01/05/2021`, `1.5.2021`,
+ * `01-05-2021`) **only with a day order**: without one they are refused as `"needs a day order"`,
+ * never guessed. Two-digit years are refused. ISO-8601 is {@linkcode parseIsoTimestamp}'s.
+ *
+ * @example
+ * ```ts
+ * import { parseCalendarDate } from "./tick.ts";
+ * parseCalendarDate("Jan 5 2021"); // Date.UTC(2021, 0, 5)
+ * parseCalendarDate("01/05/2021"); // "needs a day order"
+ * parseCalendarDate("01/05/2021", "DD/MM/YYYY"); // Date.UTC(2021, 4, 1)
+ * ```
+ */
+export function parseCalendarDate(text: string, order?: DateOrder): number | CalendarDateProblem {
+  let year: number, month: number, day: number, rest: string[];
+  let match: RegExpExecArray | null;
+  if ((match = MONTH_DAY_YEAR.exec(text))) {
+    [month, day, year, rest] = [monthNumber(match[1]), +match[2], +match[3], match.slice(4)];
+  } else if ((match = DAY_MONTH_YEAR.exec(text))) {
+    [day, month, year, rest] = [+match[1], monthNumber(match[2]), +match[3], match.slice(4)];
+  } else if ((match = YEAR_SLASH.exec(text))) {
+    [year, month, day, rest] = [+match[1], +match[2], +match[3], match.slice(4)];
+  } else if ((match = NUMERIC_DAY_MONTH.exec(text))) {
+    if (!order) return "needs a day order";
+    const [first, second] = [+match[1], +match[3]];
+    [month, day] = order === "MM/DD/YYYY" ? [first, second] : [second, first];
+    [year, rest] = [+match[4], match.slice(5)];
+  } else {
+    return "not a calendar date";
+  }
+  if (month === 0) return "not a calendar date"; // a word that is no month name
+  const [h = "0", mi = "0", s = "0"] = rest;
+  return utcInstant(year, month, day, +h, +mi, +s);
 }
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];

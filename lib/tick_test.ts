@@ -4,6 +4,7 @@ import {
   decodeTick,
   encodeTick,
   InvalidTickError,
+  parseCalendarDate,
   parseIsoTimestamp,
   type Tick,
   tickProblem,
@@ -188,4 +189,20 @@ Deno.test("parseIsoTimestamp reads each ISO-8601 form and refuses impossible one
   ];
   for (const [text, want] of cases) assert.equal(parseIsoTimestamp(text), want, text);
   assert.equal(new Date(parseIsoTimestamp("0050-01-01") as number).getUTCFullYear(), 50);
+});
+
+Deno.test("parseCalendarDate reads month names and ordered numeric dates at UTC, never guessing the order", () => {
+  const jan5 = Date.UTC(2021, 0, 5);
+  for (const text of ["Jan 5 2021", "January 5, 2021", "5-Jan-2021", "5 jan 2021", "2021/01/05"]) {
+    assert.equal(parseCalendarDate(text), jan5, text);
+  }
+  assert.equal(parseCalendarDate("Sept. 30th, 2021"), Date.UTC(2021, 8, 30));
+  assert.equal(parseCalendarDate("01/05/2021"), "needs a day order");
+  assert.equal(parseCalendarDate("01/05/2021", "MM/DD/YYYY"), jan5);
+  assert.equal(parseCalendarDate("05.01.2021 09:30", "DD/MM/YYYY"), Date.UTC(2021, 0, 5, 9, 30));
+  assert.equal(parseCalendarDate("Feb 29 2021"), "is not a real calendar date or time");
+  assert.equal(parseCalendarDate("Feb 29 2024"), Date.UTC(2024, 1, 29));
+  for (const text of ["Jam 5 2021", "1/5/21", "2021-01-05", "Tue, 05 Jan 2021 10:00:00 GMT"]) {
+    assert.equal(parseCalendarDate(text), "not a calendar date", text);
+  }
 });

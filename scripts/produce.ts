@@ -14,12 +14,22 @@ import { formatCount, formatDuration, produceLine, terminalProgress } from "../l
 import { onStopSignals } from "../lib/signals.ts";
 import { openTickSource } from "../lib/source/open_source.ts";
 import { paceModeFromFlags } from "../lib/source/pace.ts";
+import { DATE_ORDERS } from "../lib/tick.ts";
 
 const FLAGS = {
   file: {
     type: "string",
-    description: "CSV to send (Kaggle layout or plain OHLCV)",
+    description: "CSV to send (Kaggle layout or plain OHLCV: Yahoo, Stooq, Nasdaq, Investing…)",
     default: "data/stock_data.csv",
+  },
+  symbol: {
+    type: "string",
+    description: "CSV without a symbol column: the symbol of every row",
+    default: "the file name's stem",
+  },
+  "date-format": {
+    type: "string",
+    description: "CSV dates like 01/05/2021: MM/DD/YYYY or DD/MM/YYYY (never guessed)",
   },
   source: { type: "string", description: "csv or simulate", default: "csv" },
   speed: {
@@ -72,6 +82,8 @@ if (import.meta.main) {
     const source = await openTickSource({
       source: kind,
       file: stringFlag("file", values.file),
+      symbol: stringFlag("symbol", values.symbol),
+      dateFormat: choiceFlag("date-format", values["date-format"], DATE_ORDERS),
       rejectsPath: stringFlag("rejects", values.rejects),
       mode: choiceFlag("mode", values.mode, ["stream", "sample"] as const),
       pace: paceModeFromFlags({

@@ -3,21 +3,35 @@
  * streaming UTF-8 decoder, split into lines, and each row is parsed, checked and yielded before
  * the next chunk is read. A 1 GB file is never loaded whole.
  *
- * Two layouts are recognised from the header (names case-insensitive and trimmed):
+ * Two layouts are recognised from the header. Column names are matched ignoring case, spaces,
+ * underscores and punctuation (`Adj Close`, `adj_close`, `AdjClose` and `Adj Close**` are one
+ * name):
  *
  * - **Kaggle "Stock Exchange Data"**: `Index,Date,Open,High,Low,Close,Adj Close,Volume,CloseUSD`
  *   (`indexProcessed.csv`) or the same without `CloseUSD` (`indexData.csv`). Every value must be
  *   present; the `"null"` cells of `indexData.csv` reject their row.
- * - **Plain OHLCV**: a time column (`date`, `timestamp`, `datetime` or `time`), a symbol column
- *   (`symbol`, `ticker` or `name`) and `close`; optionally `open`, `high`, `low`, `volume`,
- *   `adj_close` (or `adj close`) and `close_usd` (or `closeusd`), in any order. Missing columns and
- *   empty cells become `null`.
+ * - **Plain OHLCV** (Yahoo Finance, Stooq, Nasdaq.com, Investing.com, pandas exports): a time
+ *   column (`date`, `timestamp`, `datetime` or `time`), a symbol column (`symbol`, `ticker` or
+ *   `name`) and a close (`close`, `price`, `last` or `close/last`); optionally `open`, `high`,
+ *   `low`, `volume` (or `vol`), `adj close` and `close usd`, in any order. Other columns are
+ *   ignored; missing columns and empty cells become `null`. A file **without a symbol column**
+ *   (one symbol per file, as Yahoo exports) takes its symbol from the `symbol` option
+ *   (`--symbol`), else from the file name's stem (`^GSPC.csv` → `^GSPC`).
+ *
+ * `Adj Close` stays its own column (`adj_close`) and never replaces `close`: the close is the
+ * traded price that `open`, `high` and `low` bound, while the adjusted close is a back-adjusted
+ * series the provider rewrites after each split or dividend.
  *
  * Times are accepted as `YYYY-MM-DD` (00:00 UTC), ISO-8601 `YYYY-MM-DD[T ]HH:MM[:SS[.fff]]` with an
  * optional zone (`Z` or `±HH:MM`; no zone means UTC on every host, by the same rule as the wire
- * form: `parseIsoTimestamp` in `lib/tick.ts`), or epoch numbers: values of 100,000,000,000 and
- * above are milliseconds, smaller values are seconds. Other forms (`13/01/2020`, `Jan 5 2021`)
- * reject their row with the forms expected.
+ * form: `parseIsoTimestamp` in `lib/tick.ts`), calendar dates (`Jan 5 2021`,
+ * `January 5, 2021`, `5-Jan-2021`, `2021/01/05`: `parseCalendarDate` in `lib/tick.ts`, UTC too),
+ * or epoch numbers: values of 100,000,000,000 and above are milliseconds, smaller values are
+ * seconds. Numeric dates day or month first (`01/05/2021`, `05.01.2021`) need the `dateFormat`
+ * option (`--date-format MM/DD/YYYY` or `DD/MM/YYYY`): without it the read stops at the first one
+ * with a {@linkcode CsvDateFormatError} saying what to pass; they are never guessed. Other forms
+ * reject their row with the forms expected. Numbers may carry a leading `$` and thousands
+ * separators (`"$1,234.50"`); volumes may end in `K`, `M` or `B` (`1.2M`).
  *
  * A bad row never stops the stream: it becomes a {@linkcode Reject} handed to `onReject`, and good
  * rows keep flowing. CSV follows RFC 4180: quoted fields (with `""` escapes and line breaks),
@@ -26,8 +40,13 @@
  * @module
  */
 
+import { basename } from "node:path";
 import {
+  CALENDAR_DATE_FORMS,
+  DATE_ORDERS,
+  type DateOrder,
   ISO_TIMESTAMP_FORM,
+  parseCalendarDate,
   parseIsoTimestamp,
   PRICE_COLUMNS,
   type PriceColumn,
@@ -39,6 +58,14 @@ import { csvQuote, type Reject } from "./rejects.ts";
 
 /** A field of a {@linkcode Tick} that a CSV column can fill. */
 export type TickField = "symbol" | "ts" | PriceColumn;
+
+/** The symbol of a file without a symbol column, and where it came from. */
+export interface FixedSymbol {
+  /** The symbol every row gets. */
+  value: string;
+  /** `option`: the caller's `symbol` (`--symbol`); `file name`: the file name's stem. */
+  from: "option" | "file name";
+}
 
 /** A header matched to a known layout: which column fills which tick field. */
 export interface CsvLayout {
@@ -52,11 +79,15 @@ export interface CsvLayout {
   columns: Record<TickField, number>;
   /** Whether every mapped cell must hold a value (Kaggle); otherwise empty cells become `null`. */
   strict: boolean;
+  /** The symbol of every row when the file has no symbol column (`columns.symbol` is -1). */
+  symbol?: FixedSymbol;
+  /** How numeric dates such as `01/05/2021` are read; without it they stop the read. */
+  dateOrder?: DateOrder;
 }
 
 interface FieldSpec {
   field: TickField;
-  /** Accepted header names, lower-case. */
+  /** Accepted header names as shown in messages, in order of preference. */
   names: string[];
   /** Whether the header must contain the column. */
   required: boolean;
@@ -82,15 +113,15 @@ const LAYOUTS: readonly LayoutSpec[] = [
     title: 'Kaggle "Stock Exchange Data" (indexProcessed.csv, or indexData.csv without CloseUSD)',
     strict: true,
     fields: [
-      { field: "symbol", names: ["index"], required: true },
-      { field: "ts", names: ["date"], required: true },
-      price("open", true),
-      price("high", true),
-      price("low", true),
-      price("close", true),
-      price("adj_close", true, "adj close"),
-      price("volume", true),
-      price("close_usd", false, "closeusd"),
+      { field: "symbol", names: ["Index"], required: true },
+      { field: "ts", names: ["Date"], required: true },
+      price("open", true, "Open"),
+      price("high", true, "High"),
+      price("low", true, "Low"),
+      price("close", true, "Close"),
+      price("adj_close", true, "Adj Close"),
+      price("volume", true, "Volume"),
+      price("close_usd", false, "CloseUSD"),
     ],
   },
   {
@@ -100,13 +131,13 @@ const LAYOUTS: readonly LayoutSpec[] = [
     fields: [
       { field: "ts", names: ["date", "timestamp", "datetime", "time"], required: true },
       { field: "symbol", names: ["symbol", "ticker", "name"], required: true },
-      price("close", true),
+      price("close", true, "close", "price", "last", "close/last"),
       price("open", false),
       price("high", false),
       price("low", false),
-      price("volume", false),
-      price("adj_close", false, "adj_close", "adj close"),
-      price("close_usd", false, "close_usd", "closeusd"),
+      price("volume", false, "volume", "vol"),
+      price("adj_close", false, "adj close"),
+      price("close_usd", false, "close usd"),
     ],
   },
 ];
@@ -114,11 +145,30 @@ const LAYOUTS: readonly LayoutSpec[] = [
 /** One line per accepted layout, listing its columns; used in error messages and `--help`. */
 export const CSV_LAYOUTS_HELP: string = LAYOUTS.map((layout) => {
   const cols = (required: boolean) =>
-    layout.fields.filter((f) => f.required === required).map((f) => f.names.join("|"));
+    layout.fields.filter((f) => f.required === required).map((f) =>
+      f.names.join("|") +
+      (f.field === "symbol" && !layout.strict ? " (or --symbol, or the file name)" : "")
+    );
   const optional = cols(false);
   return `  - ${layout.title}: ${cols(true).join(", ")}` +
     (optional.length ? `; optional: ${optional.join(", ")}` : "");
 }).join("\n");
+
+/**
+ * The key a header name is matched by: lower case, letters and digits only, so `Adj Close`,
+ * `adj_close`, `ADJCLOSE` and `Adj Close**` are one name.
+ */
+export function headerKey(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]/g, "");
+}
+
+/**
+ * The symbol a file name gives a file without a symbol column: its base name without the last
+ * extension (`data/^GSPC.csv` → `^GSPC`, `000001.SS.csv` → `000001.SS`).
+ */
+export function symbolFromFileName(file: string): string {
+  return basename(file).replace(/\.[^.]*$/, "");
+}
 
 /** Raised when a CSV header matches no known layout; the message lists the accepted layouts. */
 export class UnknownCsvLayoutError extends Error {
@@ -130,7 +180,8 @@ export class UnknownCsvLayoutError extends Error {
   constructor(file: string, header: string[], missing: string) {
     super(
       `Cannot read "${file}": its header "${header.join(",")}" matches no known CSV layout ` +
-        `(${missing}). Accepted layouts (column names are case-insensitive, in any order):\n` +
+        `(${missing}). Accepted layouts (column names in any order, case, spaces and ` +
+        `underscores ignored):\n` +
         `${CSV_LAYOUTS_HELP}\nRename the columns to one of these layouts or convert the file.`,
     );
     this.name = "UnknownCsvLayoutError";
@@ -152,11 +203,51 @@ export class CsvReadError extends Error {
 }
 
 /**
+ * Raised at the first numeric date such as `01/05/2021` when no `dateFormat` says whether the
+ * day or the month comes first: the message shows what each order would read and what to pass.
+ */
+export class CsvDateFormatError extends CsvReadError {
+  /** 1-based line of the row holding the date. */
+  readonly line: number;
+  /** The date as written. */
+  readonly date: string;
+  /** Creates the error for the date found on a line of a file. */
+  constructor(file: string, line: number, date: string) {
+    const readings = DATE_ORDERS.flatMap((order) => {
+      const ms = parseCalendarDate(date, order);
+      return typeof ms === "number" ? [{ order, day: utcDate(ms) }] : [];
+    });
+    const how = readings.map(({ order, day }) => `${day} with ${order}`).join(" or ");
+    const pass = readings.map(({ order }) => `--date-format ${order}`).join(" or ");
+    super(
+      file,
+      `line ${line} has the date "${date}", which reads as ${how}: pass ${pass} (the ` +
+        "dateFormat option in code) to say which order the file uses: numeric dates are never " +
+        "read day or month first by guess.",
+    );
+    this.name = "CsvDateFormatError";
+    this.line = line;
+    this.date = date;
+  }
+}
+
+/** Options of {@linkcode detectLayout}. */
+export interface DetectLayoutOptions {
+  /** File name for error messages. @default "<csv>" */
+  file?: string;
+  /** The symbol of every row when the header has no symbol column. */
+  symbol?: FixedSymbol;
+  /** How numeric dates such as `01/05/2021` are read. */
+  dateOrder?: DateOrder;
+}
+
+/**
  * Matches a header to a layout.
  *
- * @param header Column names as read; they are trimmed, lower-cased and stripped of a BOM.
- * @param options.file File name for the error message. @default "<csv>"
+ * @param header Column names as read; they are matched by {@linkcode headerKey} (case, spaces,
+ * underscores and punctuation ignored), after a BOM is removed.
  * @throws {UnknownCsvLayoutError} when no layout fits; the message lists every accepted layout.
+ * @throws {CsvReadError} when `symbol` came from the caller but the file has a symbol column.
  *
  * @example
  * ```ts
@@ -167,24 +258,48 @@ export class CsvReadError extends Error {
  * layout.columns.close_usd; // 8
  * ```
  */
-export function detectLayout(header: string[], options: { file?: string } = {}): CsvLayout {
+export function detectLayout(header: string[], options: DetectLayoutOptions = {}): CsvLayout {
+  const file = options.file ?? "<csv>";
   const clean = header.map((name, i) => (i === 0 ? name.replace(/^\uFEFF/, "") : name).trim());
-  const lower = clean.map((name) => name.toLowerCase());
+  const keys = clean.map(headerKey);
   const misses: string[] = [];
   for (const spec of LAYOUTS) {
     const columns = {} as Record<TickField, number>;
     const missing: string[] = [];
     for (const { field, names, required } of spec.fields) {
-      const index = lower.findIndex((name) => names.includes(name));
+      // The first alias the header has wins: `close` before `price` before `last`.
+      const index = names.map((name) => keys.indexOf(headerKey(name))).find((i) => i >= 0) ?? -1;
       columns[field] = index;
-      if (index < 0 && required) missing.push(names.join("|"));
+      const fixed = field === "symbol" && !spec.strict && options.symbol !== undefined;
+      if (index < 0 && required && !fixed) {
+        const hint = field === "symbol" && !spec.strict ? " (or pass --symbol)" : "";
+        missing.push(names.join("|") + hint);
+      }
     }
-    if (missing.length === 0) {
-      return { name: spec.name, title: spec.title, header: clean, columns, strict: spec.strict };
+    if (missing.length > 0) {
+      misses.push(`${spec.name} lacks ${missing.join(", ")}`);
+      continue;
     }
-    misses.push(`${spec.name} lacks ${missing.join(", ")}`);
+    const layout: CsvLayout = {
+      name: spec.name,
+      title: spec.title,
+      header: clean,
+      columns,
+      strict: spec.strict,
+      ...(options.dateOrder ? { dateOrder: options.dateOrder } : {}),
+    };
+    if (columns.symbol < 0) layout.symbol = options.symbol;
+    else if (options.symbol?.from === "option") {
+      throw new CsvReadError(
+        file,
+        `it has a symbol column ("${clean[columns.symbol]}"), so --symbol ` +
+          `${options.symbol.value} does not apply: drop --symbol (the option is for files ` +
+          "without a symbol column).",
+      );
+    }
+    return layout;
   }
-  throw new UnknownCsvLayoutError(options.file ?? "<csv>", clean, misses.join("; "));
+  throw new UnknownCsvLayoutError(file, clean, misses.join("; "));
 }
 
 /**
@@ -254,6 +369,16 @@ export interface CsvCounts {
 
 /** Options of {@linkcode readCsvTicks} and {@linkcode parseCsvTicks}. */
 export interface CsvReadOptions {
+  /**
+   * The symbol of every row of a file without a symbol column (`--symbol`); an error when the
+   * file has one. @default the file name's stem ({@linkcode symbolFromFileName})
+   */
+  symbol?: string;
+  /**
+   * How numeric dates such as `01/05/2021` are read (`--date-format`). Without it the first such
+   * date stops the read with a {@linkcode CsvDateFormatError}; they are never guessed.
+   */
+  dateFormat?: DateOrder;
   /** Called once per bad row; the stream goes on. @default ignore (the row is only counted) */
   onReject?: (reject: Reject) => void;
   /** Stops reading when aborted: the stream ends quietly and the file is closed. */
@@ -320,7 +445,23 @@ export function parseCsvTicks(
 ): CsvTicks {
   const counts: CsvCounts = { rows: 0, good: 0, rejected: 0 };
   const state: { layout?: CsvLayout } = {};
-  const generator = generateTicks(bytes, options.file ?? "<csv>", options, counts, state);
+  const file = options.file ?? "<csv>";
+  if (options.symbol !== undefined && options.symbol.trim() === "") {
+    throw new CsvReadError(file, "the symbol option is empty; pass a symbol such as AAPL.");
+  }
+  if (options.dateFormat !== undefined && !DATE_ORDERS.includes(options.dateFormat)) {
+    throw new CsvReadError(
+      file,
+      `unknown date format "${options.dateFormat}"; use ${DATE_ORDERS.join(" or ")}.`,
+    );
+  }
+  const symbol: FixedSymbol | undefined = options.symbol !== undefined
+    ? { value: options.symbol.trim(), from: "option" }
+    : options.file !== undefined
+    ? { value: symbolFromFileName(options.file), from: "file name" }
+    : undefined;
+  const detect = { file, symbol, dateOrder: options.dateFormat };
+  const generator = generateTicks(bytes, detect, options, counts, state);
   return Object.defineProperties(generator, {
     counts: { value: counts, enumerable: true },
     layout: { get: () => state.layout, enumerable: true },
@@ -436,12 +577,13 @@ async function nextChunk(
 
 async function* generateTicks(
   bytes: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-  file: string,
+  detect: DetectLayoutOptions & { file: string },
   options: CsvReadOptions,
   counts: CsvCounts,
   state: { layout?: CsvLayout },
 ): AsyncGenerator<Tick, CsvCounts, undefined> {
   const { onReject, signal } = options;
+  const { file } = detect;
   const reader = new RecordReader(file);
   const ready: RawRecord[] = [];
   let layout: CsvLayout | undefined;
@@ -460,11 +602,12 @@ async function* generateTicks(
         if (record.text.trim() === "" && !record.problem) continue; // blank line
         if (!layout) {
           if (record.problem) throw new CsvReadError(file, `the header ${record.problem}.`);
-          layout = state.layout = detectLayout(parseCsvFields(record.text), { file });
+          layout = state.layout = detectLayout(parseCsvFields(record.text), detect);
           continue;
         }
         counts.rows++;
-        const result = record.problem ?? rowToTick(parseCsvFields(record.text), layout);
+        const result = record.problem ??
+          rowToTick(parseCsvFields(record.text), layout, { file, line: record.line });
         if (typeof result === "string") {
           counts.rejected++;
           onReject?.({ file, line: record.line, reason: result, raw: record.text });
@@ -493,6 +636,10 @@ async function* generateTicks(
  * Turns the fields of one data row into a tick, or returns why it cannot (the reason a
  * {@linkcode Reject} carries).
  *
+ * @param where The row's file and line, for a {@linkcode CsvDateFormatError}.
+ * @throws {CsvDateFormatError} for a numeric date such as `01/05/2021` when the layout has no
+ * `dateOrder`: the whole file needs one, so this stops the read instead of rejecting rows.
+ *
  * @example
  * ```ts
  * import { detectLayout, rowToTick } from "./csv.ts";
@@ -501,7 +648,11 @@ async function* generateTicks(
  * rowToTick(["2021-05-31", "HSI", "NaN"], layout); // 'close "NaN" is not a number'
  * ```
  */
-export function rowToTick(fields: string[], layout: CsvLayout): Tick | string {
+export function rowToTick(
+  fields: string[],
+  layout: CsvLayout,
+  where: { file: string; line: number } = { file: "<csv>", line: 0 },
+): Tick | string {
   const { header, columns, strict } = layout;
   if (fields.length !== header.length) {
     const names = header.join(",");
@@ -510,9 +661,11 @@ export function rowToTick(fields: string[], layout: CsvLayout): Tick | string {
     }, expected ${header.length} ` +
       `(${names.length > 80 ? `${names.slice(0, 79)}…` : names})`;
   }
-  const symbol = fields[columns.symbol].trim();
+  const symbol = columns.symbol < 0 ? layout.symbol?.value ?? "" : fields[columns.symbol].trim();
   if (symbol === "") return "empty symbol";
-  const ts = parseTimestamp(fields[columns.ts].trim());
+  const text = fields[columns.ts].trim();
+  const ts = parseTimestamp(text, layout.dateOrder);
+  if (ts === NEEDS_DATE_ORDER) throw new CsvDateFormatError(where.file, where.line, text);
   if (typeof ts === "string") return ts;
   const tick: Tick = {
     symbol,
@@ -536,10 +689,18 @@ export function rowToTick(fields: string[], layout: CsvLayout): Tick | string {
 }
 
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+/** `1,234.5` and `$1,234.50`, as spreadsheets and Nasdaq.com export prices. */
+const GROUPED_NUMBER = /^\$?\d{1,3}(?:,\d{3})+(?:\.\d+)?$|^\$(?:\d+\.?\d*|\.\d+)$/;
+/** `1.2M`, as Investing.com exports volumes. */
+const SUFFIXED_VOLUME = /^(\d+\.?\d*|\.\d+)([KMB])$/i;
+const VOLUME_SUFFIX: Record<string, number> = { k: 1e3, m: 1e6, b: 1e9 };
 
 function parseNumber(text: string, column: PriceColumn, strict: boolean): number | null | string {
   if (text === "") return strict ? `${column} is empty` : null;
   if (NUMBER.test(text)) return Number(text);
+  if (GROUPED_NUMBER.test(text)) return Number(text.replace(/[$,]/g, ""));
+  const suffixed = column === "volume" ? SUFFIXED_VOLUME.exec(text) : null;
+  if (suffixed) return Math.round(Number(suffixed[1]) * VOLUME_SUFFIX[suffixed[2].toLowerCase()]);
   if (text.toLowerCase() === "null") return `${column} is "null" (the source has no value)`;
   return `${column} "${text.length > 20 ? `${text.slice(0, 20)}…` : text}" is not a number`;
 }
@@ -548,12 +709,19 @@ const EPOCH = /^\d{1,16}(?:\.\d+)?$/;
 /** Epoch values from here up are milliseconds (1973-03-03 in ms; year 5138 in seconds). */
 const EPOCH_MS_FROM = 100_000_000_000;
 
+/** What {@linkcode parseTimestamp} returns for a numeric date without a day order. */
+const NEEDS_DATE_ORDER = Symbol("needs a date order");
+
 /**
  * Parses a CSV time cell to epoch milliseconds (UTC), or returns why it cannot: ISO-8601 by the
  * wire's rule ({@linkcode parseIsoTimestamp}: `YYYY-MM-DD`, optional time and zone, no zone =
- * UTC on every host), or epoch seconds / milliseconds.
+ * UTC on every host), calendar dates ({@linkcode parseCalendarDate}), or epoch seconds /
+ * milliseconds.
  */
-function parseTimestamp(text: string): number | string {
+function parseTimestamp(
+  text: string,
+  order?: DateOrder,
+): number | string | typeof NEEDS_DATE_ORDER {
   const shown = text.length > 30 ? `${text.slice(0, 30)}…` : text;
   const iso = parseIsoTimestamp(text);
   if (typeof iso === "number") {
@@ -567,8 +735,16 @@ function parseTimestamp(text: string): number | string {
     return Math.round(value >= EPOCH_MS_FROM ? value : value * 1000);
   }
   if (text === "") return "date is empty";
-  return `date "${shown}" is not ISO-8601 or epoch: expected ${ISO_TIMESTAMP_FORM} ` +
-    "or epoch seconds/milliseconds";
+  const calendar = parseCalendarDate(text, order);
+  if (typeof calendar === "number") return calendar;
+  if (calendar === "needs a day order") {
+    // A date no order can read (`31/31/2021`) is a bad row, not a question about the file.
+    const real = DATE_ORDERS.some((o) => typeof parseCalendarDate(text, o) === "number");
+    return real ? NEEDS_DATE_ORDER : `date "${shown}" is not a real calendar date or time`;
+  }
+  if (calendar !== "not a calendar date") return `date "${shown}" ${calendar}`;
+  return `date "${shown}" is not a date this reader knows: expected ${ISO_TIMESTAMP_FORM}, ` +
+    `${CALENDAR_DATE_FORMS}, or epoch seconds/milliseconds`;
 }
 
 /** The header of the Kaggle `indexProcessed.csv` file, as {@linkcode formatKaggleCsvRow} writes it. */

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import {
+  CsvDateFormatError,
   CsvReadError,
+  type CsvReadOptions,
   detectLayout,
   formatKaggleCsvRow,
   KAGGLE_CSV_HEADER,
@@ -10,7 +12,7 @@ import {
   UnknownCsvLayoutError,
 } from "./csv.ts";
 import { formatReject, type Reject } from "./rejects.ts";
-import type { Tick } from "../tick.ts";
+import { CALENDAR_DATE_FORMS, type Tick } from "../tick.ts";
 import { simulateTicks } from "./simulate.ts";
 import { evalUnderTz } from "../testing/timezone.ts";
 
@@ -29,6 +31,19 @@ async function readText(text: string | Uint8Array, chunkSize = 7) {
   for await (const tick of stream) ticks.push(tick);
   return { ticks, rejects, counts: stream.counts, layout: stream.layout };
 }
+
+/** Reads every tick of CSV text with read options, collecting rejects. */
+async function readTextWith(text: string, options: CsvReadOptions) {
+  const rejects: Reject[] = [];
+  const stream = parseCsvTicks([new TextEncoder().encode(text)], {
+    file: "t.csv",
+    ...options,
+    onReject: (r) => rejects.push(r),
+  });
+  return { ticks: await Array.fromAsync(stream), rejects, layout: stream.layout };
+}
+
+const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 const KAGGLE_HEADER = KAGGLE_CSV_HEADER;
 
@@ -128,7 +143,7 @@ Deno.test("parseCsvTicks rejects each kind of bad row with its line and reason w
     "NYA,2020-01-10,1,0.5,2,1.5,1.5,0.0,1.5", // 8 high below low
     "NYA,2021-02-30,1,2,0.5,1.5,1.5,0.0,1.5", // 9 impossible date
     " ,2020-01-13,1,2,0.5,1.5,1.5,0.0,1.5", // 10 empty symbol
-    "NYA,13/01/2020,1,2,0.5,1.5,1.5,0.0,1.5", // 11 unknown date format
+    "NYA,2020.01.13,1,2,0.5,1.5,1.5,0.0,1.5", // 11 unknown date format
     "NYA,2020-01-14,1,2,0.5,,1.5,0.0,1.5", // 12 empty cell in the Kaggle layout
     "", // 13 blank line: skipped, not a row
     "NYA,2020-01-15,1,2,0.5,1.5,1.5,0.0,1.5", // 14 good
@@ -145,8 +160,9 @@ Deno.test("parseCsvTicks rejects each kind of bad row with its line and reason w
     "t.csv:8: high 0.5 is below low 2",
     't.csv:9: date "2021-02-30" is not a real calendar date or time',
     "t.csv:10: empty symbol",
-    't.csv:11: date "13/01/2020" is not ISO-8601 or epoch: expected ' +
-    "YYYY-MM-DD[(T| )HH:MM[:SS[.fff]][Z|±HH:MM]] (no zone = UTC) or epoch seconds/milliseconds",
+    't.csv:11: date "2020.01.13" is not a date this reader knows: expected ' +
+    `YYYY-MM-DD[(T| )HH:MM[:SS[.fff]][Z|±HH:MM]] (no zone = UTC), ${CALENDAR_DATE_FORMS}, ` +
+    "or epoch seconds/milliseconds",
     "t.csv:12: close is empty",
     "t.csv:15: a quoted field is never closed",
   ]);
@@ -177,7 +193,11 @@ Deno.test("readCsvTicks names the file, the header and the accepted layouts for 
         new RegExp(`^Cannot read "${path}": its header "when,what,price"`),
       );
       assert.match(error.message, /Index, Date, Open, High, Low, Close, Adj Close, Volume/i);
-      assert.match(error.message, /date\|timestamp\|datetime\|time, symbol\|ticker\|name, close/);
+      assert.match(
+        error.message,
+        /date\|timestamp\|datetime\|time, symbol\|ticker\|name \(or --symbol, or the file name\), close\|price\|last/,
+      );
+      assert.match(error.message, /ohlcv lacks date\|timestamp\|datetime\|time\)/);
       assert.deepEqual(error.header, ["when", "what", "price"]);
       return true;
     },
@@ -214,7 +234,7 @@ Deno.test("detectLayout matches headers case-insensitively and trims names", () 
   assert.equal(ohlcv.columns.open, -1);
   assert.throws(
     () => detectLayout(["Index", "Date", "Close"], { file: "x.csv" }),
-    /Cannot read "x.csv".*kaggle lacks open, high, low, adj close, volume/s,
+    /Cannot read "x.csv".*kaggle lacks Open, High, Low, Adj Close, Volume; ohlcv lacks symbol\|ticker\|name \(or pass --symbol\)/s,
   );
 });
 
@@ -402,12 +422,12 @@ Deno.test("CSV dates without a zone are read as UTC whatever the host's TZ", asy
   assert.deepEqual(got, Object.fromEntries(HOST_ZONES.map(({ tz }) => [tz, want])));
 });
 
-Deno.test("a CSV date that is not ISO-8601 or epoch goes to the rejects with the form expected", async () => {
+Deno.test("a CSV date in no known form goes to the rejects with the forms expected", async () => {
   const dates = [
-    "Jan 5 2021",
-    "2021/01/05",
+    "Jam 5 2021", // no such month
+    "1/5/21", // two-digit year
     '"Tue, 05 Jan 2021 10:00:00 GMT"', // RFC 2822, quoted for its comma
-    "05.01.2021",
+    "2021.01.05",
     "2021-1-5",
     "2021-01-05T10:00:00 +02:00", // a space before the zone is not ISO-8601
     "2021-01-05T10:00:00 GMT",
@@ -415,12 +435,190 @@ Deno.test("a CSV date that is not ISO-8601 or epoch goes to the rejects with the
   const text = ["date,symbol,close", ...dates.map((d) => `${d},A,1`), "2021-01-05,A,1"].join("\n");
   const { ticks, rejects } = await readText(text);
   assert.deepEqual(ticks.map((t) => t.ts), [Date.UTC(2021, 0, 5)]);
-  const form = "expected YYYY-MM-DD[(T| )HH:MM[:SS[.fff]][Z|±HH:MM]] (no zone = UTC) " +
-    "or epoch seconds/milliseconds";
+  const form = "expected YYYY-MM-DD[(T| )HH:MM[:SS[.fff]][Z|±HH:MM]] (no zone = UTC), " +
+    `${CALENDAR_DATE_FORMS}, or epoch seconds/milliseconds`;
   assert.deepEqual(
     rejects.map(formatReject),
     dates.map((d, i) =>
-      `t.csv:${i + 2}: date "${d.replaceAll('"', "")}" is not ISO-8601 or epoch: ${form}`
+      `t.csv:${i + 2}: date "${d.replaceAll('"', "")}" is not a date this reader knows: ${form}`
     ),
+  );
+});
+
+Deno.test("detectLayout knows the header aliases of common exports, ignoring case, spaces and underscores", () => {
+  const cases: [string[], Partial<Record<string, number>>][] = [
+    [["Date", "Symbol", "Price"], { close: 2 }],
+    [["date", "ticker", "Last", "Vol"], { close: 2, volume: 3 }],
+    [["Date", "Name", "Close/Last", "VOL."], { close: 2, volume: 3 }],
+    [["Date", "Symbol", "Close", "Adj Close"], { close: 2, adj_close: 3 }],
+    [["date", "symbol", "close", "adj_close"], { adj_close: 3 }],
+    [["date", "symbol", "close", "AdjClose"], { adj_close: 3 }],
+    [["Date", "Symbol", "Close*", "Adj Close**"], { close: 2, adj_close: 3 }],
+    [["Date_Time", "Symbol", "close", "Close_USD"], { ts: 0, close_usd: 3 }],
+    // close wins over price and last whatever the column order
+    [["date", "symbol", "price", "last", "close"], { close: 4 }],
+  ];
+  for (const [header, want] of cases) {
+    const layout = detectLayout(header);
+    assert.equal(layout.name, "ohlcv", header.join(","));
+    for (const [field, index] of Object.entries(want)) {
+      assert.equal(layout.columns[field as keyof typeof layout.columns], index, header.join(","));
+    }
+  }
+  assert.equal(
+    detectLayout(["INDEX", "date", "OPEN", "high", "low", "close", "adj_close", "Volume"]).name,
+    "kaggle",
+  );
+});
+
+Deno.test("a Yahoo export without a symbol column takes the file name's stem and keeps Adj Close apart", async () => {
+  const path = fixture("^GSPC.csv");
+  const rejects: Reject[] = [];
+  const stream = readCsvTicks(path, { onReject: (r) => rejects.push(r) });
+  const ticks = await Array.fromAsync(stream);
+  assert.deepEqual(stream.layout?.symbol, { value: "^GSPC", from: "file name" });
+  assert.deepEqual(ticks.map((t) => [t.symbol, new Date(t.ts).toISOString().slice(0, 10)]), [
+    ["^GSPC", "2024-05-28"],
+    ["^GSPC", "2024-05-29"],
+    ["^GSPC", "2024-05-31"],
+  ]);
+  assert.deepEqual(ticks[0], {
+    symbol: "^GSPC",
+    ts: Date.UTC(2024, 4, 28),
+    open: 5315.910156,
+    high: 5315.910156,
+    low: 5280.890137,
+    close: 5306.040039,
+    adj_close: 5306.040039,
+    volume: 3751540000,
+    close_usd: null,
+  });
+  assert.deepEqual(rejects.map(formatReject), [
+    `${path}:4: open is "null" (the source has no value)`,
+  ]);
+});
+
+Deno.test("--symbol names the rows of a file without a symbol column, and is refused for a file with one", async () => {
+  const stream = readCsvTicks(fixture("nasdaq_aapl.csv"), {
+    symbol: "AAPL",
+    dateFormat: "MM/DD/YYYY",
+  });
+  const ticks = await Array.fromAsync(stream);
+  assert.deepEqual(stream.layout?.symbol, { value: "AAPL", from: "option" });
+  assert.deepEqual(ticks[0], {
+    symbol: "AAPL",
+    ts: Date.UTC(2024, 4, 31),
+    open: 191.44,
+    high: 192.57,
+    low: 189.91,
+    close: 192.25,
+    adj_close: null,
+    volume: 75158280,
+    close_usd: null,
+  });
+  assert.deepEqual(ticks.map((t) => t.symbol), ["AAPL", "AAPL", "AAPL"]);
+  await assert.rejects(
+    () => Array.fromAsync(readCsvTicks(fixture("ohlcv.csv"), { symbol: "AAPL" })),
+    (error: unknown) =>
+      error instanceof CsvReadError &&
+      /has a symbol column \("Ticker"\), so --symbol AAPL does not apply: drop --symbol/.test(
+        error.message,
+      ),
+  );
+  // Without a file name there is no stem: the symbol column is required, and the error says so.
+  await assert.rejects(
+    () => Array.fromAsync(parseCsvTicks([new TextEncoder().encode("date,close\n2024-01-02,1\n")])),
+    /ohlcv lacks symbol\|ticker\|name \(or pass --symbol\)/,
+  );
+  const { ticks: named } = await readTextWith("date,close\n2024-01-02,1\n", { symbol: " X " });
+  assert.deepEqual(named.map((t) => t.symbol), ["X"]);
+});
+
+Deno.test("an Investing.com export reads unchanged: month-name dates, thousands separators, 2.37B volumes", async () => {
+  const stream = readCsvTicks(fixture("investing_hsi.csv"), { symbol: "HSI" });
+  const ticks = await Array.fromAsync(stream);
+  assert.deepEqual(stream.counts, { rows: 2, good: 2, rejected: 0 });
+  assert.deepEqual(ticks[0], {
+    symbol: "HSI",
+    ts: Date.UTC(2024, 5, 28),
+    open: 17640.43,
+    high: 17805.33,
+    low: 17640.43,
+    close: 17718.61,
+    adj_close: null,
+    volume: 2_370_000_000,
+    close_usd: null,
+  });
+});
+
+Deno.test("month-name dates are read at 00:00 UTC in each common form", async () => {
+  const dates = [
+    "Jan 5 2021",
+    '"January 5, 2021"',
+    "5-Jan-2021",
+    "05 Jan 2021",
+    '"Jan 05, 2021"',
+    "Jan-05-2021",
+    "jan 5 2021",
+    "2021/01/05",
+    "Jan 5 2021 14:30",
+  ];
+  const text = ["date,symbol,close", ...dates.map((d) => `${d},A,1`), "Feb 30 2021,A,1"];
+  const { ticks, rejects } = await readText(text.join("\n"));
+  assert.deepEqual(
+    ticks.map((t) => new Date(t.ts).toISOString()),
+    [...dates.slice(0, -1).map(() => "2021-01-05T00:00:00.000Z"), "2021-01-05T14:30:00.000Z"],
+  );
+  assert.deepEqual(rejects.map(formatReject), [
+    `t.csv:${dates.length + 2}: date "Feb 30 2021" is not a real calendar date or time`,
+  ]);
+});
+
+Deno.test("--date-format reads numeric dates month first or day first", async () => {
+  const text = "date,symbol,close\n01/05/2021,A,1\n12.31.2021,A,1\n13/01/2021,A,1\n";
+  const us = await readTextWith(text, { dateFormat: "MM/DD/YYYY" });
+  assert.deepEqual(us.ticks.map((t) => utcDay(t.ts)), ["2021-01-05", "2021-12-31"]);
+  assert.deepEqual(us.rejects.map(formatReject), [
+    't.csv:4: date "13/01/2021" is not a real calendar date or time',
+  ]);
+  const eu = await readTextWith(text, { dateFormat: "DD/MM/YYYY" });
+  assert.deepEqual(eu.ticks.map((t) => utcDay(t.ts)), ["2021-05-01", "2021-01-13"]);
+  assert.deepEqual(eu.rejects.map(formatReject), [
+    't.csv:3: date "12.31.2021" is not a real calendar date or time',
+  ]);
+  await assert.rejects(
+    () => readTextWith(text, { dateFormat: "YYYY/DD/MM" as "MM/DD/YYYY" }),
+    /unknown date format "YYYY\/DD\/MM"; use MM\/DD\/YYYY or DD\/MM\/YYYY/,
+  );
+});
+
+Deno.test("a numeric date without --date-format stops the read, saying what each order reads and what to pass", async () => {
+  const text = "date,symbol,close\n2021-01-04,A,1\n01/05/2021,A,1\n01/06/2021,A,1\n";
+  const seen: Tick[] = [];
+  await assert.rejects(
+    async () => {
+      for await (const tick of parseCsvTicks([new TextEncoder().encode(text)], { file: "t.csv" })) {
+        seen.push(tick);
+      }
+    },
+    (error: unknown) => {
+      assert.ok(error instanceof CsvDateFormatError);
+      assert.equal(error.line, 3);
+      assert.equal(error.date, "01/05/2021");
+      assert.equal(
+        error.message,
+        'Cannot read "t.csv": line 3 has the date "01/05/2021", which reads as 2021-01-05 with ' +
+          "MM/DD/YYYY or 2021-05-01 with DD/MM/YYYY: pass --date-format MM/DD/YYYY or " +
+          "--date-format DD/MM/YYYY (the dateFormat option in code) to say which order the " +
+          "file uses: numeric dates are never read day or month first by guess.",
+      );
+      return true;
+    },
+  );
+  assert.deepEqual(seen.map((t) => utcDay(t.ts)), ["2021-01-04"], "rows before it flowed");
+  // A date only one order can read still names that order, and is not guessed either.
+  await assert.rejects(
+    () => readText("date,symbol,close\n13/01/2021,A,1\n"),
+    /"13\/01\/2021", which reads as 2021-01-13 with DD\/MM\/YYYY: pass --date-format DD\/MM\/YYYY /,
   );
 });

@@ -7,8 +7,8 @@
  */
 
 import { type Logger, silentLogger } from "../log.ts";
-import type { Tick } from "../tick.ts";
-import { CsvReadError, readCsvTicks } from "./csv.ts";
+import type { DateOrder, Tick } from "../tick.ts";
+import { type CsvLayout, CsvReadError, readCsvTicks } from "./csv.ts";
 import { pace, type PaceMode, sampleTicks } from "./pace.ts";
 import { type Clock, systemClock } from "../time.ts";
 import { formatReject, RejectsFile, rejectsPathFor } from "./rejects.ts";
@@ -20,6 +20,13 @@ export interface TickSourceOptions {
   source?: "csv" | "simulate";
   /** CSV file (Kaggle layout or plain OHLCV). @default "data/stock_data.csv" */
   file?: string;
+  /**
+   * CSV without a symbol column: the symbol of every row (`--symbol`).
+   * @default the file name's stem (`^GSPC.csv` → `^GSPC`)
+   */
+  symbol?: string;
+  /** CSV: how numeric dates such as `01/05/2021` are read (`--date-format`). */
+  dateFormat?: DateOrder;
   /** Rejects file for bad CSV rows; `false` keeps none. @default `rejects/<file>.rejects.csv` */
   rejectsPath?: string | false;
   /**
@@ -172,17 +179,48 @@ async function csvOrigin(options: TickSourceOptions): Promise<Origin> {
   }
   const csv = readCsvTicks(file, {
     signal: options.signal,
+    symbol: options.symbol,
+    dateFormat: options.dateFormat,
     onReject: (reject) => {
       logger.warn(formatReject(reject));
       rejects?.add(reject);
     },
   });
+  // Read the header and the first row now: an unknown layout or a date order to choose stops
+  // the run before any topic is created, and the description can say where the symbol is from.
+  let first: IteratorResult<Tick, unknown>;
+  try {
+    first = await csv.next();
+  } catch (error) {
+    rejects?.close();
+    if (rejects?.count === 0) await Deno.remove(rejects.path).catch(() => {});
+    throw error;
+  }
+  async function* ticks(): AsyncGenerator<Tick> {
+    if (first.done) return;
+    yield first.value;
+    yield* csv;
+  }
   return {
-    raw: csv,
-    description: file,
+    raw: ticks(),
+    description: file + csvNote(csv.layout),
     counts: () => ({ rows: csv.counts.rows, rejected: csv.counts.rejected }),
     rejects,
   };
+}
+
+/** What a CSV's description adds: where a file without a symbol column got its symbol. */
+function csvNote(layout: CsvLayout | undefined): string {
+  const notes: string[] = [];
+  if (layout?.symbol) {
+    notes.push(
+      `no symbol column: every row is ${layout.symbol.value}, from ${
+        layout.symbol.from === "option" ? "--symbol" : "the file name"
+      }`,
+    );
+  }
+  if (layout?.dateOrder) notes.push(`dates read as ${layout.dateOrder}`);
+  return notes.length ? ` (${notes.join("; ")})` : "";
 }
 
 /** How the ticks are delivered: random rows one at a time (sample mode) or paced in order. */
