@@ -7,7 +7,8 @@
 
 import pl from "nodejs-polars";
 import { decodeObject, ticksToFrame } from "../lake/encode.ts";
-import { formatFor, parseObjectKey, tablePrefix } from "../lake/layout.ts";
+import { readTable } from "../lake/generations.ts";
+import { formatFor, tablePrefix } from "../lake/layout.ts";
 import type { Store } from "../lake/store.ts";
 import { type Logger, silentLogger } from "../log.ts";
 
@@ -34,7 +35,12 @@ export interface LakeDiscovery {
   columns: LakeColumn[];
   /** The `dt` partition values, sorted. */
   partitions: string[];
-  /** Number of data objects. */
+  /**
+   * Compacted partitions: `dt` → folder of its current generation (a key prefix such as
+   * `ticks/dt=2021-06-01/_g000001-ab12cd34/`), where catalogs point the partition.
+   */
+  generations: Record<string, string>;
+  /** Number of data objects (live ones, per the reader rule). */
   objects: number;
   /** Their total size in bytes. */
   bytes: number;
@@ -60,7 +66,8 @@ export interface DiscoverOptions {
 /**
  * Lists the table's objects, reads the schema of the first and the last one (they must agree:
  * one schema per path, so a catalog never splits the table) and collects the partitions.
- * Objects outside `dt=YYYY-MM-DD/` folders or with foreign names are skipped with a warning.
+ * Objects outside `dt=YYYY-MM-DD/` folders or with foreign names are skipped with a warning;
+ * compacted partitions count their current generation only (`deno task compact`).
  *
  * @example
  * ```ts ignore
@@ -81,17 +88,27 @@ export async function discoverLake(
   const keys: string[] = [];
   const partitions = new Set<string>();
   const formats = new Set<string>();
+  const generations: Record<string, string> = {};
   let bytes = 0;
-  for await (const object of store.list(prefix)) {
-    const parsed = parseObjectKey(object.key);
-    if (!parsed || parsed.table !== table) {
-      logger.warn(`Skipping "${object.key}": not a lake object (${prefix}dt=YYYY-MM-DD/…).`);
+  const skip = (key: string) =>
+    logger.warn(`Skipping "${key}": not a lake object (${prefix}dt=YYYY-MM-DD/…).`);
+  // The reader rule of lib/lake/generations.ts: compacted partitions count their current
+  // generation only.
+  const views = await readTable(store, prefix, { onSkipped: (object) => skip(object.key) });
+  for (const view of views) {
+    const dt = /dt=(\d{4}-\d{2}-\d{2})\/$/.exec(view.partition)?.[1];
+    if (!dt) {
+      for (const object of view.objects) skip(object.key);
       continue;
     }
-    keys.push(object.key);
-    partitions.add(parsed.dt);
-    formats.add(parsed.format + (parsed.gzip ? ".gz" : ""));
-    bytes += object.size;
+    if (view.manifest) generations[dt] = view.manifest.folder;
+    for (const object of view.objects) {
+      const kind = formatFor(object.key)!;
+      keys.push(object.key);
+      partitions.add(dt);
+      formats.add(kind.format + (kind.gzip ? ".gz" : ""));
+      bytes += object.size;
+    }
   }
   if (keys.length === 0) {
     throw new DiscoveryError(
@@ -121,6 +138,7 @@ export async function discoverLake(
     gzip: kind.gzip,
     columns: first,
     partitions: [...partitions].sort(),
+    generations,
     objects: keys.length,
     bytes,
   };

@@ -64,7 +64,12 @@ export async function writeLocalCatalog(
     TableInput: tableInput(discovery, { location, projection: false }),
     Partitions: discovery.partitions.map((dt) => ({
       Values: [dt],
-      StorageDescriptor: { Location: `${location}dt=${dt}/` },
+      // A compacted partition is located at its current generation's folder, as in Glue.
+      StorageDescriptor: {
+        Location: discovery.generations?.[dt]
+          ? `${store.uri.replace(/\/+$/, "")}/${discovery.generations[dt]}`
+          : `${location}dt=${dt}/`,
+      },
     })),
     Stats: { objects: discovery.objects, bytes: discovery.bytes },
     UpdatedAt: new Date((options.now ?? Date.now)()).toISOString(),

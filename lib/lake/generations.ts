@@ -60,6 +60,9 @@ export const MANIFEST_FOLDER = "_manifest/";
 /** Digits of the generation number in a manifest key. */
 export const GENERATION_DIGITS = 20;
 
+/** A generation folder relative to its partition: `_g<generation>-<run id>/`. */
+const GENERATION_FOLDER = /^_g(\d{6,})-[a-z0-9]+\//;
+
 /** Default grace period before replaced objects are deleted: 15 minutes. */
 export const DEFAULT_GRACE_MS = 15 * 60_000;
 
@@ -199,6 +202,15 @@ export async function readPartition(store: Store, partition: string): Promise<Pa
   return await viewOf(store, partition, listing);
 }
 
+/** Options of {@linkcode readTable}. */
+export interface ReadTableOptions {
+  /**
+   * Called for each listed object that is neither a data object of a partition folder nor a
+   * generation's (manifests, `_g…/` folders): markers such as `_SUCCESS`, foreign files.
+   */
+  onSkipped?: (object: StoredObject) => void;
+}
+
 /**
  * The reader rule for a whole table: lists `table` (e.g. `ticks/`) once and returns one view per
  * partition folder (`name=value/`), in key order. Keys outside partition folders are skipped.
@@ -210,12 +222,19 @@ export async function readPartition(store: Store, partition: string): Promise<Pa
  * ```
  * @throws {ManifestError} when a partition's latest manifest cannot be read or parsed.
  */
-export async function readTable(store: Store, table: string): Promise<PartitionView[]> {
+export async function readTable(
+  store: Store,
+  table: string,
+  options: ReadTableOptions = {},
+): Promise<PartitionView[]> {
   const prefix = table.endsWith("/") ? table : `${table}/`;
   assertStorePrefix(prefix);
   const byPartition = new Map<string, StoredObject[]>();
   for await (const object of store.list(prefix)) {
     const partition = partitionOf(prefix, object.key);
+    if (!partition || !(isDataKey(partition, object.key) || isBookkeeping(partition, object.key))) {
+      options.onSkipped?.(object);
+    }
     if (!partition) continue;
     let objects = byPartition.get(partition);
     if (!objects) byPartition.set(partition, objects = []);
@@ -394,7 +413,7 @@ export async function collectGarbage(
       if (manifestGeneration < manifest.generation) dead.push(object);
       continue;
     }
-    const folder = /^_g(\d{6,})-[a-z0-9]+\//.exec(rest);
+    const folder = GENERATION_FOLDER.exec(rest);
     if (folder) {
       if (Number(folder[1]) <= manifest.generation) dead.push(object);
       continue;
@@ -407,6 +426,11 @@ export async function collectGarbage(
     for (const object of dead) await store.delete(object.key);
   }
   return { deleted: dead.map((o) => o.key), bytes: dead.reduce((n, o) => n + o.size, 0) };
+}
+
+function isBookkeeping(partition: string, key: string): boolean {
+  const rest = key.slice(partition.length);
+  return rest.startsWith(MANIFEST_FOLDER) || GENERATION_FOLDER.test(rest);
 }
 
 function isManifest(key: string): boolean {

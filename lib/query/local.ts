@@ -7,6 +7,7 @@
 
 import pl from "nodejs-polars";
 import { DecodeError, decodeObject, ticksToFrame } from "../lake/encode.ts";
+import { readTable } from "../lake/generations.ts";
 import { formatFor, parseObjectKey } from "../lake/layout.ts";
 import type { Store } from "../lake/store.ts";
 import { PRICE_COLUMNS } from "../tick.ts";
@@ -86,6 +87,9 @@ export function s3CloudOptions(input: S3CloudOptionsInput = {}): Record<string, 
 /**
  * Opens the lake for Polars SQL. Parquet objects are scanned lazily (only the columns and `dt`
  * partitions a query needs are read); JSON Lines objects (`.jsonl`, `.jsonl.gz`) are read whole.
+ * The objects are chosen once, at open, by the reader rule of `lib/lake/generations.ts`, so a
+ * compaction running meanwhile never shows a row twice; an engine is a snapshot: reopen it after
+ * a compaction's grace period (`deno task compact`) to keep seeing compacted partitions.
  *
  * @example
  * ```ts ignore
@@ -99,9 +103,13 @@ export function s3CloudOptions(input: S3CloudOptionsInput = {}): Record<string, 
 export async function openLocalEngine(options: LocalEngineOptions): Promise<LocalEngine> {
   const table = options.table ?? "ticks";
   const prefix = withSlash(options.prefix ?? "ticks/");
+  // The reader rule of lib/lake/generations.ts: a compacted partition counts its current
+  // generation only, never the objects it replaced nor other generations.
+  const views = (await readTable(options.store, prefix)).filter((v) =>
+    DT_PATTERN.test(v.partition)
+  );
   const keys = { parquet: 0, jsonl: [] as string[] };
-  for await (const object of options.store.list(prefix)) {
-    if (!DT_PATTERN.test(object.key)) continue;
+  for (const object of views.flatMap((view) => view.objects)) {
     const format = formatFor(object.key)?.format;
     if (format === "parquet") keys.parquet++;
     else if (format === "jsonl") keys.jsonl.push(object.key);
@@ -116,14 +124,36 @@ export async function openLocalEngine(options: LocalEngineOptions): Promise<Loca
   const frames: pl.LazyDataFrame[] = [];
   if (keys.parquet > 0) {
     const s3 = options.store.uri.startsWith("s3://");
-    frames.push(normalise(pl.scanParquet(
-      `${where}**/*.parquet`,
-      {
-        hivePartitioning: true,
-        tryParseHiveDates: false,
-        ...(s3 ? { cloudOptions: options.cloudOptions ?? s3CloudOptions() } : {}),
-      } as Parameters<typeof pl.scanParquet>[1],
-    )));
+    const scan = (path: string, hive: boolean) =>
+      pl.scanParquet(
+        path,
+        {
+          hivePartitioning: hive,
+          tryParseHiveDates: false,
+          ...(s3 ? { cloudOptions: options.cloudOptions ?? s3CloudOptions() } : {}),
+        } as Parameters<typeof pl.scanParquet>[1],
+      );
+    // One folder level skips generation folders (`_g…/`). (A character class such as `[!_.]`
+    // would skip hidden names too, but Polars' S3 globbing then matches no key holding `+`.)
+    const visible = "*.parquet";
+    if (views.every((view) => !view.manifest)) {
+      frames.push(normalise(scan(`${where}dt=*/${visible}`, true)));
+    } else {
+      // Compacted partitions name their objects; the others keep one glob each.
+      const parts: pl.LazyDataFrame[] = [];
+      for (const view of views) {
+        const dt = pl.lit(view.partition.match(DT_PATTERN)![1]).alias("dt");
+        const paths = view.manifest
+          ? view.objects.filter((o) => o.key.endsWith(".parquet")).map((o) =>
+            joinUri(options.store.uri, o.key)
+          )
+          : view.objects.some((o) => o.key.endsWith(".parquet"))
+          ? [joinUri(options.store.uri, view.partition) + visible]
+          : [];
+        for (const path of paths) parts.push(scan(path, false).withColumns(dt));
+      }
+      frames.push(normalise(parts.length === 1 ? parts[0] : pl.concat(parts, { how: "vertical" })));
+    }
   }
   if (keys.jsonl.length > 0) frames.push(normalise(await readJsonLines(options.store, keys.jsonl)));
   const frame = frames.length === 1 ? frames[0] : pl.concat(frames, { how: "diagonal" });
