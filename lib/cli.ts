@@ -144,6 +144,48 @@ export function numberFlag(
   return n;
 }
 
+const DURATION_UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/**
+ * The one duration rule of flags and settings: a number and a unit (`ms`, `s`, `m`, `h`, `d`),
+ * e.g. `90s`, `15m`, `1h`, `2d`, `0s`, as milliseconds; `undefined` for anything else.
+ *
+ * @example
+ * ```ts
+ * import { parseDuration } from "./cli.ts";
+ * parseDuration("2d"); // 172800000
+ * parseDuration("1.5h"); // 5400000
+ * parseDuration("10"); // undefined: say which unit
+ * ```
+ */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(text.trim());
+  return match ? Math.round(Number(match[1]) * DURATION_UNITS[match[2]]) : undefined;
+}
+
+/**
+ * Reads a duration flag (see {@linkcode parseDuration}) as milliseconds; `undefined` stays
+ * `undefined`.
+ *
+ * @throws {UsageError} naming the flag and the accepted shapes.
+ */
+export function durationFlag(name: string, value: FlagValue): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = typeof value === "string" ? parseDuration(value) : undefined;
+  if (ms === undefined) {
+    throw new UsageError(
+      `--${name} must be a duration: a number and a unit ms, s, m, h or d (e.g. 90s, 1h, 2d), got "${value}".`,
+    );
+  }
+  return ms;
+}
+
 /** Reads a flag that takes one of a few words. */
 export function choiceFlag<T extends string>(
   name: string,

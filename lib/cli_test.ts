@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { choiceFlag, numberFlag, parseFlags, UsageError } from "./cli.ts";
+import {
+  choiceFlag,
+  durationFlag,
+  numberFlag,
+  parseDuration,
+  parseFlags,
+  UsageError,
+} from "./cli.ts";
 
 const SPEC = {
   lake: { type: "string", description: "Lake root" },
@@ -34,4 +41,16 @@ Deno.test("numberFlag and choiceFlag explain bad values", () => {
   );
   assert.equal(choiceFlag("format", "jsonl", ["parquet", "jsonl"]), "jsonl");
   assert.throws(() => choiceFlag("format", "csv", ["parquet", "jsonl"]), /one of parquet, jsonl/);
+});
+
+Deno.test("durations take a unit and come back as milliseconds; bad ones say the shape", () => {
+  assert.equal(parseDuration("2d"), 172_800_000);
+  assert.equal(parseDuration(" 1.5h "), 5_400_000);
+  assert.equal(parseDuration("90s"), 90_000);
+  assert.equal(parseDuration("0s"), 0);
+  assert.equal(parseDuration("250ms"), 250);
+  for (const bad of ["10", "-1h", "1w", "h", ""]) assert.equal(parseDuration(bad), undefined, bad);
+  assert.equal(durationFlag("older-than", undefined), undefined);
+  assert.throws(() => durationFlag("older-than", "soon"), UsageError);
+  assert.throws(() => durationFlag("older-than", "10"), /--older-than must be a duration.*2d/);
 });
