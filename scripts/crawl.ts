@@ -13,6 +13,7 @@ import { writeLocalCatalog } from "../lib/catalog/local.ts";
 import { tableInput } from "../lib/catalog/table_input.ts";
 import { ConfigError, configFlags, loadConfig } from "../lib/config.ts";
 import { openStore } from "../lib/lake/open_store.ts";
+import { DT_GRANULARITIES, inferDtGranularity } from "../lib/lake/layout.ts";
 import { consoleLogger } from "../lib/log.ts";
 
 const COMMAND = {
@@ -40,6 +41,13 @@ Running it again updates what is there.`,
       type: "string",
       description: "Name of the crawler",
       default: "<database>_<table>",
+    },
+    "dt-granularity": {
+      type: "string",
+      description:
+        "Width of the lake's dt partitions (the consumer's --dt-granularity): day, month or year; " +
+        "partition projection steps by it",
+      default: "from the dt values",
     },
     ...configFlags("lake", "database", "table", "region", "endpoint"),
   },
@@ -94,16 +102,20 @@ async function crawl({ values }: ParsedFlags): Promise<void> {
     console.log(`Wrote the catalog of ${config.database}.${config.table} to ${store.uri}/${key}.`);
     return;
   }
+  const given = choiceFlag("dt-granularity", values["dt-granularity"], DT_GRANULARITIES);
+  const granularity = given ?? inferDtGranularity(found.partitions);
   const result = await ensureGlueTable({
     ...aws,
     database: config.database,
-    table: tableInput(found, { name: config.table, location }),
+    table: tableInput(found, { name: config.table, location, dtGranularity: granularity }),
   });
   console.log(
     `Glue table ${config.database}.${config.table} ${
       result.tableCreated ? "created" : "updated"
     } ` +
-      `with partition projection from ${found.partitions[0]}; query it with ` +
+      `with partition projection from ${found.partitions[0]}, one dt per ${granularity} (${
+        given ? "--dt-granularity" : "from the dt values; pass --dt-granularity to set it"
+      }); query it with ` +
       `deno task query --target aws "SELECT * FROM ${config.table} LIMIT 10".`,
   );
 }

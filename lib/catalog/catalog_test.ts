@@ -187,3 +187,83 @@ Deno.test("a crawler on a folder lake is refused with what to use instead", asyn
       error instanceof GlueCrawlerError && /use an s3:\/\/ lake/.test(error.message),
   );
 });
+
+Deno.test("partition projection steps by the lake's dt granularity: day, month and year lakes (moto)", async () => {
+  const suffix = crypto.randomUUID().slice(0, 8);
+  const bucket = `catalog-dt-${suffix}`;
+  const s3 = new S3Client({ region: "us-east-1", endpoint: endpoint(), forcePathStyle: true });
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const glue = new GlueClient({ region: "us-east-1", endpoint: endpoint() });
+  const database = `catalog_dt_${suffix.replaceAll("-", "_")}`;
+  // Three weeks across a new year: two months and two years, so each width shows in the values.
+  const ticks = sampleTicks({ from: "2020-12-20", days: 21 });
+  const firstDay = ticks.map((t) => new Date(t.ts).toISOString().slice(0, 10)).sort()[0];
+  assert.match(firstDay, /^2020-12-/);
+  const want = {
+    day: { unit: "DAYS", from: firstDay, comment: "UTC date YYYY-MM-DD of ts" },
+    month: {
+      unit: "MONTHS",
+      from: "2020-12-01",
+      comment: "first day YYYY-MM-DD of the UTC month of ts",
+    },
+    year: {
+      unit: "YEARS",
+      from: "2020-01-01",
+      comment: "first day YYYY-MM-DD of the UTC year of ts",
+    },
+  } as const;
+  for (const granularity of ["day", "month", "year"] as const) {
+    const prefix = `lake-${granularity}`;
+    const store = new S3Store({ bucket, prefix, endpoint: endpoint(), region: "us-east-1" });
+    await writeTestLake(store, ticks, { dtGranularity: granularity, objectsPerPartition: 1 });
+    const found = await discoverLake(store);
+    assert.equal(found.partitions[0], want[granularity].from);
+    // Inferred from the dt values, as `deno task crawl` does without --dt-granularity.
+    const table = { ...tableInput(found, { location: `s3://${bucket}/${prefix}/ticks/` }) };
+    table.Name = `ticks_${granularity}`;
+    await ensureGlueTable({ client: glue, database, table });
+    const stored =
+      (await glue.send(new GetTableCommand({ DatabaseName: database, Name: table.Name })))
+        .Table!;
+    const p = stored.Parameters!;
+    assert.deepEqual(
+      [
+        p["projection.dt.type"],
+        p["projection.dt.format"],
+        p["projection.dt.interval"],
+        p["projection.dt.interval.unit"],
+        p["projection.dt.range"],
+        p["storage.location.template"],
+      ],
+      [
+        "date",
+        "yyyy-MM-dd",
+        "1",
+        want[granularity].unit,
+        `${want[granularity].from},NOW`,
+        `s3://${bucket}/${prefix}/ticks/dt=\${dt}/`,
+      ],
+      granularity,
+    );
+    assert.equal(stored.PartitionKeys?.[0].Comment, want[granularity].comment);
+    // The same step when the granularity is passed, as --dt-granularity does.
+    assert.equal(
+      tableInput(found, { location: "s3://b/t/", dtGranularity: granularity }).Parameters?.[
+        "projection.dt.interval.unit"
+      ],
+      want[granularity].unit,
+    );
+  }
+  // A day lake called a month lake would hide its days: refused, naming a dt that does not fit.
+  const days = await discoverLake(
+    new S3Store({ bucket, prefix: "lake-day", endpoint: endpoint(), region: "us-east-1" }),
+  );
+  assert.throws(
+    () => tableInput(days, { location: "s3://b/t/", dtGranularity: "month" }),
+    (error: unknown) =>
+      error instanceof DiscoveryError &&
+      new RegExp(`dt=${firstDay}, which a month lake cannot hold.*pass the --dt-granularity`).test(
+        error.message,
+      ),
+  );
+});

@@ -7,7 +7,8 @@
  */
 
 import type { TableInput } from "@aws-sdk/client-glue";
-import type { LakeDiscovery } from "./discover.ts";
+import { DiscoveryError, type LakeDiscovery } from "./discover.ts";
+import { type DtGranularity, dtOutsideGranularity, inferDtGranularity } from "../lake/layout.ts";
 
 /** Options of {@linkcode tableInput}. */
 export interface TableInputOptions {
@@ -21,7 +22,21 @@ export interface TableInputOptions {
    * `false` turns it off. @default { from: discovery.partitions[0] }
    */
   projection?: { from: string } | false;
+  /**
+   * The width of the lake's `dt` partitions (the consumer's `--dt-granularity`): projection steps
+   * one day, month or year at a time, so a month lake is not probed day by day.
+   * @default inferDtGranularity(discovery.partitions): `month`/`year` only when two or more `dt`
+   * values all sit on a month's/year's first day, else `day`
+   */
+  dtGranularity?: DtGranularity;
 }
+
+/** Athena's `projection.dt.interval.unit` for each granularity. */
+const PROJECTION_UNIT: Record<DtGranularity, string> = {
+  day: "DAYS",
+  month: "MONTHS",
+  year: "YEARS",
+};
 
 const PARQUET = {
   InputFormat: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
@@ -47,6 +62,8 @@ const JSON_LINES = {
 /**
  * Builds the Glue `TableInput` for the lake table.
  *
+ * @throws {DiscoveryError} when `dtGranularity` is given and a partition does not fit it (a
+ * `dt=2021-05-17` in what is called a month lake): that projection would hide it.
  * @example
  * ```ts ignore
  * import { tableInput } from "./table_input.ts";
@@ -62,24 +79,40 @@ export function tableInput(discovery: LakeDiscovery, options: TableInputOptions)
     EXTERNAL: "TRUE",
     ...(parquet ? {} : { compressionType: discovery.gzip ? "gzip" : "none" }),
   };
+  const granularity = options.dtGranularity ?? inferDtGranularity(discovery.partitions);
+  const outside = dtOutsideGranularity(discovery.partitions, granularity);
+  if (outside) {
+    throw new DiscoveryError(
+      `The lake has dt=${outside}, which a ${granularity} lake cannot hold (its dt values are the ` +
+        `first day of each ${granularity}): pass the --dt-granularity the consumer wrote it with.`,
+    );
+  }
   const projection = options.projection ?? { from: discovery.partitions[0] };
   if (projection) {
+    // dt values stay full dates (dt=2021-05-01 in a month lake); only the step widens.
     Object.assign(parameters, {
       "projection.enabled": "true",
       "projection.dt.type": "date",
       "projection.dt.format": "yyyy-MM-dd",
       "projection.dt.range": `${projection.from},NOW`,
       "projection.dt.interval": "1",
-      "projection.dt.interval.unit": "DAYS",
+      "projection.dt.interval.unit": PROJECTION_UNIT[granularity],
       "storage.location.template": `${location}dt=\${dt}/`,
     });
   }
+  const period = granularity === "day" ? "UTC day" : `UTC ${granularity} (its first day)`;
   return {
     Name: options.name ?? discovery.table,
-    Description: "Stock ticks from the Kafka lake sink, one dt=YYYY-MM-DD folder per UTC day.",
+    Description: `Stock ticks from the Kafka lake sink, one dt=YYYY-MM-DD folder per ${period}.`,
     TableType: "EXTERNAL_TABLE",
     Parameters: parameters,
-    PartitionKeys: [{ Name: "dt", Type: "string", Comment: "UTC date YYYY-MM-DD of ts" }],
+    PartitionKeys: [{
+      Name: "dt",
+      Type: "string",
+      Comment: granularity === "day"
+        ? "UTC date YYYY-MM-DD of ts"
+        : `first day YYYY-MM-DD of the UTC ${granularity} of ts`,
+    }],
     StorageDescriptor: {
       Columns: discovery.columns.map((c) => ({ Name: c.name, Type: c.type })),
       Location: location,

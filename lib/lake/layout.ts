@@ -417,6 +417,40 @@ export function widenDt(dt: string, granularity: DtGranularity): string {
   return dt;
 }
 
+/** The `dt` granularities, narrowest first. */
+export const DT_GRANULARITIES: readonly DtGranularity[] = ["day", "month", "year"];
+
+/**
+ * The first `dt` value a lake of this granularity cannot hold (a `dt=2021-05-17` in a month lake),
+ * or `undefined` when all fit.
+ */
+export function dtOutsideGranularity(
+  partitions: readonly string[],
+  granularity: DtGranularity,
+): string | undefined {
+  return partitions.find((dt) => widenDt(dt, granularity) !== dt);
+}
+
+/**
+ * The widest granularity the lake's `dt` values can be sure of: `year` or `month` only when at
+ * least two partitions all sit on the first day of a year or a month (one `dt=2024-05-01` may as
+ * well be the first day of a day lake), otherwise `day`. A wrong `day` only costs a reader more
+ * probes; a wrong `month` would hide days, so the guess stays narrow.
+ *
+ * @example
+ * ```ts
+ * import { inferDtGranularity } from "./layout.ts";
+ * inferDtGranularity(["2021-01-01", "2021-02-01"]); // "month"
+ * inferDtGranularity(["2021-02-01"]); // "day"
+ * ```
+ */
+export function inferDtGranularity(partitions: readonly string[]): DtGranularity {
+  if (partitions.length < 2) return "day";
+  if (!dtOutsideGranularity(partitions, "year")) return "year";
+  if (!dtOutsideGranularity(partitions, "month")) return "month";
+  return "day";
+}
+
 /** Digits of a checkpoint sequence number in its key. */
 export const CHECKPOINT_SEQ_DIGITS = 12;
 

@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import {
   assertStoreKey,
   assertStorePrefix,
+  dtOutsideGranularity,
   extensionFor,
   formatFor,
+  inferDtGranularity,
   LayoutError,
   objectKey,
   parseObjectKey,
@@ -210,4 +212,15 @@ print(json.dumps(rows))
     rows,
     ticks.sort((a, b) => a.ts - b.ts).map((t) => [t.symbol, t.ts, partitionFor(t)]),
   );
+});
+
+Deno.test("inferDtGranularity widens only when two or more dt values all sit on a period's first day", () => {
+  assert.equal(inferDtGranularity(["2021-01-01", "2022-01-01"]), "year");
+  assert.equal(inferDtGranularity(["2021-01-01", "2021-02-01"]), "month");
+  assert.equal(inferDtGranularity(["2021-01-01", "2021-01-04"]), "day");
+  // One value could be the first day of a day lake: a month step would hide the days after it.
+  assert.equal(inferDtGranularity(["2021-02-01"]), "day");
+  assert.equal(inferDtGranularity([]), "day");
+  assert.equal(dtOutsideGranularity(["2021-02-01", "2021-02-17"], "month"), "2021-02-17");
+  assert.equal(dtOutsideGranularity(["2021-02-01", "2021-02-17"], "day"), undefined);
 });

@@ -6,7 +6,7 @@
  */
 
 import { encodeTicks } from "../lake/encode.ts";
-import { objectKey } from "../lake/layout.ts";
+import { type DtGranularity, objectKey, widenDt } from "../lake/layout.ts";
 import type { Store } from "../lake/store.ts";
 import { type Tick, utcDate } from "../tick.ts";
 
@@ -78,6 +78,8 @@ export interface WriteTestLakeOptions {
   format?: "parquet" | "jsonl" | "jsonl.gz";
   /** Objects per `dt` partition (ticks are dealt round-robin, like Kafka partitions). @default 2 */
   objectsPerPartition?: number;
+  /** Width of a `dt` partition, as the consumer's `--dt-granularity`. @default "day" */
+  dtGranularity?: DtGranularity;
 }
 
 /**
@@ -93,7 +95,7 @@ export async function writeTestLake(
   const perPartition = options.objectsPerPartition ?? 2;
   const groups = new Map<string, Tick[][]>();
   ticks.forEach((tick, i) => {
-    const dt = utcDate(tick.ts);
+    const dt = widenDt(utcDate(tick.ts), options.dtGranularity ?? "day");
     if (!groups.has(dt)) groups.set(dt, Array.from({ length: perPartition }, () => []));
     groups.get(dt)![i % perPartition].push(tick);
   });
