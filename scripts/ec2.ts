@@ -4,7 +4,8 @@
  *   deno task ec2 plan --my-ip 203.0.113.7            # prints what apply would create; changes nothing
  *   deno task ec2 plan --my-ip 203.0.113.7 --user-data | bash -n   # just the user-data script
  *   deno task ec2 apply [--my-ip …] [--key-name K]    # creates it, prints KAFKA_BROKERS=…
- *   deno task ec2 destroy                             # removes everything apply created
+ *   deno task ec2 credentials                         # writes .cache/ec2/<name>/client.env + ca.pem
+ *   deno task ec2 destroy                             # removes the instance and security group
  *
  * Credentials come only from the AWS SDK's default chain (env, profile, SSO, instance role).
  *
@@ -12,11 +13,21 @@
  */
 
 import { EC2Client } from "@aws-sdk/client-ec2";
+import { SSMClient } from "@aws-sdk/client-ssm";
 import { numberFlag, type ParsedFlags, runCommand, stringFlag, UsageError } from "../lib/cli.ts";
 import { configFlags, loadConfig } from "../lib/config.ts";
 import { consoleLogger as console_ } from "../lib/log.ts";
 import { redact, redactingLogger, secretsFromEnv } from "../lib/ops/aws/redact.ts";
-import { applyEc2, DEFAULT_EC2_NAME, destroyEc2, formatPlan, planEc2 } from "../lib/ops/aws/ec2.ts";
+import {
+  applyEc2,
+  DEFAULT_EC2_NAME,
+  destroyEc2,
+  Ec2Error,
+  findBootstrap,
+  formatPlan,
+  planEc2,
+} from "../lib/ops/aws/ec2.ts";
+import { fetchKafkaCredentials, writeClientEnv } from "../lib/ops/aws/ssm_parameters.ts";
 import { detectMyIp } from "../lib/ops/aws/my_ip.ts";
 import { explainError } from "../lib/ops/aws/doctor.ts";
 
@@ -24,11 +35,14 @@ import { explainError } from "../lib/ops/aws/doctor.ts";
 const consoleLogger = redactingLogger(console_);
 
 const COMMAND = {
-  usage: "deno task ec2 <plan|apply|destroy> [flags]",
+  usage: "deno task ec2 <plan|apply|credentials|destroy> [flags]",
   about:
-    `  plan      print what apply would create (security group, instance, user-data); changes nothing
-  apply     create it (idempotent) and print the KAFKA_BROKERS bootstrap address
-  destroy   terminate the instance and delete the security group (everything tagged by apply)`,
+    `  plan         print what apply would create (security group, instance, user-data); changes nothing
+  apply        create it (idempotent) and print the KAFKA_BROKERS bootstrap address
+  credentials  fetch the broker's CA, user and password from SSM Parameter Store into
+               .cache/ec2/<name>/client.env and ca.pem (source it, or pass --env-file)
+  destroy      terminate the instance and delete the security group (deno task teardown removes
+               everything the walkthrough created)`,
   flags: {
     "my-ip": {
       type: "string",
@@ -48,8 +62,18 @@ const COMMAND = {
     },
     "instance-profile": {
       type: "string",
-      description: "Existing instance profile for SSM Session Manager",
-      default: "none",
+      description: "Existing instance profile with the producer-host policy (deno task iam)",
+      default: "<name>-broker",
+    },
+    "kafka-sha512": {
+      type: "string",
+      description: "SHA-512 of the Kafka tarball, when lib/ops/aws/user_data.ts pins none",
+      default: "the pinned one",
+    },
+    out: {
+      type: "string",
+      description: "credentials: folder for client.env and ca.pem",
+      default: ".cache/ec2/<name>",
     },
     ami: { type: "string", description: "Fixed image", default: "latest Amazon Linux 2023" },
     name: {
@@ -80,8 +104,10 @@ function int(flag: string, value: ParsedFlags["values"][string]): number | undef
 
 async function ec2({ values, positionals }: ParsedFlags): Promise<number> {
   const command = positionals[0];
-  if (positionals.length !== 1 || !["plan", "apply", "destroy"].includes(command)) {
-    throw new UsageError("Give one command: plan, apply or destroy (see deno task ec2 --help).");
+  if (positionals.length !== 1 || !["plan", "apply", "credentials", "destroy"].includes(command)) {
+    throw new UsageError(
+      "Give one command: plan, apply, credentials or destroy (see deno task ec2 --help).",
+    );
   }
   const config = loadConfig({ flags: { region: values.region, endpoint: values.endpoint } });
   const name = stringFlag("name", values.name) ?? DEFAULT_EC2_NAME;
@@ -90,6 +116,31 @@ async function ec2({ values, positionals }: ParsedFlags): Promise<number> {
       region: config.region,
       ...(config.endpoint ? { endpoint: config.endpoint } : {}),
     });
+
+  const ssm = () =>
+    new SSMClient({
+      region: config.region,
+      ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+    });
+  if (command === "credentials") {
+    const brokers = await findBootstrap(client(), name);
+    if (!brokers) {
+      throw new Ec2Error(
+        `No running instance is tagged Name=${name}: run \`deno task ec2 apply\` first (or pass its --name).`,
+      );
+    }
+    const credentials = await fetchKafkaCredentials(ssm(), name);
+    const { envFile, caFile } = await writeClientEnv({
+      dir: stringFlag("out", values.out) ?? `.cache/ec2/${name}`,
+      brokers,
+      credentials,
+    });
+    console.log(
+      `Wrote ${envFile} (KAFKA_BROKERS=${brokers}, SASL_SSL, SCRAM-SHA-512, user ${credentials.username}) and ${caFile}.\n` +
+        `Use it with: set -a; source ${envFile}; set +a   (the password is not printed)`,
+    );
+    return 0;
+  }
 
   if (command === "destroy") {
     const result = await destroyEc2(name, { client: client(), logger: consoleLogger });
@@ -111,6 +162,7 @@ async function ec2({ values, positionals }: ParsedFlags): Promise<number> {
     name,
     volumeGb: int("volume-gb", values["volume-gb"]),
     partitions: int("partitions", values.partitions),
+    kafkaSha512: stringFlag("kafka-sha512", values["kafka-sha512"]),
   });
   if (command === "plan") {
     if (values["user-data"]) console.log(plan.instance.userData.trimEnd());
@@ -119,10 +171,14 @@ async function ec2({ values, positionals }: ParsedFlags): Promise<number> {
     return 0;
   }
   consoleLogger.info(formatPlan(plan).trimEnd());
-  const deployment = await applyEc2(plan, { client: client(), logger: consoleLogger });
+  const deployment = await applyEc2(plan, {
+    client: client(),
+    ssm: ssm(),
+    logger: consoleLogger,
+  });
   consoleLogger.info(
     `Instance ${deployment.instanceId} runs ${deployment.ami}. Kafka needs 2-4 minutes after boot to ` +
-      "install and start; `deno task doctor` tells you when it answers.",
+      "install and start; then `deno task ec2 credentials` fetches its CA and password.",
   );
   if (!deployment.bootstrap) {
     consoleLogger.error(

@@ -6,7 +6,11 @@
  * so apply can be run twice and destroy needs no state file.
  *
  * Safety rules built in: inbound traffic is opened only to the caller's address as a /32 (never
- * to the world), IMDSv2 is required, the root volume is encrypted, every resource is tagged.
+ * to the world), and there only to the broker's SASL_SSL listener (see `user_data.ts`); IMDSv2 is
+ * required, the root volume is encrypted, T-family instances run with standard CPU credits (no
+ * "unlimited" surcharge), every resource is tagged. The instance gets the role `<name>-broker`
+ * (the `producer-host` policy of `deno task iam`), which lets it store the broker's CA and
+ * credentials in Parameter Store.
  *
  * @module
  */
@@ -16,7 +20,6 @@ import {
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
   DeleteSecurityGroupCommand,
-  DescribeImagesCommand,
   DescribeInstancesCommand,
   type DescribeInstancesCommandOutput,
   DescribeSecurityGroupsCommand,
@@ -33,7 +36,10 @@ import {
 } from "@aws-sdk/client-ec2";
 import { heapForInstanceType } from "../broker_config.ts";
 import { toHostCidr } from "./my_ip.ts";
+import { kafkaParameterPath } from "./ssm_parameters.ts";
 import { renderUserData } from "./user_data.ts";
+import { instanceRoleName } from "./iam.ts";
+import { GetParameterCommand, type SSMClient } from "@aws-sdk/client-ssm";
 import { type Logger, silentLogger } from "../../log.ts";
 import { sleep } from "../../time.ts";
 
@@ -47,8 +53,9 @@ export const DEFAULT_EC2_NAME = "stock-market-kafka";
 export const DEFAULT_INSTANCE_TYPE = "t3.small";
 
 /**
- * Approximate on-demand price in USD per hour in us-east-1 (Linux), to put a number on the plan.
- * Check https://aws.amazon.com/ec2/pricing/on-demand/ for your region.
+ * Approximate on-demand price in USD per hour **in us-east-1** (Linux), to put a number on the
+ * plan; other regions differ (often 10-30% more). Check
+ * https://aws.amazon.com/ec2/pricing/on-demand/ for your region.
  */
 export const APPROX_HOURLY_USD: Readonly<Record<string, number>> = {
   "t2.micro": 0.0116,
@@ -84,9 +91,14 @@ export interface Ec2PlanOptions {
   instanceType?: string;
   /** An existing EC2 key pair: opens SSH (port 22) to `myIp`. Without it there is no SSH. */
   keyName?: string;
-  /** An existing instance profile (e.g. with the `producer-host` policy of `deno task iam`) for SSM. */
+  /**
+   * The instance profile holding the `producer-host` policy of `deno task iam` (stores the broker's
+   * credentials in Parameter Store; Session Manager). @default {"<name>-broker"}
+   */
   instanceProfile?: string;
-  /** A fixed AMI id; by default the latest Amazon Linux 2023 is looked up at apply. */
+  /** The Kafka tarball's SHA-512, when `user_data.ts` has none pinned. */
+  kafkaSha512?: string;
+  /** A fixed AMI id; by default the latest Amazon Linux 2023, from its public SSM parameter, at apply. */
   ami?: string;
   /** `Name` tag and security group name. @default {"stock-market-kafka"} */
   name?: string;
@@ -137,8 +149,10 @@ export interface Ec2Plan {
     architecture: "x86_64" | "arm64";
     /** Key pair for SSH, if any. */
     keyName?: string;
-    /** Instance profile name, if any. */
-    instanceProfile?: string;
+    /** Instance profile name. */
+    instanceProfile: string;
+    /** `standard` for T-family types (no "unlimited" CPU credit charges); none for others. */
+    cpuCredits?: "standard";
     /** How to get a shell: SSH with the key pair, or SSM Session Manager. */
     access: "ssh" | "ssm";
     /** Root volume size in GiB. */
@@ -150,9 +164,12 @@ export interface Ec2Plan {
   };
 }
 
-/** The AMI name pattern of Amazon Linux 2023 (standard, not minimal) for an architecture. */
-export function amazonLinux2023NamePattern(architecture: "x86_64" | "arm64"): string {
-  return `al2023-ami-2023.*-kernel-*-${architecture}`;
+/**
+ * The public SSM parameter that names the latest Amazon Linux 2023 AMI (standard, not minimal)
+ * for an architecture; AWS keeps it current in every region.
+ */
+export function amazonLinux2023Parameter(architecture: "x86_64" | "arm64"): string {
+  return `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${architecture}`;
 }
 
 /**
@@ -208,6 +225,7 @@ export function planEc2(options: Ec2PlanOptions): Ec2Plan {
     ingress.push({ port: 22, cidr, description: `SSH with key pair ${options.keyName}` });
   }
   const family = instanceType.split(".")[0];
+  const instanceProfile = options.instanceProfile ?? instanceRoleName(name);
   return {
     region: options.region,
     name,
@@ -223,7 +241,8 @@ export function planEc2(options: Ec2PlanOptions): Ec2Plan {
       ami: options.ami,
       architecture: /\dg/.test(family) ? "arm64" : "x86_64",
       keyName: options.keyName,
-      instanceProfile: options.instanceProfile,
+      instanceProfile,
+      ...(/^t\d/.test(family) ? { cpuCredits: "standard" as const } : {}),
       access: options.keyName ? "ssh" : "ssm",
       volumeGb,
       httpTokens: "required",
@@ -231,6 +250,8 @@ export function planEc2(options: Ec2PlanOptions): Ec2Plan {
         instanceType,
         topics: options.topics,
         partitions: options.partitions,
+        name,
+        kafkaSha512: options.kafkaSha512,
       }),
     },
   };
@@ -253,12 +274,12 @@ export function formatPlan(plan: Ec2Plan, options: { userData?: boolean } = {}):
       (hourly * 730).toFixed(2)
     }/month running) + ~$${
       monthlyFixed.toFixed(2)
-    }/month for the disk and public IPv4 (us-east-1 on-demand)`;
+    }/month for the disk and public IPv4 (us-east-1 on-demand prices${
+      plan.region === "us-east-1" ? "" : `; ${plan.region} differs, see the pricing page`
+    })`;
   const access = instance.access === "ssh"
     ? `SSH as ec2-user with key pair "${instance.keyName}" from ${securityGroup.ingress[0].cidr}`
-    : instance.instanceProfile
-    ? `no SSH; SSM Session Manager through instance profile "${instance.instanceProfile}"`
-    : "no SSH; for SSM Session Manager pass --instance-profile (a role with the producer-host policy of `deno task iam`)";
+    : `no SSH; SSM Session Manager through instance profile "${instance.instanceProfile}"`;
   const lines = [
     `Plan for ${plan.region} (nothing has been changed; \`deno task ec2 apply\` with the same flags creates this):`,
     "",
@@ -269,26 +290,32 @@ export function formatPlan(plan: Ec2Plan, options: { userData?: boolean } = {}):
     "    inbound  nothing else",
     "    outbound all (the AWS default rule): packages, the Kafka download, SSM",
     `+ EC2 instance "${plan.name}"`,
-    `    type      ${instance.instanceType}, broker heap ${instance.heapMb} MiB`,
+    `    type      ${instance.instanceType}, broker heap ${instance.heapMb} MiB${
+      instance.cpuCredits ? ", standard CPU credits (never billed as unlimited)" : ""
+    }`,
     `    image     ${
       instance.ami ??
-        `latest Amazon Linux 2023 ${instance.architecture} (owner amazon, name ${
-          amazonLinux2023NamePattern(instance.architecture)
+        `latest Amazon Linux 2023 ${instance.architecture} (SSM parameter ${
+          amazonLinux2023Parameter(instance.architecture)
         }), looked up at apply`
     }`,
     `    disk      ${instance.volumeGb} GiB gp3, encrypted, deleted with the instance`,
     "    metadata  IMDSv2 required (HttpTokens=required, hop limit 1)",
     "    network   default subnet, public IP and DNS name",
     `    access    ${access}`,
+    `    role      "${instance.instanceProfile}" (producer-host policy of \`deno task iam\`): stores the broker's CA and credentials in Parameter Store`,
     `    user-data ${
       new TextEncoder().encode(instance.userData).length
-    } bytes of bash: Java 17, Kafka 3.9.1, systemd unit, topics`,
+    } bytes of bash: Java 17, Kafka 3.9.1 (pinned SHA-512), hardened systemd unit, topics, ACLs`,
+    `    kafka     SASL_SSL + SCRAM-SHA-512 on 9092 (CA and password generated on the instance, kept in SSM Parameter Store ${
+      kafkaParameterPath(plan.name)
+    }/); ACLs, no allow.everyone; PLAINTEXT only on 127.0.0.1`,
     `+ tags on every resource: ${
       Object.entries(plan.tags).map(([k, v]) => `${k}=${v}`).join(", ")
     }`,
     "",
     `Cost: ${cost}.`,
-    "After apply: KAFKA_BROKERS=<public DNS name>:9092 (printed by apply). Remove it all with `deno task ec2 destroy`.",
+    "After apply: `deno task ec2 credentials` writes .cache/ec2/<name>/client.env (broker address, SCRAM user, password, CA) once the broker has booted. Remove it all with `deno task teardown`.",
   ];
   if (options.userData) lines.push("", "--- user-data ---", instance.userData.trimEnd());
   return `${lines.join("\n")}\n`;
@@ -306,42 +333,33 @@ function tagFilters(name: string) {
 }
 
 /**
- * Finds the latest Amazon Linux 2023 AMI (standard, not minimal) for an architecture.
+ * The latest Amazon Linux 2023 AMI (standard, not minimal) for an architecture, from the public
+ * SSM parameter AWS keeps current ({@linkcode amazonLinux2023Parameter}).
  *
- * @throws {Ec2Error} when the region lists none, suggesting `--ami`.
+ * @throws {Ec2Error} when the region has no such parameter, suggesting `--ami`.
  */
 export async function resolveAmi(
-  client: EC2Client,
+  ssm: SSMClient,
   architecture: "x86_64" | "arm64" = "x86_64",
 ): Promise<string> {
-  const { Images = [] } = await client.send(
-    new DescribeImagesCommand({
-      Owners: ["amazon"],
-      Filters: [
-        { Name: "name", Values: [amazonLinux2023NamePattern(architecture)] },
-        { Name: "architecture", Values: [architecture] },
-        { Name: "state", Values: ["available"] },
-      ],
-    }),
-  );
-  const latest = Images
-    .filter((image) => image.ImageId)
-    .sort((a, b) =>
-      (b.CreationDate ?? "").localeCompare(a.CreationDate ?? "") ||
-      (b.Name ?? "").localeCompare(a.Name ?? "")
-    )[0];
-  if (!latest?.ImageId) {
-    throw new Ec2Error(
-      `Found no Amazon Linux 2023 ${architecture} image in this region: pass one with --ami ami-….`,
-    );
+  const name = amazonLinux2023Parameter(architecture);
+  try {
+    const { Parameter } = await ssm.send(new GetParameterCommand({ Name: name }));
+    if (Parameter?.Value && /^ami-[0-9a-f]+$/.test(Parameter.Value)) return Parameter.Value;
+  } catch (error) {
+    if ((error as Error).name !== "ParameterNotFound") throw error;
   }
-  return latest.ImageId;
+  throw new Ec2Error(
+    `Found no Amazon Linux 2023 ${architecture} image in this region (SSM parameter ${name}): pass one with --ami ami-….`,
+  );
 }
 
 /** Options of {@linkcode applyEc2} and {@linkcode destroyEc2}. */
 export interface Ec2RunOptions {
   /** The EC2 client (credentials from the SDK's default chain; region set). */
   client: EC2Client;
+  /** The SSM client that reads the AMI parameter (apply only, when the plan has no AMI). */
+  ssm?: SSMClient;
   /** Where progress goes. @default silentLogger */
   logger?: Logger;
   /** How long to wait for the instance to run (apply) or terminate (destroy). @default {300000} */
@@ -483,7 +501,7 @@ export async function applyEc2(plan: Ec2Plan, options: Ec2RunOptions): Promise<E
   const ledger: ApplyLedger = { created: [], kept: [], logger: options.logger ?? silentLogger };
   const vpcId = await defaultVpcId(client, plan.region);
   const groupId = await ensureSecurityGroup(client, plan, vpcId, ledger);
-  const { instanceId, ami } = await ensureInstance(client, plan, groupId, ledger);
+  const { instanceId, ami } = await ensureInstance(options, plan, groupId, ledger);
   const [instance] = await waitFor(client, [instanceId], "running", options);
   const publicDns = instance?.PublicDnsName ?? "";
   if (!publicDns) {
@@ -584,7 +602,7 @@ async function syncIngress(
  * id and the AMI it runs when known.
  */
 async function ensureInstance(
-  client: EC2Client,
+  { client, ssm }: Ec2RunOptions,
   plan: Ec2Plan,
   groupId: string,
   ledger: ApplyLedger,
@@ -602,7 +620,10 @@ async function ensureInstance(
       `Instance ${instance.InstanceId} (${plan.name}) already exists and is ${instance.State?.Name}; keeping it (destroy it to change its type or user-data).`,
     );
   } else {
-    ami ??= await resolveAmi(client, plan.instance.architecture);
+    if (ami === undefined) {
+      if (!ssm) throw new Ec2Error("applyEc2 needs an SSM client to look up the AMI, or --ami.");
+      ami = await resolveAmi(ssm, plan.instance.architecture);
+    }
     ledger.logger.info(`Starting a ${plan.instance.instanceType} instance from ${ami}.`);
     instance = await launchInstance(client, plan, ami, groupId);
     ledger.created.push(`instance ${instance.InstanceId}`);
@@ -625,15 +646,34 @@ async function launchInstance(
   groupId: string,
 ): Promise<Instance> {
   const result = await client.send(
+    runInstancesCommand(plan, ami, groupId),
+  ).catch((error) => {
+    const text = `${(error as Error).name} ${(error as Error).message}`;
+    if (/NoSuchEntity|iamInstanceProfile|Instance profile/i.test(text)) {
+      throw new Ec2Error(
+        `Instance profile "${plan.instance.instanceProfile}" does not exist or cannot be passed (${
+          (error as Error).message
+        }): create the role and profile with the producer-host policy of \`deno task iam\` (README, "The broker's instance role"), or pass --instance-profile.`,
+        { cause: error },
+      );
+    }
+    throw error;
+  });
+  return result.Instances![0];
+}
+
+function runInstancesCommand(plan: Ec2Plan, ami: string, groupId: string): RunInstancesCommand {
+  return (
     new RunInstancesCommand({
       ImageId: ami,
       InstanceType: plan.instance.instanceType as RunInstancesCommand["input"]["InstanceType"],
       MinCount: 1,
       MaxCount: 1,
       KeyName: plan.instance.keyName,
-      IamInstanceProfile: plan.instance.instanceProfile
-        ? { Name: plan.instance.instanceProfile }
-        : undefined,
+      IamInstanceProfile: { Name: plan.instance.instanceProfile },
+      ...(plan.instance.cpuCredits
+        ? { CreditSpecification: { CpuCredits: plan.instance.cpuCredits } }
+        : {}),
       SecurityGroupIds: [groupId],
       MetadataOptions: {
         HttpTokens: plan.instance.httpTokens,
@@ -654,9 +694,17 @@ async function launchInstance(
         { ResourceType: "instance", Tags: toTags(plan.tags) },
         { ResourceType: "volume", Tags: toTags(plan.tags) },
       ],
-    }),
+    })
   );
-  return result.Instances![0];
+}
+
+/**
+ * The bootstrap address (`<public DNS>:9092`) of the running instance of deployment `name`, or
+ * `undefined` when none runs.
+ */
+export async function findBootstrap(client: EC2Client, name: string): Promise<string | undefined> {
+  const [instance] = await findInstances(client, name, ["running"]);
+  return instance?.PublicDnsName ? `${instance.PublicDnsName}:9092` : undefined;
 }
 
 /** What {@linkcode destroyEc2} removed. */

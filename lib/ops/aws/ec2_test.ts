@@ -4,7 +4,15 @@ import {
   DescribeSecurityGroupsCommand,
   EC2Client,
 } from "@aws-sdk/client-ec2";
+import { SSMClient } from "@aws-sdk/client-ssm";
+import {
+  AddRoleToInstanceProfileCommand,
+  CreateInstanceProfileCommand,
+  CreateRoleCommand,
+  IAMClient,
+} from "@aws-sdk/client-iam";
 import { MemoryLogger } from "../../log.ts";
+import { parseProperties } from "../broker_config.ts";
 import { applyEc2, destroyEc2, formatPlan, planEc2, PROJECT_TAG, resolveAmi } from "./ec2.ts";
 
 function motoClient(): EC2Client {
@@ -18,11 +26,29 @@ function motoClient(): EC2Client {
   return new EC2Client({ region: "us-east-1", endpoint });
 }
 
+function motoSsm(): SSMClient {
+  return new SSMClient({ region: "us-east-1", endpoint: Deno.env.get("AWS_ENDPOINT_URL") });
+}
+
+/** A well-formed checksum: these tests never download Kafka. */
+const SHA512 = "0123456789abcdef".repeat(8);
+
 const uniqueName = () => `test-kafka-${crypto.randomUUID().slice(0, 8)}`;
-const fast = { timeoutMs: 30_000, pollMs: 200 };
+
+/** Creates the `<name>-broker` role and instance profile apply passes to the instance. */
+async function createInstanceProfile(name: string): Promise<void> {
+  const iam = new IAMClient({ region: "us-east-1", endpoint: Deno.env.get("AWS_ENDPOINT_URL") });
+  const role = `${name}-broker`;
+  await iam.send(new CreateRoleCommand({ RoleName: role, AssumeRolePolicyDocument: "{}" }));
+  await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: role }));
+  await iam.send(
+    new AddRoleToInstanceProfileCommand({ InstanceProfileName: role, RoleName: role }),
+  );
+}
+const fast = { timeoutMs: 30_000, pollMs: 200, ssm: motoSsm() };
 
 Deno.test("plan opens 9092 to the caller's /32 only, and SSH only with a key pair", () => {
-  const plan = planEc2({ myIp: "203.0.113.7", region: "us-east-1" });
+  const plan = planEc2({ myIp: "203.0.113.7", region: "us-east-1", kafkaSha512: SHA512 });
   assert.deepEqual(plan.securityGroup.ingress.map((r) => [r.port, r.cidr]), [
     [9092, "203.0.113.7/32"],
   ]);
@@ -33,7 +59,12 @@ Deno.test("plan opens 9092 to the caller's /32 only, and SSH only with a key pai
   assert.doesNotMatch(text, /0\.0\.0\.0\/0|::\/0/);
   assert.match(text, /from 203\.0\.113\.7\/32/);
 
-  const withKey = planEc2({ myIp: "203.0.113.7", region: "us-east-1", keyName: "me" });
+  const withKey = planEc2({
+    myIp: "203.0.113.7",
+    region: "us-east-1",
+    kafkaSha512: SHA512,
+    keyName: "me",
+  });
   assert.deepEqual(withKey.securityGroup.ingress.map((r) => [r.port, r.cidr]), [
     [9092, "203.0.113.7/32"],
     [22, "203.0.113.7/32"],
@@ -43,19 +74,29 @@ Deno.test("plan opens 9092 to the caller's /32 only, and SSH only with a key pai
 
 Deno.test("plan sizes t2.micro with a small heap and picks arm64 images for Graviton types", () => {
   assert.equal(
-    planEc2({ myIp: "203.0.113.7", region: "us-east-1", instanceType: "t2.micro" })
+    planEc2({
+      myIp: "203.0.113.7",
+      region: "us-east-1",
+      kafkaSha512: SHA512,
+      instanceType: "t2.micro",
+    })
       .instance.heapMb,
     384,
   );
   assert.equal(
-    planEc2({ myIp: "203.0.113.7", region: "us-east-1", instanceType: "t4g.small" }).instance
+    planEc2({
+      myIp: "203.0.113.7",
+      region: "us-east-1",
+      kafkaSha512: SHA512,
+      instanceType: "t4g.small",
+    }).instance
       .architecture,
     "arm64",
   );
 });
 
 Deno.test("plan refuses a world-open address, bad names, regions, AMIs and volume sizes", () => {
-  const ok = { myIp: "203.0.113.7", region: "us-east-1" };
+  const ok = { myIp: "203.0.113.7", region: "us-east-1", kafkaSha512: SHA512 };
   assert.throws(() => planEc2({ ...ok, myIp: "0.0.0.0/0" }), /whole network/);
   assert.throws(() => planEc2({ ...ok, name: "bad name!" }), /--name/);
   assert.throws(() => planEc2({ ...ok, region: "mars" }), /Region "mars"/);
@@ -71,12 +112,34 @@ Deno.test("deno task ec2 plan --my-ip prints the plan and a user-data script tha
       stdout: "piped",
       stderr: "piped",
     }).output();
-  const plan = await run(["plan", "--my-ip", "203.0.113.7"]);
+  const plan = await run(["plan", "--my-ip", "203.0.113.7", "--kafka-sha512", SHA512]);
   const text = new TextDecoder().decode(plan.stdout);
   assert.equal(plan.code, 0, new TextDecoder().decode(plan.stderr));
   assert.match(text, /inbound {2}tcp 9092 {2}from 203\.0\.113\.7\/32/);
   assert.doesNotMatch(text, /0\.0\.0\.0\/0/);
-  const userData = await run(["plan", "--my-ip", "203.0.113.7", "--user-data"]);
+  const userData = await run([
+    "plan",
+    "--my-ip",
+    "203.0.113.7",
+    "--user-data",
+    "--kafka-sha512",
+    SHA512,
+  ]);
+  // No plaintext listener faces the network: EXTERNAL is SASL_SSL, the PLAINTEXT ones are loopback.
+  const script = new TextDecoder().decode(userData.stdout);
+  const props = parseProperties(
+    script.split("<<'KAFKA_PROPERTIES_EOF'\n")[1].split("\nKAFKA_PROPERTIES_EOF")[0],
+  );
+  const protocols = new Map(
+    props.get("listener.security.protocol.map")!.split(",").map((e) =>
+      e.split(":") as [string, string]
+    ),
+  );
+  for (const listener of props.get("listeners")!.split(",")) {
+    const [, name, host] = /^(\w+):\/\/([^:]+):\d+$/.exec(listener)!;
+    if (protocols.get(name) === "PLAINTEXT") assert.equal(host, "127.0.0.1", listener);
+  }
+  assert.equal(protocols.get("EXTERNAL"), "SASL_SSL");
   const check = new Deno.Command("bash", { args: ["-n"], stdin: "piped", stderr: "piped" }).spawn();
   const writer = check.stdin.getWriter();
   await writer.write(userData.stdout);
@@ -86,18 +149,45 @@ Deno.test("deno task ec2 plan --my-ip prints the plan and a user-data script tha
   assert.match(new TextDecoder().decode(userData.stdout), /^#!\/bin\/bash\n/);
 });
 
-Deno.test("resolveAmi finds the latest Amazon Linux 2023 image", async () => {
-  const client = motoClient();
-  const ami = await resolveAmi(client, "x86_64");
-  assert.match(ami, /^ami-[0-9a-f]+$/);
+Deno.test("resolveAmi reads the latest Amazon Linux 2023 image from its public SSM parameter", async () => {
+  motoClient(); // says how to start moto when it is not configured
+  assert.match(await resolveAmi(motoSsm(), "x86_64"), /^ami-[0-9a-f]+$/);
+  assert.match(await resolveAmi(motoSsm(), "arm64"), /^ami-[0-9a-f]+$/);
+});
+
+Deno.test("plan gives T-family types standard CPU credits and the deployment's instance role", () => {
+  const plan = planEc2({
+    myIp: "203.0.113.7",
+    region: "eu-west-1",
+    kafkaSha512: SHA512,
+    name: "demo",
+  });
+  assert.equal(plan.instance.cpuCredits, "standard");
+  assert.equal(plan.instance.instanceProfile, "demo-broker");
+  assert.equal(
+    planEc2({
+      myIp: "203.0.113.7",
+      region: "us-east-1",
+      kafkaSha512: SHA512,
+      instanceType: "m5.large",
+    })
+      .instance.cpuCredits,
+    undefined,
+  );
+  const text = formatPlan(plan);
+  assert.match(text, /standard CPU credits/);
+  assert.match(text, /us-east-1 on-demand prices; eu-west-1 differs/);
+  assert.match(text, /SASL_SSL \+ SCRAM-SHA-512 on 9092/);
+  assert.match(text, /\/stock-market-pipeline\/demo\/kafka\//);
 });
 
 Deno.test("apply creates a tagged group and IMDSv2-only instance, is idempotent, and destroy removes both", async () => {
   const client = motoClient();
   const name = uniqueName();
   const logger = new MemoryLogger();
+  await createInstanceProfile(name);
   try {
-    const plan = planEc2({ myIp: "203.0.113.7", region: "us-east-1", name });
+    const plan = planEc2({ myIp: "203.0.113.7", region: "us-east-1", kafkaSha512: SHA512, name });
     const first = await applyEc2(plan, { client, logger, ...fast });
     assert.equal(first.created.length, 2);
     assert.match(first.bootstrap, /^.+:9092$/);
@@ -122,6 +212,10 @@ Deno.test("apply creates a tagged group and IMDSv2-only instance, is idempotent,
     const instance = described.Reservations![0].Instances![0];
     assert.equal(instance.MetadataOptions?.HttpTokens, "required");
     assert.equal(instance.InstanceType, "t3.small");
+    assert.match(
+      instance.IamInstanceProfile?.Arn ?? "",
+      new RegExp(`instance-profile/${name}-broker$`),
+    );
     assert.ok(instance.Tags?.some((t) => t.Key === "Name" && t.Value === name));
 
     const again = await applyEc2(plan, { client, logger, ...fast });
@@ -130,7 +224,7 @@ Deno.test("apply creates a tagged group and IMDSv2-only instance, is idempotent,
     assert.equal(again.securityGroupId, first.securityGroupId);
 
     // A new address replaces the old one instead of adding to it.
-    const moved = planEc2({ myIp: "198.51.100.9", region: "us-east-1", name });
+    const moved = planEc2({ myIp: "198.51.100.9", region: "us-east-1", kafkaSha512: SHA512, name });
     await applyEc2(moved, { client, logger, ...fast });
     const after = await client.send(
       new DescribeSecurityGroupsCommand({ GroupIds: [first.securityGroupId] }),
@@ -163,9 +257,16 @@ Deno.test("apply creates a tagged group and IMDSv2-only instance, is idempotent,
 Deno.test("destroy leaves resources of other names alone", async () => {
   const client = motoClient();
   const keep = uniqueName();
+  await createInstanceProfile(keep);
   try {
     const kept = await applyEc2(
-      planEc2({ myIp: "203.0.113.7", region: "us-east-1", name: keep, ami: undefined }),
+      planEc2({
+        myIp: "203.0.113.7",
+        region: "us-east-1",
+        kafkaSha512: SHA512,
+        name: keep,
+        ami: undefined,
+      }),
       { client, ...fast },
     );
     assert.deepEqual(await destroyEc2(uniqueName(), { client, ...fast }), {
@@ -187,6 +288,28 @@ Deno.test("apply explains an unreachable endpoint", async () => {
     endpoint: "http://127.0.0.1:1",
     maxAttempts: 1,
   });
-  const plan = planEc2({ myIp: "203.0.113.7", region: "us-east-1", name: uniqueName() });
+  const plan = planEc2({
+    myIp: "203.0.113.7",
+    region: "us-east-1",
+    kafkaSha512: SHA512,
+    name: uniqueName(),
+  });
   await assert.rejects(applyEc2(plan, { client, ...fast }), /ECONNREFUSED|connect/i);
+});
+
+Deno.test("apply names a missing instance profile and how to create it", async () => {
+  const plan = planEc2({
+    myIp: "203.0.113.7",
+    region: "us-east-1",
+    kafkaSha512: SHA512,
+    name: uniqueName(),
+  });
+  try {
+    await assert.rejects(
+      applyEc2(plan, { client: motoClient(), ...fast }),
+      /Instance profile ".+-broker" does not exist.*producer-host policy of `deno task iam`/s,
+    );
+  } finally {
+    await destroyEc2(plan.name, { client: motoClient(), ...fast });
+  }
 });

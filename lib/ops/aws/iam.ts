@@ -196,7 +196,7 @@ export function buildPolicies(
     crawlerPolicy(config, arns),
     catalogPolicy(config, arns),
     athenaQueryPolicy(config, arns),
-    ec2OperatorPolicy(config, arns),
+    ec2OperatorPolicy(arns),
   ];
   for (const p of policies) validatePolicy(p.policy, `${p.name} policy`);
   return policies;
@@ -519,7 +519,7 @@ function catalogPolicy(config: PipelineConfig, arns: PipelineArns): PipelinePoli
  * tagged by the project, the instance role passed to EC2 only, the deployment's parameters, and
  * what teardown removes (Glue table, database and crawler; Athena results).
  */
-function ec2OperatorPolicy(config: PipelineConfig, arns: PipelineArns): PipelinePolicy {
+function ec2OperatorPolicy(arns: PipelineArns): PipelinePolicy {
   const { partition, region, account } = arns;
   const ec2 = (suffix: string) => `arn:${partition}:ec2:${region}:${account}:${suffix}`;
   const tagged = { StringEquals: { "aws:ResourceTag/Project": "stock-market-pipeline" } };

@@ -1,6 +1,20 @@
 import assert from "node:assert/strict";
 import { parseProperties } from "../broker_config.ts";
-import { renderConfigScript, renderUserData, USER_DATA_LIMIT_BYTES } from "./user_data.ts";
+import {
+  renderConfigScript,
+  renderUserData as render,
+  USER_DATA_LIMIT_BYTES,
+  type UserDataOptions,
+} from "./user_data.ts";
+
+/** A well-formed checksum: these tests never download Kafka. */
+const SHA512 = "0123456789abcdef".repeat(8);
+const renderUserData = (options: UserDataOptions = {}) =>
+  render({ kafkaSha512: SHA512, ...options });
+
+/** The server.properties template inside a rendered script. */
+const templateOf = (script: string) =>
+  script.split("<<'KAFKA_PROPERTIES_EOF'\n")[1].split("\nKAFKA_PROPERTIES_EOF")[0];
 
 /** Runs a command with `input` as its only file argument; returns exit code and output. */
 async function runOnScript(
@@ -67,8 +81,13 @@ Deno.test("user-data installs Java 17 and Kafka 3.9.1, starts it under systemd a
     script,
     /https:\/\/archive\.apache\.org\/dist\/kafka\/3\.9\.1\/kafka_2\.13-3\.9\.1\.tgz/,
   );
-  assert.match(script, /sha512sum \/tmp\/kafka\.tgz/);
+  assert.match(script, new RegExp(`echo "${SHA512}  /tmp/kafka.tgz" \\| sha512sum --check`));
+  assert.doesNotMatch(script, /\.sha512/, "the checksum is pinned, never downloaded");
   assert.match(script, /kafka-storage\.sh" format -t "\$CLUSTER_ID"/);
+  assert.match(
+    script,
+    /"--add-scram" "SCRAM-SHA-512=\[name=pipeline,password=\$\{PIPELINE_PASSWORD\}\]"/,
+  );
   assert.match(script, /systemctl enable --now kafka\.service/);
   assert.match(script, /ExecStartPre=\+\/usr\/local\/bin\/kafka-render-config/);
   for (const topic of ["stock_market", "stock_market.dlq"]) {
@@ -93,11 +112,10 @@ Deno.test("user-data sizes the heap for the instance type and adds swap on 1 GiB
 
 Deno.test("user-data carries the EC2 broker config with the public DNS left for boot time", () => {
   const script = renderUserData({ partitions: 6 });
-  const template = script.split("<<'KAFKA_PROPERTIES_EOF'\n")[1].split("\nKAFKA_PROPERTIES_EOF")[0];
-  const props = parseProperties(template);
+  const props = parseProperties(templateOf(script));
   assert.equal(
     props.get("advertised.listeners"),
-    "INTERNAL://localhost:9094,EXTERNAL://${PUBLIC_DNS}:9092",
+    "INTERNAL://127.0.0.1:9094,EXTERNAL://${PUBLIC_DNS}:9092",
   );
   assert.equal(props.get("num.partitions"), "6");
   assert.match(script, /--partitions 6 --replication-factor 1/);
@@ -110,11 +128,59 @@ Deno.test("user-data refuses bad topics, swap sizes and instance types", () => {
   assert.throws(() => renderUserData({ instanceType: "t2.nano" }), /too little/);
   assert.throws(() => renderUserData({ instanceType: "x9.huge" }), /Unknown instance type/);
   assert.throws(() => renderUserData({ partitions: 0 }), /partitions/);
+  assert.throws(() => render({ kafkaSha512: "" }), /No SHA-512 is pinned.*--kafka-sha512/);
+  assert.throws(() => render({ kafkaSha512: "abc" }), /128 hex digits/);
 });
 
-Deno.test("the boot script reads the public DNS through IMDSv2 and fills it into server.properties", async () => {
-  const seen: string[] = [];
-  const imds = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+Deno.test("the broker is secure by default: SASL_SSL outside, loopback PLAINTEXT inside, ACLs, no allow.everyone", () => {
+  const script = renderUserData();
+  const props = parseProperties(templateOf(script));
+  assert.equal(
+    props.get("listeners"),
+    "INTERNAL://127.0.0.1:9094,EXTERNAL://0.0.0.0:9092,CONTROLLER://127.0.0.1:9093",
+  );
+  assert.equal(
+    props.get("listener.security.protocol.map"),
+    "CONTROLLER:PLAINTEXT,INTERNAL:PLAINTEXT,EXTERNAL:SASL_SSL",
+  );
+  assert.equal(props.get("sasl.enabled.mechanisms"), "SCRAM-SHA-512");
+  assert.equal(props.get("allow.everyone.if.no.acl.found"), "false");
+  assert.match(props.get("authorizer.class.name") ?? "", /StandardAuthorizer/);
+  assert.equal(props.get("ssl.keystore.password"), "${KEYSTORE_PASSWORD}", "filled in at boot");
+  // The pipeline user gets its topics, its groups (prefixed) and the cluster's metadata; nothing else.
+  assert.match(
+    script,
+    /--allow-principal User:pipeline \\\n.*--operation Read --operation Write.*\\\n {2}--topic 'stock_market'$/m,
+  );
+  assert.match(script, /--group 'stock_market' --resource-pattern-type prefixed/);
+  assert.match(script, /--operation Describe --operation IdempotentWrite --cluster/);
+  assert.doesNotMatch(script, /allow-principal User:\*|allow-principal 'User:\*'/);
+  // Client settings go to Parameter Store as SecureStrings, the password through a file.
+  assert.match(script, /PARAMS='\/stock-market-pipeline\/stock-market-kafka\/kafka'/);
+  assert.match(script, /aws ssm put-parameter --region "\$REGION" --type SecureString --overwrite/);
+  assert.match(script, /put password "file:\/\/\$PASSWORD_FILE"/);
+});
+
+Deno.test("root owns the config, keys and installation; the unit is hardened and memory-capped", () => {
+  const script = renderUserData({ instanceType: "t3.small" });
+  assert.match(script, /install -d -o root -g kafka -m 750 "\$ETC"/);
+  assert.match(script, /chown -R root:root "\$KAFKA_HOME"/);
+  assert.doesNotMatch(script, /chown -R kafka/, "the kafka user owns no folder root writes into");
+  for (
+    const line of [
+      "NoNewPrivileges=yes",
+      "ProtectSystem=strict",
+      "PrivateTmp=yes",
+      "ReadWritePaths=/var/lib/kafka/data /var/log/kafka",
+      "MemoryMax=1792M",
+    ]
+  ) assert.ok(script.includes(`\n${line}\n`), line);
+  assert.match(renderUserData({ instanceType: "t2.micro" }), /\nMemoryMax=1024M\n/);
+});
+
+/** A fake IMDSv2 answering `public-hostname` with whatever `dns.name` holds. */
+function fakeImds(dns: { name?: string }, seen: string[] = []) {
+  return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
     const path = new URL(request.url).pathname;
     seen.push(`${request.method} ${path}`);
     if (request.method === "PUT" && path === "/latest/api/token") {
@@ -124,27 +190,87 @@ Deno.test("the boot script reads the public DNS through IMDSv2 and fills it into
     if (request.headers.get("x-aws-ec2-metadata-token") !== "TOKEN123") {
       return new Response("", { status: 401 });
     }
-    if (path === "/latest/meta-data/public-hostname") {
-      return new Response("ec2-203-0-113-7.compute-1.amazonaws.com");
-    }
+    if (path === "/latest/meta-data/public-hostname" && dns.name) return new Response(dns.name);
     return new Response("", { status: 404 });
   });
+}
+
+/** An /etc/kafka as the user data leaves it: template, secrets, a CA made by openssl. */
+async function fakeEtc(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "render_config_test_" });
-  try {
-    const properties = `${dir}/server.properties`;
-    const script = renderUserData();
-    const template = script.split("<<'KAFKA_PROPERTIES_EOF'\n")[1].split("KAFKA_PROPERTIES_EOF")[0];
-    await Deno.writeTextFile(`${properties}.template`, template);
-    const result = await runOnScript(["bash"], renderConfigScript(properties), {
+  await Deno.mkdir(`${dir}/tls`);
+  await Deno.writeTextFile(`${dir}/server.properties.template`, templateOf(renderUserData()));
+  await Deno.writeTextFile(
+    `${dir}/secrets.env`,
+    "KEYSTORE_PASSWORD=keystore-secret-123\nPIPELINE_PASSWORD=pipeline-secret-123\n",
+  );
+  const ca = await new Deno.Command("openssl", {
+    args: ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test CA"]
+      .concat(["-keyout", `${dir}/tls/ca.key`, "-out", `${dir}/tls/ca.pem`]),
+    stderr: "piped",
+  }).output();
+  assert.equal(ca.code, 0, new TextDecoder().decode(ca.stderr));
+  return dir;
+}
+
+async function openssl(...args: string[]): Promise<string> {
+  const out = await new Deno.Command("openssl", { args, stdout: "piped", stderr: "piped" })
+    .output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, text);
+  return text;
+}
+
+Deno.test("the boot script advertises the public DNS from IMDSv2 and issues a CA-signed certificate for it, again only when the name changes", async () => {
+  const seen: string[] = [];
+  const dns = { name: "ec2-203-0-113-7.compute-1.amazonaws.com" };
+  const imds = fakeImds(dns, seen);
+  const dir = await fakeEtc();
+  const run = () =>
+    runOnScript(["bash"], renderConfigScript(dir), {
       IMDS_ENDPOINT: `http://127.0.0.1:${imds.addr.port}`,
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
     });
-    assert.equal(result.code, 0, result.output);
+  try {
+    const first = await run();
+    assert.equal(first.code, 0, first.output);
     assert.deepEqual(seen, ["PUT /latest/api/token", "GET /latest/meta-data/public-hostname"]);
-    const props = parseProperties(await Deno.readTextFile(properties));
+    const props = parseProperties(await Deno.readTextFile(`${dir}/server.properties`));
     assert.equal(
       props.get("advertised.listeners"),
-      "INTERNAL://localhost:9094,EXTERNAL://ec2-203-0-113-7.compute-1.amazonaws.com:9092",
+      `INTERNAL://127.0.0.1:9094,EXTERNAL://${dns.name}:9092`,
+    );
+    assert.equal(props.get("ssl.keystore.password"), "keystore-secret-123");
+    assert.equal((await Deno.stat(`${dir}/server.properties`)).mode! & 0o777, 0o640);
+    // The keystore opens with that password and holds a certificate for the name, signed by the CA.
+    await openssl(
+      "pkcs12",
+      "-in",
+      `${dir}/tls/broker.p12`,
+      "-passin",
+      "pass:keystore-secret-123",
+      "-nokeys",
+      "-out",
+      `${dir}/from-p12.pem`,
+    );
+    assert.match(
+      await openssl("verify", "-CAfile", `${dir}/tls/ca.pem`, `${dir}/tls/broker.pem`),
+      /OK/,
+    );
+    assert.match(
+      await openssl("x509", "-in", `${dir}/from-p12.pem`, "-noout", "-checkhost", dns.name),
+      /does match/,
+    );
+    const issued = await Deno.readTextFile(`${dir}/tls/broker.pem`);
+    assert.equal((await run()).code, 0);
+    assert.equal(await Deno.readTextFile(`${dir}/tls/broker.pem`), issued, "same name: kept");
+    dns.name = "ec2-198-51-100-9.compute-1.amazonaws.com";
+    const moved = await run();
+    assert.equal(moved.code, 0, moved.output);
+    assert.match(moved.output, /issuing the broker certificate for ec2-198-51-100-9/);
+    assert.match(
+      await openssl("x509", "-in", `${dir}/tls/broker.pem`, "-noout", "-checkhost", dns.name),
+      /does match/,
     );
   } finally {
     await imds.shutdown();
@@ -153,17 +279,10 @@ Deno.test("the boot script reads the public DNS through IMDSv2 and fills it into
 });
 
 Deno.test("the boot script fails with an explanation when the instance has no public DNS", async () => {
-  const imds = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {} },
-    (request) =>
-      new URL(request.url).pathname === "/latest/api/token"
-        ? new Response("T")
-        : new Response("", { status: 404 }),
-  );
-  const dir = await Deno.makeTempDir({ prefix: "render_config_test_" });
+  const imds = fakeImds({});
+  const dir = await fakeEtc();
   try {
-    await Deno.writeTextFile(`${dir}/server.properties.template`, "x=${PUBLIC_DNS}\n");
-    const result = await runOnScript(["bash"], renderConfigScript(`${dir}/server.properties`), {
+    const result = await runOnScript(["bash"], renderConfigScript(dir), {
       IMDS_ENDPOINT: `http://127.0.0.1:${imds.addr.port}`,
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
     });
