@@ -6,6 +6,14 @@
 
 import type { FlagSpec } from "./cli.ts";
 import {
+  KAFKA_SECURITY_FIELDS,
+  type KafkaSecurity,
+  KafkaSecurityError,
+  parseKafkaSecurity,
+  type SaslMechanism,
+  type SecurityProtocol,
+} from "./kafka/security.ts";
+import {
   isValidBucketName,
   parseS3Uri,
   TABLE_PATTERN,
@@ -36,7 +44,24 @@ export interface PipelineConfig {
   workgroup: string;
   /** Where Athena writes results, `s3://…`. Env `ATHENA_OUTPUT`, flag `--athena-output`. */
   athenaOutput?: string;
+  /**
+   * How Kafka clients talk to the brokers: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.
+   * Env `KAFKA_SECURITY_PROTOCOL`, flag `--security-protocol`. @default "PLAINTEXT"
+   */
+  securityProtocol: SecurityProtocol;
+  /** SASL login: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512. Env `KAFKA_SASL_MECHANISM`, flag `--sasl-mechanism`. */
+  saslMechanism?: SaslMechanism;
+  /** SASL user (Confluent Cloud: API key). Env `KAFKA_SASL_USERNAME`, flag `--sasl-username`. */
+  saslUsername?: string;
+  /** SASL password (Confluent Cloud: API secret), never printed. Env `KAFKA_SASL_PASSWORD`, flag `--sasl-password`. */
+  saslPassword?: string;
+  /** PEM file of the brokers' CA. Env `KAFKA_SSL_CA_LOCATION`, flag `--ssl-ca-location`. @default the CAs Node trusts */
+  sslCaLocation?: string;
 }
+
+/** The Kafka client security fields of {@linkcode PipelineConfig}, for {@linkcode configFlags}. */
+export const SECURITY_FIELDS: readonly (keyof PipelineConfig & keyof KafkaSecurity)[] =
+  KAFKA_SECURITY_FIELDS;
 
 /** Where one {@linkcode PipelineConfig} field comes from, and what it means in `--help`. */
 export interface ConfigSource {
@@ -76,6 +101,35 @@ export const CONFIG_SOURCES: Record<keyof PipelineConfig, ConfigSource> = {
     description: "s3:// location for Athena results",
     unset: "the workgroup's",
   },
+  securityProtocol: {
+    env: "KAFKA_SECURITY_PROTOCOL",
+    flag: "security-protocol",
+    description: "Kafka security: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL",
+  },
+  saslMechanism: {
+    env: "KAFKA_SASL_MECHANISM",
+    flag: "sasl-mechanism",
+    description: "SASL login: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512",
+    unset: "none",
+  },
+  saslUsername: {
+    env: "KAFKA_SASL_USERNAME",
+    flag: "sasl-username",
+    description: "SASL user name (Confluent Cloud: the API key)",
+    unset: "none",
+  },
+  saslPassword: {
+    env: "KAFKA_SASL_PASSWORD",
+    flag: "sasl-password",
+    description: "SASL password; prefer the variable (flags show in ps)",
+    unset: "none",
+  },
+  sslCaLocation: {
+    env: "KAFKA_SSL_CA_LOCATION",
+    flag: "ssl-ca-location",
+    description: "PEM file of the CA that signed the brokers' certificates",
+    unset: "the CAs Node trusts",
+  },
 };
 
 /** The defaults a fresh clone runs with: everything local. */
@@ -88,6 +142,7 @@ export const DEFAULT_CONFIG: Readonly<PipelineConfig> = {
   database: "stock_market",
   table: "ticks",
   workgroup: "primary",
+  securityProtocol: "PLAINTEXT",
 };
 
 /**
@@ -196,7 +251,17 @@ export function loadConfig(options: LoadConfigOptions = {}): PipelineConfig {
       `${brokersSource.from} is empty: expected host:port, e.g. localhost:9092.`,
     );
   }
+  let security: KafkaSecurity;
+  try {
+    const from = Object.fromEntries(SECURITY_FIELDS.map((field) => [field, pick(field).from]));
+    security = parseKafkaSecurity((field) => pick(field).value?.trim() || undefined, from);
+  } catch (error) {
+    if (error instanceof KafkaSecurityError) throw new ConfigError(error.message);
+    throw error;
+  }
   return {
+    ...security,
+    securityProtocol: security.securityProtocol ?? DEFAULT_CONFIG.securityProtocol,
     brokers,
     topic: text("topic", TOPIC_PATTERN, TOPIC_RULE),
     group: text("group", /^[^\s]+$/, "a group id without spaces"),

@@ -50,3 +50,29 @@ Deno.test("config errors name the variable or flag and what it accepts", () => {
     });
   }
 });
+
+Deno.test("Kafka security settings come from the environment or flags, checked together", () => {
+  const config = loadConfig({
+    env: {
+      KAFKA_SECURITY_PROTOCOL: "sasl_ssl",
+      KAFKA_SASL_MECHANISM: "SCRAM-SHA-512",
+      KAFKA_SASL_USERNAME: "pipeline",
+      KAFKA_SASL_PASSWORD: "from-env",
+    },
+    flags: { "sasl-password": "from-flag" },
+  });
+  assert.equal(config.securityProtocol, "SASL_SSL");
+  assert.equal(config.saslMechanism, "SCRAM-SHA-512");
+  assert.equal(config.saslPassword, "from-flag");
+  assert.equal(loadConfig({ env: {} }).securityProtocol, "PLAINTEXT");
+  assert.throws(
+    () => loadConfig({ env: {}, flags: { "security-protocol": "SASL_SSL" } }),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      /--security-protocol=SASL_SSL needs KAFKA_SASL_MECHANISM/.test(e.message),
+  );
+  assert.throws(
+    () => loadConfig({ env: { KAFKA_SASL_MECHANISM: "OAUTHBEARER" } }),
+    /KAFKA_SASL_MECHANISM="OAUTHBEARER" is not valid: use PLAIN, SCRAM-SHA-256, SCRAM-SHA-512/,
+  );
+});

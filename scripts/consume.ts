@@ -6,7 +6,7 @@
  */
 
 import { choiceFlag, numberFlag, runCommand } from "../lib/cli.ts";
-import { configFlags, loadConfig } from "../lib/config.ts";
+import { configFlags, loadConfig, SECURITY_FIELDS } from "../lib/config.ts";
 import { createKafka } from "../lib/kafka/client.ts";
 import { consumeToLake } from "../lib/ingest/consume_to_lake.ts";
 import { openStore } from "../lib/lake/open_store.ts";
@@ -21,7 +21,7 @@ import {
 import { onStopSignals } from "../lib/signals.ts";
 
 const FLAGS = {
-  ...configFlags("lake", "topic", "group", "brokers"),
+  ...configFlags("lake", "topic", "group", "brokers", ...SECURITY_FIELDS),
   format: { type: "string", description: "Object format: parquet or jsonl", default: "parquet" },
   gzip: { type: "boolean", description: "Gzip JSON Lines objects" },
   "partition-by": {
@@ -81,7 +81,7 @@ if (import.meta.main) {
       } into ${store.uri}`,
     );
     const result = await consumeToLake(
-      createKafka({ brokers: config.brokers, logger: consoleLogger }),
+      createKafka({ brokers: config.brokers, security: config, logger: consoleLogger }),
       {
         topic: config.topic,
         group: config.group,

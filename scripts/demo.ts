@@ -49,7 +49,7 @@ if (import.meta.main) {
     consoleLogger.info(`    ${describeService("kafka", services.kafka)}`);
     const config = loadConfig({ env: { ...Deno.env.toObject(), ...services.env } });
     const demo: Demo = {
-      kafka: createKafka({ brokers: config.brokers, logger: consoleLogger }),
+      kafka: createKafka({ brokers: config.brokers, security: config, logger: consoleLogger }),
       brokers: config.brokers,
       // A fresh topic, group and lake per run, so the demo can be run again and again.
       topic: `${DEMO_TOPIC_PREFIX}${new Date().toISOString().replace(/\D/g, "").slice(0, 14)}`,

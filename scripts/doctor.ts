@@ -13,7 +13,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { GlueClient } from "@aws-sdk/client-glue";
 import { AthenaClient } from "@aws-sdk/client-athena";
 import { numberFlag, type ParsedFlags, runCommand } from "../lib/cli.ts";
-import { configFlags, loadConfig } from "../lib/config.ts";
+import { configFlags, loadConfig, SECURITY_FIELDS } from "../lib/config.ts";
 import { explainError, formatReport, runDoctor } from "../lib/ops/aws/doctor.ts";
 import { redact, secretsFromEnv } from "../lib/ops/aws/redact.ts";
 
@@ -32,6 +32,7 @@ const COMMAND = {
       "table",
       "workgroup",
       "athenaOutput",
+      ...SECURITY_FIELDS,
     ),
     "timeout-ms": { type: "string", description: "How long each check may take", default: "5000" },
   },
@@ -59,7 +60,8 @@ async function doctor({ values }: ParsedFlags): Promise<number> {
     glue: new GlueClient(common),
     athena: new AthenaClient(common),
   }, { timeoutMs });
-  console.log(redact(formatReport(results), secretsFromEnv()).trimEnd());
+  const secrets = [...secretsFromEnv(), ...(config.saslPassword ? [config.saslPassword] : [])];
+  console.log(redact(formatReport(results), secrets).trimEnd());
   return results.some((r) => r.status === "fail") ? 1 : 0;
 }
 

@@ -5,7 +5,7 @@
  */
 
 import { choiceFlag, numberFlag, runCommand, stringFlag, UsageError } from "../lib/cli.ts";
-import { configFlags, loadConfig } from "../lib/config.ts";
+import { configFlags, loadConfig, SECURITY_FIELDS } from "../lib/config.ts";
 import { ensureTopic } from "../lib/kafka/admin.ts";
 import { createKafka } from "../lib/kafka/client.ts";
 import { createTickProducer, type ProduceProgress, produceTicks } from "../lib/kafka/producer.ts";
@@ -57,7 +57,7 @@ const FLAGS = {
     description: "Simulator: daily bars from YYYY-MM-DD up to today (default: live ticks, now)",
   },
   limit: { type: "string", description: "Stop after N messages" },
-  ...configFlags("topic", "brokers"),
+  ...configFlags("topic", "brokers", ...SECURITY_FIELDS),
   partitions: { type: "string", description: "Partitions when the topic is created", default: "3" },
   rejects: {
     type: "string",
@@ -100,7 +100,7 @@ if (import.meta.main) {
       signal: stop.graceful,
       logger: consoleLogger,
     });
-    const kafka = createKafka({ brokers: config.brokers, logger: consoleLogger });
+    const kafka = createKafka({ brokers: config.brokers, security: config, logger: consoleLogger });
     const producer = createTickProducer(kafka);
     const progress = terminalProgress();
     const line = (p: ProduceProgress) => produceLine(p, source.counts().rejected);

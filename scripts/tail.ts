@@ -6,7 +6,7 @@
  */
 
 import { numberFlag, runCommand, UsageError } from "../lib/cli.ts";
-import { configFlags, loadConfig } from "../lib/config.ts";
+import { configFlags, loadConfig, SECURITY_FIELDS } from "../lib/config.ts";
 import { createKafka } from "../lib/kafka/client.ts";
 import { formatTailLine, type TailStart, tailTopic } from "../lib/kafka/tail.ts";
 import { consoleLogger } from "../lib/log.ts";
@@ -14,7 +14,7 @@ import { formatCount } from "../lib/progress.ts";
 import { onStopSignals } from "../lib/signals.ts";
 
 const FLAGS = {
-  ...configFlags("topic", "brokers"),
+  ...configFlags("topic", "brokers", ...SECURITY_FIELDS),
   "from-beginning": {
     type: "boolean",
     description: "Start at the oldest message (default: only messages sent from now on)",
@@ -64,7 +64,7 @@ if (import.meta.main) {
     const encoder = new TextEncoder();
     try {
       const result = await tailTopic(
-        createKafka({ brokers: config.brokers, logger: consoleLogger }),
+        createKafka({ brokers: config.brokers, security: config, logger: consoleLogger }),
         {
           topic: config.topic,
           start,

@@ -12,8 +12,9 @@ import { GetCallerIdentityCommand, type STSClient } from "@aws-sdk/client-sts";
 import { HeadBucketCommand, type S3Client } from "@aws-sdk/client-s3";
 import { GetDatabaseCommand, GetTableCommand, type GlueClient } from "@aws-sdk/client-glue";
 import { type AthenaClient, GetWorkGroupCommand } from "@aws-sdk/client-athena";
-import { Kafka, logLevel } from "kafkajs";
 import type { PipelineConfig } from "../../config.ts";
+import { classifyKafkaFailure, createKafka, KafkaUnavailableError } from "../../kafka/client.ts";
+import type { KafkaSecurity } from "../../kafka/security.ts";
 import { parseS3Uri } from "../../lake/layout.ts";
 import { tcpProbe } from "../tcp_probe.ts";
 
@@ -130,6 +131,8 @@ export interface CheckBrokerOptions {
   topic?: string;
   /** Give up connecting after this many milliseconds. @default {5000} */
   timeoutMs?: number;
+  /** TLS and SASL settings of the client. @default {the KAFKA_SECURITY_PROTOCOL … variables} */
+  security?: KafkaSecurity;
 }
 
 /**
@@ -176,13 +179,13 @@ export async function checkBroker(
       : "No answer: the security group must open 9092 to your current public IP (re-run `deno task ec2 apply --my-ip <your ip>` after your IP changes), and the instance must be running.";
     return fail(name, `Cannot connect to ${broker} (${error}).`, hint);
   }
-  const kafka = new Kafka({
+  const kafka = createKafka({
     clientId: "stock-market-doctor",
     brokers,
-    connectionTimeout: timeoutMs,
-    requestTimeout: timeoutMs,
-    retry: { retries: 0 },
-    logLevel: logLevel.NOTHING,
+    connectionTimeoutMs: timeoutMs,
+    requestTimeoutMs: timeoutMs,
+    retries: 0,
+    security: options.security,
   });
   const admin = kafka.admin();
   try {
@@ -212,6 +215,14 @@ export async function checkBroker(
       }); topic "${topic}" exists.`,
     };
   } catch (error) {
+    if (classifyKafkaFailure(brokers, error) !== "unreachable") {
+      // TLS or login trouble: the client's security settings are the cause, and the error says which.
+      return fail(
+        name,
+        `${bootstrap} accepts connections but refuses this client.`,
+        new KafkaUnavailableError(brokers, error).message,
+      );
+    }
     return fail(
       name,
       `${bootstrap} accepts connections but Kafka calls fail.`,
@@ -368,7 +379,9 @@ export async function runDoctor(
   results.push(
     local || !clients.sts ? skip("AWS credentials", localWhy) : await checkCredentials(clients.sts),
   );
-  results.push(await checkBroker(config.brokers, { topic: config.topic, ...options }));
+  results.push(
+    await checkBroker(config.brokers, { topic: config.topic, security: config, ...options }),
+  );
   results.push(!clients.s3 ? skip("S3 lake", localWhy) : await checkS3(clients.s3, config.lake));
   results.push(
     local || !clients.glue

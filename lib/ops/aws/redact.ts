@@ -1,6 +1,7 @@
 /**
  * Defence in depth against credentials in logs: a logger wrapper that masks the values of secret
- * environment variables and anything shaped like an AWS key, should one ever reach a message.
+ * environment variables (AWS keys, `KAFKA_SASL_PASSWORD`), anything shaped like an AWS key and any
+ * `password=…` / `password: …`, should one ever reach a message.
  *
  * @module
  */
@@ -12,11 +13,12 @@ export const SECRET_ENV_VARS = [
   "AWS_ACCESS_KEY_ID",
   "AWS_SECRET_ACCESS_KEY",
   "AWS_SESSION_TOKEN",
+  "KAFKA_SASL_PASSWORD",
 ] as const;
 
 const KEY_SHAPES = [
   /\b(AKIA|ASIA)[A-Z0-9]{16}\b/g, // access key ids
-  /(aws_secret_access_key|secretAccessKey|aws_session_token|sessionToken)(["']?\s*[:=]\s*["']?)[^\s"',}]+/gi,
+  /(aws_secret_access_key|secretAccessKey|aws_session_token|sessionToken|kafka_sasl_password|saslPassword|password)(["']?\s*[:=]\s*["']?)[^\s"',;}\]]+/gi,
 ];
 
 /**

@@ -29,3 +29,18 @@ Deno.test("redactingLogger masks the credentials found in the environment on eve
     "error: c us-east-1",
   ]);
 });
+
+Deno.test("redact masks the Kafka SASL password and any password assignment", () => {
+  assert.deepEqual(secretsFromEnv({ KAFKA_SASL_PASSWORD: "kafka-s3cret" }), ["kafka-s3cret"]);
+  assert.equal(redact("login kafka-s3cret", ["kafka-s3cret"]), "login [redacted]");
+  assert.equal(redact("KAFKA_SASL_PASSWORD=abc123xyz", []), "KAFKA_SASL_PASSWORD=[redacted]");
+  assert.equal(
+    redact("SCRAM-SHA-512=[name=admin,password=abc123xyz]", []),
+    "SCRAM-SHA-512=[name=admin,password=[redacted]]",
+  );
+  assert.equal(
+    redact('ScramLoginModule required username="admin" password="abc123xyz";', []),
+    'ScramLoginModule required username="admin" password="[redacted]";',
+  );
+  assert.equal(redact(`{"saslPassword":"abc123xyz"}`, []), `{"saslPassword":"[redacted]"}`);
+});
