@@ -1,27 +1,41 @@
 /**
  * How curated tables meet their readers: the one place that says which objects make up a
  * partition (of `ticks`, read as input, or of a curated table) and that replaces a curated
- * partition.
+ * partition — through the lake's reader rule and generations (`lib/lake/generations.ts`), the
+ * mechanism compaction uses.
  *
- * Today a curated partition is **one object under a fixed key** (`bars_daily/dt=…/bars_daily.parquet`,
- * `symbols/symbols.parquet`), replaced by one atomic `put` (a rename on a folder, one PUT on S3):
- * a reader lists either the old object or the new one, never half of one and never both, and a
- * crash leaves the old or the new. The lake's per-partition publish mechanism (compaction's
- * generations, `lib/lake/generations.ts`) is meant to take over here once it lands — then every
- * object is immutable and a manifest switch publishes it; only these functions change.
+ * - The **first** version of a curated partition is one object under a fixed key
+ *   (`bars_daily/dt=…/bars_daily.parquet`), written by one atomic `put`: readers see no object or
+ *   the whole object. A clean rebuild gives the same keys and the same bytes.
+ * - A **changed** partition is replaced by a new generation: the new object goes into the draft's
+ *   own folder (`_g000002-<run>/part-00000.parquet`, invisible to readers), then one manifest
+ *   write (`putIfAbsent`) switches every reader from the old object to the new one. The old one
+ *   is deleted by `collectGarbage` once the grace period has passed. A crash anywhere leaves the
+ *   old or the new version live, never both, never half.
+ * - Identical bytes are never written again: a rerun leaves the lake as it was.
+ *
+ * The `symbols` dimension has no partitions: it is one small object under a fixed key, replaced
+ * by one atomic `put`.
  *
  * @module
  */
 
-import { formatFor, partitionPrefix, tablePrefix } from "../lake/layout.ts";
+import {
+  beginGeneration,
+  collectGarbage,
+  isDataKey,
+  publishGeneration,
+  readTable,
+} from "../lake/generations.ts";
+import { partitionPrefix, tablePrefix } from "../lake/layout.ts";
 import type { Store, StoredObject } from "../lake/store.ts";
 
-const DT_FOLDER = /^[a-z0-9_]+\/dt=(\d{4}-\d{2}-\d{2})\/([^/]+)$/;
+const DT_PARTITION = /\/dt=(\d{4}-\d{2}-\d{2})\/$/;
 
 /**
- * The data objects of a table grouped by `dt` (key order within each), as readers see them:
- * objects with a lake extension directly inside `dt=YYYY-MM-DD/`, skipping hidden (`.`) and
- * marker (`_`) names.
+ * The live data objects of a table grouped by `dt`, by the lake's reader rule (what every query
+ * sees: the current generation of a compacted or rebuilt partition, never the objects it
+ * replaced).
  *
  * @example
  * ```ts ignore
@@ -34,17 +48,14 @@ export async function tablePartitions(
   table: string,
 ): Promise<Map<string, StoredObject[]>> {
   const partitions = new Map<string, StoredObject[]>();
-  for await (const object of store.list(tablePrefix(table))) {
-    const match = DT_FOLDER.exec(object.key);
-    if (!match || /^[._]/.test(match[2]) || !formatFor(object.key)) continue;
-    const list = partitions.get(match[1]) ?? [];
-    list.push(object);
-    partitions.set(match[1], list);
+  for (const view of await readTable(store, tablePrefix(table))) {
+    const dt = DT_PARTITION.exec(view.partition)?.[1];
+    if (dt && view.objects.length > 0) partitions.set(dt, view.objects);
   }
   return partitions;
 }
 
-/** The key of a curated table's object in partition `dt`, e.g. `bars_daily/dt=2021-05-31/bars_daily.parquet`. */
+/** The key of a curated table's first object in partition `dt`, e.g. `bars_daily/dt=2021-05-31/bars_daily.parquet`. */
 export function curatedPartitionKey(table: string, dt: string): string {
   return `${partitionPrefix(table, dt)}${table}.parquet`;
 }
@@ -57,27 +68,63 @@ export function curatedTableKey(table: string): string {
 /** What {@linkcode publishPartition} did. */
 export type PublishOutcome = "written" | "unchanged";
 
+/** Options of {@linkcode publishPartition}. */
+export interface PublishPartitionOptions {
+  /** Wait this long after a switch before deleting what it replaced. @default generations' 15 minutes */
+  graceMs?: number;
+}
+
 /**
  * Publishes the new contents of one curated partition (`dt` given) or of an unpartitioned table
- * (`dt` omitted) atomically. When the partition already holds exactly these bytes nothing is
- * written, so a rerun leaves the lake as it was.
+ * (`dt` omitted) so readers switch atomically from the old to the new contents (see the module
+ * docs). When the partition already holds exactly these bytes nothing is written.
  */
 export async function publishPartition(
   store: Store,
   table: string,
   dt: string | undefined,
   body: Uint8Array,
+  options: PublishPartitionOptions = {},
 ): Promise<PublishOutcome> {
-  const key = dt === undefined ? curatedTableKey(table) : curatedPartitionKey(table, dt);
-  const current = await store.get(key);
-  if (current && equalBytes(current, body)) return "unchanged";
+  if (dt === undefined) {
+    const key = curatedTableKey(table);
+    const current = await store.get(key);
+    if (current && equalBytes(current, body)) return "unchanged";
+    await store.put(key, body);
+    return "written";
+  }
+  const partition = partitionPrefix(table, dt);
+  const draft = await beginGeneration(store, partition);
+  // Only a partition with a manifest has anything to collect (and collecting never touches the
+  // live objects the draft saw).
+  if (draft.base) await collectGarbage(store, partition, { graceMs: options.graceMs });
+  if (draft.live.length === 0 && !draft.base) {
+    // Never published: one atomic put of a new key (a replaced key stays excluded by the manifest).
+    await store.put(curatedPartitionKey(table, dt), body);
+    return "written";
+  }
+  if (draft.live.length === 1) {
+    const current = await store.get(draft.live[0].key);
+    if (current && equalBytes(current, body)) return "unchanged";
+  }
+  const key = `${draft.folder}part-00000.parquet`;
   await store.put(key, body);
+  await publishGeneration(store, draft, {
+    objects: [{ key, size: body.byteLength }],
+    replace: draft.live.filter((o) => isDataKey(partition, o.key)).map((o) => o.key),
+  });
   return "written";
 }
 
-/** Removes a curated partition whose input is gone (every reader then sees no rows for it). */
+/** Empties a curated partition whose input is gone: a generation without objects. */
 export async function removePartition(store: Store, table: string, dt: string): Promise<void> {
-  await store.delete(curatedPartitionKey(table, dt));
+  const partition = partitionPrefix(table, dt);
+  const draft = await beginGeneration(store, partition);
+  if (draft.live.length === 0) return;
+  await publishGeneration(store, draft, {
+    objects: [],
+    replace: draft.live.filter((o) => isDataKey(partition, o.key)).map((o) => o.key),
+  });
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -32,8 +32,10 @@ export interface TransformOptions {
   full?: boolean;
   /** The symbols CSV. @default data/symbols.csv */
   symbolsFile?: string | URL;
-  /** Save the state after this many rebuilt partitions (and at the end). @default 25 */
-  checkpointEvery?: number;
+  /** Save the state at most this often while partitions are rebuilt (and at the end), in ms. @default 2000 */
+  checkpointMs?: number;
+  /** Partitions rebuilt at the same time. @default 4 */
+  concurrency?: number;
   /** Progress lines. @default silentLogger */
   logger?: Logger;
   /** Called after each partition is published, e.g. for a progress line. */
@@ -131,8 +133,9 @@ export async function transformLake(options: TransformOptions): Promise<Transfor
     symbols: "skipped",
     elapsedMs: 0,
   };
-  const every = options.checkpointEvery ?? 25;
-  for (const [dt, objects, inputsHash] of rebuild) {
+  const checkpointMs = options.checkpointMs ?? 2000;
+  let saved = performance.now();
+  await inParallel(rebuild, options.concurrency ?? 4, async ([dt, objects, inputsHash]) => {
     const bars = barsDailyFrame(await readTicks(store, objects));
     const body = encodeCurated(bars);
     if (await publishPartition(store, BARS_DAILY, dt, body) === "written") report.written.push(dt);
@@ -140,8 +143,13 @@ export async function transformLake(options: TransformOptions): Promise<Transfor
     report.rebuilt.push(dt);
     report.rows += bars.height;
     options.onPartition?.({ total: rebuild.length, done: report.rebuilt.length, dt });
-    if (report.rebuilt.length % every === 0) await writeState(store, state);
-  }
+    if (performance.now() - saved >= checkpointMs) {
+      saved = performance.now();
+      await writeState(store, state);
+    }
+  });
+  report.rebuilt.sort();
+  report.written.sort();
   for (const dt of removed) {
     await removePartition(store, BARS_DAILY, dt);
     delete state.partitions[dt];
@@ -231,4 +239,26 @@ function checkRange(from?: string, to?: string): void {
   if (from !== undefined && to !== undefined && from > to) {
     throw new TransformError(`--from ${from} is after --to ${to}: swap them.`);
   }
+}
+
+/** Runs `work` on every item, at most `limit` at a time; the first failure stops new work and is thrown. */
+async function inParallel<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      const item = items[next++];
+      try {
+        await work(item);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
