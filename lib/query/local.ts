@@ -9,6 +9,7 @@ import pl from "nodejs-polars";
 import { DecodeError, decodeObject, ticksToFrame } from "../lake/encode.ts";
 import { readTable } from "../lake/generations.ts";
 import { formatFor, parseObjectKey } from "../lake/layout.ts";
+import { S3Store } from "../lake/s3_store.ts";
 import type { Store } from "../lake/store.ts";
 import { PRICE_COLUMNS } from "../tick.ts";
 import { columnTypeOf, type QueryResult, type Value } from "./result.ts";
@@ -35,7 +36,10 @@ export interface LocalEngineOptions {
   table?: string;
   /** Folder of the table under the lake root. @default "ticks/" */
   prefix?: string;
-  /** Polars cloud options for an `s3://` lake. @default s3CloudOptions() */
+  /**
+   * Polars cloud options for an `s3://` lake. Without an access key in them, the credentials of
+   * the store's S3 client are added ({@linkcode withStoreCredentials}). @default s3CloudOptions()
+   */
   cloudOptions?: Record<string, string>;
 }
 
@@ -59,22 +63,20 @@ export interface S3CloudOptionsInput {
   region?: string;
   /** Emulator endpoint such as `http://127.0.0.1:5000`. @default env AWS_ENDPOINT_URL */
   endpoint?: string;
-  /** Where credentials are read from. @default Deno.env.toObject() */
+  /** Where the region and endpoint defaults are read from. @default Deno.env.toObject() */
   env?: Record<string, string | undefined>;
 }
 
 /**
- * Builds the Polars `cloudOptions` that let it read an S3 lake (credentials from the standard
- * `AWS_*` variables; path-style and plain HTTP for an emulator endpoint).
+ * Builds the Polars `cloudOptions` that let it read an S3 lake: region, and path-style plain HTTP
+ * for an emulator endpoint. Credentials are not read here: {@linkcode openLocalEngine} adds the
+ * ones the lake's S3 client resolves ({@linkcode withStoreCredentials}).
  */
 export function s3CloudOptions(input: S3CloudOptionsInput = {}): Record<string, string> {
   const env = input.env ?? Deno.env.toObject();
   const options: Record<string, string> = {
     aws_region: input.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1",
   };
-  if (env.AWS_ACCESS_KEY_ID) options.aws_access_key_id = env.AWS_ACCESS_KEY_ID;
-  if (env.AWS_SECRET_ACCESS_KEY) options.aws_secret_access_key = env.AWS_SECRET_ACCESS_KEY;
-  if (env.AWS_SESSION_TOKEN) options.aws_session_token = env.AWS_SESSION_TOKEN;
   const endpoint = input.endpoint ?? env.AWS_ENDPOINT_URL;
   if (endpoint) {
     options.aws_endpoint_url = endpoint;
@@ -82,6 +84,42 @@ export function s3CloudOptions(input: S3CloudOptionsInput = {}): Record<string, 
     if (endpoint.startsWith("http://")) options.aws_allow_http = "true";
   }
   return options;
+}
+
+/**
+ * Adds to Polars cloud options the credentials the store's S3 client resolves through the AWS
+ * SDK's default chain: environment keys, then `AWS_PROFILE` from the shared credentials and config
+ * files (including SSO, `credential_process` and assumed roles), web identity, then the ECS or EC2
+ * instance role. Polars then reads with exactly the credentials that listed the lake; Polars'
+ * own lookup knows environment keys only. Options that already hold an access key, and stores
+ * that are not S3, are returned unchanged. The keys are a snapshot: temporary ones (SSO, a role)
+ * expire with their session, so reopen the engine after that.
+ *
+ * @throws {LocalQueryError} when the chain finds no credentials; the message says how to give some.
+ */
+export async function withStoreCredentials(
+  cloudOptions: Record<string, string>,
+  store: Store,
+): Promise<Record<string, string>> {
+  if (cloudOptions.aws_access_key_id || !(store instanceof S3Store)) return cloudOptions;
+  let credentials;
+  try {
+    credentials = await store.client.config.credentials();
+  } catch (error) {
+    throw new LocalQueryError(
+      `No AWS credentials for Polars to read ${store.uri}: ${
+        firstLine((error as Error).message)
+      }. Set AWS_PROFILE (after \`aws configure\` or \`aws sso login\`), run where an instance ` +
+        "role is attached, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.",
+      { cause: error },
+    );
+  }
+  return {
+    ...cloudOptions,
+    aws_access_key_id: credentials.accessKeyId,
+    aws_secret_access_key: credentials.secretAccessKey,
+    ...(credentials.sessionToken ? { aws_session_token: credentials.sessionToken } : {}),
+  };
 }
 
 /**
@@ -124,13 +162,16 @@ export async function openLocalEngine(options: LocalEngineOptions): Promise<Loca
   const frames: pl.LazyDataFrame[] = [];
   if (keys.parquet > 0) {
     const s3 = options.store.uri.startsWith("s3://");
+    const cloudOptions = s3
+      ? await withStoreCredentials(options.cloudOptions ?? s3CloudOptions(), options.store)
+      : undefined;
     const scan = (path: string, hive: boolean) =>
       pl.scanParquet(
         path,
         {
           hivePartitioning: hive,
           tryParseHiveDates: false,
-          ...(s3 ? { cloudOptions: options.cloudOptions ?? s3CloudOptions() } : {}),
+          ...(cloudOptions ? { cloudOptions } : {}),
         } as Parameters<typeof pl.scanParquet>[1],
       );
     // One folder level skips generation folders (`_g…/`). (A character class such as `[!_.]`

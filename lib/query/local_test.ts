@@ -1,5 +1,16 @@
 import assert from "node:assert/strict";
+import {
+  CreateAccessKeyCommand,
+  CreateUserCommand,
+  IAMClient,
+  PutUserPolicyCommand,
+} from "@aws-sdk/client-iam";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { join } from "node:path";
+import { tcpProbe } from "../ops/tcp_probe.ts";
+import { freePort } from "../testing/faults.ts";
+import { REPO_ROOT } from "../testing/kafka.ts";
+import { sleep } from "../time.ts";
 import { FsStore } from "../lake/fs_store.ts";
 import { S3Store } from "../lake/s3_store.ts";
 import { sampleTicks, writeTestLake } from "../testing/query.ts";
@@ -96,4 +107,123 @@ Deno.test("an empty lake is refused with how to fill it", async () => {
     /has no data under .*deno task consume/,
   );
   await Deno.remove(dir, { recursive: true });
+});
+
+/** Starts a moto of our own that enforces IAM after `freeActions` unauthenticated requests. */
+async function startIamMoto(freeActions: number) {
+  const port = freePort();
+  const child = new Deno.Command(join(REPO_ROOT, ".cache/venv/bin/moto_server"), {
+    args: ["-H", "127.0.0.1", "-p", String(port)],
+    env: { INITIAL_NO_AUTH_ACTION_COUNT: String(freeActions) },
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  for (let waited = 0; await tcpProbe("127.0.0.1", port, 1_000); waited += 200) {
+    if (waited > 30_000) throw new Error(`moto on port ${port} did not start in 30 s`);
+    await sleep(200);
+  }
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    [Symbol.asyncDispose]: async () => {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
+}
+
+Deno.test({
+  name:
+    "deno task query reads an S3 lake with credentials from an AWS profile alone, none in the environment (moto enforcing IAM)",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    // The first 3 requests (the IAM set-up below) go unchecked; every later one needs the user's keys.
+    await using moto = await startIamMoto(3);
+    const { endpoint } = moto;
+    const region = "us-east-1";
+    const iam = new IAMClient({
+      region,
+      endpoint,
+      credentials: { accessKeyId: "bootstrap", secretAccessKey: "bootstrap" },
+    });
+    const user = "lake-reader";
+    await iam.send(new CreateUserCommand({ UserName: user }));
+    await iam.send(
+      new PutUserPolicyCommand({
+        UserName: user,
+        PolicyName: "lake",
+        PolicyDocument: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*" }],
+        }),
+      }),
+    );
+    const key = (await iam.send(new CreateAccessKeyCommand({ UserName: user }))).AccessKey!;
+    const credentials = { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! };
+    const bucket = "profile-lake";
+    await new S3Client({ region, endpoint, forcePathStyle: true, credentials })
+      .send(new CreateBucketCommand({ Bucket: bucket }));
+    await writeTestLake(
+      new S3Store({ bucket, prefix: "lake", endpoint, region, credentials }),
+      TICKS,
+    );
+
+    const dir = await Deno.makeTempDir({ prefix: "profile_test_" });
+    try {
+      await Deno.writeTextFile(
+        join(dir, "credentials"),
+        `[lake-reader]\naws_access_key_id = ${credentials.accessKeyId}\n` +
+          `aws_secret_access_key = ${credentials.secretAccessKey}\n\n` +
+          `[wrong]\naws_access_key_id = ${credentials.accessKeyId}\naws_secret_access_key = nope\n`,
+      );
+      await Deno.writeTextFile(join(dir, "config"), "[profile lake-reader]\nregion = us-east-1\n");
+      const query = (profile: string) =>
+        new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            "scripts/query.ts",
+            "--lake",
+            `s3://${bucket}/lake`,
+            "--endpoint",
+            endpoint,
+            "--output",
+            "json",
+            "SELECT COUNT(*) AS n, SUM(close) AS total FROM ticks",
+          ],
+          cwd: REPO_ROOT,
+          // Only a profile: no AWS_ACCESS_KEY_ID or AWS_SECRET_ACCESS_KEY, no instance role.
+          clearEnv: true,
+          env: {
+            PATH: Deno.env.get("PATH") ?? "",
+            HOME: Deno.env.get("HOME") ?? dir,
+            ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
+            AWS_SHARED_CREDENTIALS_FILE: join(dir, "credentials"),
+            AWS_CONFIG_FILE: join(dir, "config"),
+            AWS_PROFILE: profile,
+            AWS_EC2_METADATA_DISABLED: "true",
+            NO_COLOR: "1",
+          },
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+      const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+      const good = await query("lake-reader");
+      assert.equal(good.code, 0, decode(good.stderr));
+      const rows = JSON.parse(decode(good.stdout));
+      assert.equal(rows[0].n, TICKS.length);
+      const total = TICKS.reduce((sum, t) => sum + t.close!, 0);
+      assert.ok(Math.abs(rows[0].total - total) < 1e-6);
+      // The same keys with a wrong secret are refused: the server really checks them.
+      const wrong = await query("wrong");
+      assert.notEqual(wrong.code, 0);
+      assert.match(
+        decode(wrong.stderr),
+        /SignatureDoesNotMatch|AccessDenied|InvalidAccessKeyId|signature/i,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
