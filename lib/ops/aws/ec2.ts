@@ -698,6 +698,24 @@ function runInstancesCommand(plan: Ec2Plan, ami: string, groupId: string): RunIn
   );
 }
 
+/** The instances (not yet terminated) and security groups of deployment `name`. */
+export async function findDeployment(
+  client: EC2Client,
+  name: string,
+): Promise<{ instances: string[]; securityGroups: string[] }> {
+  const instances = (await findInstances(client, name, [
+    "pending",
+    "running",
+    "stopping",
+    "stopped",
+    "shutting-down",
+  ])).map((i) => i.InstanceId!);
+  const { SecurityGroups = [] } = await client.send(
+    new DescribeSecurityGroupsCommand({ Filters: tagFilters(name) }),
+  );
+  return { instances, securityGroups: SecurityGroups.map((g) => g.GroupId!) };
+}
+
 /**
  * The bootstrap address (`<public DNS>:9092`) of the running instance of deployment `name`, or
  * `undefined` when none runs.

@@ -143,6 +143,15 @@ export function validatePolicy(policy: PolicyDocument, label = "policy"): void {
   }
 }
 
+/**
+ * Where Athena writes query results, as the policies and `deno task teardown` see it:
+ * `ATHENA_OUTPUT` when set, else `s3://<lake bucket>/athena-results/`.
+ */
+export function athenaResultsUri(config: PipelineConfig): string {
+  const lake = parseS3Uri(config.lake);
+  return config.athenaOutput ?? (lake ? `s3://${lake.bucket}/athena-results/` : "");
+}
+
 /** Options of {@linkcode buildPolicies}. */
 export interface BuildPoliciesOptions {
   /** The 12-digit AWS account id (Glue and Athena ARNs need it). */
@@ -253,7 +262,7 @@ function pipelineArns(config: PipelineConfig, options: BuildPoliciesOptions): Pi
   const { region } = config;
   const under = (prefix: string) => prefix ? `${prefix}/` : "";
   const bucket = `arn:${partition}:s3:::${lake.bucket}`;
-  const output = parseS3Uri(config.athenaOutput ?? `s3://${lake.bucket}/athena-results/`)!;
+  const output = parseS3Uri(athenaResultsUri(config))!;
   const outputBucket = `arn:${partition}:s3:::${output.bucket}`;
   const glue = (suffix: string) => `arn:${partition}:glue:${region}:${accountId}:${suffix}`;
   const ec2Name = options.ec2Name ?? "stock-market-kafka";
