@@ -19,29 +19,25 @@ import { evalUnderTz } from "../testing/timezone.ts";
 const testdata = new URL("./testdata/", import.meta.url);
 const fixture = (name: string) => new URL(name, testdata).pathname;
 
-/** Reads every tick of CSV text, collecting rejects. */
-async function readText(text: string | Uint8Array, chunkSize = 7) {
+/** Reads every tick of CSV text in chunks of `chunkSize` bytes, collecting rejects. */
+async function readText(text: string | Uint8Array, chunkSize = 7, options: CsvReadOptions = {}) {
   const bytes = typeof text === "string" ? new TextEncoder().encode(text) : text;
   async function* chunks() {
     for (let i = 0; i < bytes.length; i += chunkSize) yield bytes.subarray(i, i + chunkSize);
   }
   const rejects: Reject[] = [];
-  const stream = parseCsvTicks(chunks(), { file: "t.csv", onReject: (r) => rejects.push(r) });
+  const stream = parseCsvTicks(chunks(), {
+    file: "t.csv",
+    ...options,
+    onReject: (r) => rejects.push(r),
+  });
   const ticks: Tick[] = [];
   for await (const tick of stream) ticks.push(tick);
   return { ticks, rejects, counts: stream.counts, layout: stream.layout };
 }
 
-/** Reads every tick of CSV text with read options, collecting rejects. */
-async function readTextWith(text: string, options: CsvReadOptions) {
-  const rejects: Reject[] = [];
-  const stream = parseCsvTicks([new TextEncoder().encode(text)], {
-    file: "t.csv",
-    ...options,
-    onReject: (r) => rejects.push(r),
-  });
-  return { ticks: await Array.fromAsync(stream), rejects, layout: stream.layout };
-}
+/** {@linkcode readText} with read options. */
+const readTextWith = (text: string, options: CsvReadOptions) => readText(text, 7, options);
 
 const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
