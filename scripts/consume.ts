@@ -9,6 +9,7 @@ import { choiceFlag, numberFlag, runCommand } from "../lib/cli.ts";
 import { configFlags, loadConfig, SECURITY_FIELDS } from "../lib/config.ts";
 import { createKafka } from "../lib/kafka/client.ts";
 import { consumeToLake } from "../lib/ingest/consume_to_lake.ts";
+import { DT_GRANULARITIES } from "../lib/lake/layout.ts";
 import { openStore } from "../lib/lake/open_store.ts";
 import { consoleLogger } from "../lib/log.ts";
 import {
@@ -97,11 +98,7 @@ if (import.meta.main) {
         dtGranularity: choiceFlag(
           "dt-granularity",
           values["dt-granularity"],
-          [
-            "day",
-            "month",
-            "year",
-          ] as const,
+          DT_GRANULARITIES,
         ),
         flushRows: numberFlag("flush-rows", values["flush-rows"], {
           integer: true,
