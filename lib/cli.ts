@@ -186,6 +186,50 @@ export function durationFlag(name: string, value: FlagValue): number | undefined
   return ms;
 }
 
+const SIZE_UNITS: Record<string, number> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+};
+
+/**
+ * The one byte-size rule of flags: a number and an optional unit (`B`, `KB`, `MB`, `GB`, `KiB`,
+ * `MiB`, `GiB`; case-insensitive), e.g. `128MiB`, as whole bytes; `undefined` for anything else.
+ *
+ * @example
+ * ```ts
+ * import { parseSize } from "./cli.ts";
+ * parseSize("128MiB"); // 134217728
+ * parseSize("64 MB"); // 64000000
+ * ```
+ */
+export function parseSize(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)\s*([kmg]i?b|b)?$/i.exec(text.trim().replace(/_/g, ""));
+  return match
+    ? Math.round(Number(match[1]) * SIZE_UNITS[(match[2] ?? "b").toLowerCase()])
+    : undefined;
+}
+
+/**
+ * Reads a byte-size flag (see {@linkcode parseSize}); `undefined` stays `undefined`.
+ *
+ * @throws {UsageError} naming the flag and the accepted shapes.
+ */
+export function sizeFlag(name: string, value: FlagValue): number | undefined {
+  if (value === undefined) return undefined;
+  const bytes = typeof value === "string" ? parseSize(value) : undefined;
+  if (bytes === undefined || bytes <= 0) {
+    throw new UsageError(
+      `--${name} must be a size above 0: a number and an optional unit B, KB, MB, GB, KiB, MiB or GiB (e.g. 128MiB), got "${value}".`,
+    );
+  }
+  return bytes;
+}
+
 /** Reads a flag that takes one of a few words. */
 export function choiceFlag<T extends string>(
   name: string,

@@ -5,6 +5,8 @@ import {
   numberFlag,
   parseDuration,
   parseFlags,
+  parseSize,
+  sizeFlag,
   UsageError,
 } from "./cli.ts";
 
@@ -53,4 +55,14 @@ Deno.test("durations take a unit and come back as milliseconds; bad ones say the
   assert.equal(durationFlag("older-than", undefined), undefined);
   assert.throws(() => durationFlag("older-than", "soon"), UsageError);
   assert.throws(() => durationFlag("older-than", "10"), /--older-than must be a duration.*2d/);
+});
+
+Deno.test("sizes take an optional unit and come back as bytes; bad ones say the shape", () => {
+  assert.equal(parseSize("128MiB"), 134_217_728);
+  assert.equal(parseSize("64 mb"), 64_000_000);
+  assert.equal(parseSize("1_000"), 1000);
+  assert.equal(parseSize("1.5KiB"), 1536);
+  for (const bad of ["", "MiB", "-1MB", "1TB"]) assert.equal(parseSize(bad), undefined, bad);
+  assert.throws(() => sizeFlag("target-size", "0"), /--target-size must be a size above 0/);
+  assert.equal(sizeFlag("target-size", undefined), undefined);
 });
