@@ -1,6 +1,7 @@
 /**
- * `deno task up [--brokers N] [--aws]`: start the local Kafka broker, or a local cluster of N
- * brokers (and with `--aws` the moto AWS emulator) in the background, so `produce`, `consume`,
+ * `deno task up [--brokers N | --secure] [--aws]`: start the local Kafka broker, or a local cluster
+ * of N brokers, or the secure broker (SASL_SSL + SCRAM-SHA-512 on 9096, client settings in
+ * `.cache/kafka/client.env`) (and with `--aws` the moto AWS emulator) in the background, so `produce`, `consume`,
  * `query` and the notebooks have something to talk to. Safe to run again: running services are
  * reused, and missing nodes of a cluster (e.g. one killed in a drill) are started again.
  * `deno task down` stops them.
@@ -8,6 +9,7 @@
  * @module
  */
 
+import { relative } from "node:path";
 import { numberFlag, runCommand, UsageError } from "../lib/cli.ts";
 import { consoleLogger } from "../lib/log.ts";
 import { MAX_LOCAL_BROKERS } from "../lib/ops/local/local_broker.ts";
@@ -25,6 +27,11 @@ const FLAGS = {
     description: "First Kafka client port (node i: port + i - 1, controllers 100 higher)",
     default: "9092, or the cluster's recorded ports",
   },
+  secure: {
+    type: "boolean",
+    description:
+      "Run the secure broker instead: SASL_SSL + SCRAM-SHA-512 on 127.0.0.1:9096, settings in .cache/kafka/client.env",
+  },
   aws: {
     type: "boolean",
     description:
@@ -33,7 +40,7 @@ const FLAGS = {
 } as const;
 
 const COMMAND = {
-  usage: "deno task up [--brokers N] [--port P] [--aws]",
+  usage: "deno task up [--brokers N | --secure] [--port P] [--aws]",
   about:
     `Starts a real Apache Kafka 3.9.1 broker on 127.0.0.1:9092 (single-node KRaft, no Docker: the jars
 come from Maven Central into .cache/kafka, Java 17+ and Maven needed). Nothing is started when
@@ -41,7 +48,13 @@ KAFKA_BROKERS points at another broker. Stop with: deno task down.
 
 --brokers 3 starts a local 3-broker KRaft cluster instead (client ports 9092-9094, controllers
 9192-9194, node folders .cache/kafka/node-1..3): topics get 3 replicas and min.insync.replicas 2.
-Running it again starts the nodes that are missing. Drill: deno task down --node 2 --signal KILL.`,
+Running it again starts the nodes that are missing. Drill: deno task down --node 2 --signal KILL.
+
+--secure starts the secure broker instead (it may run beside the plain one): its only client
+listener is SASL_SSL with SCRAM-SHA-512 on 127.0.0.1:9096 (a CA and broker certificate are made in
+.cache/kafka/secure/tls, the SCRAM user "pipeline" when its storage is formatted). Its client
+settings are written to .cache/kafka/client.env; load them with
+  set -a; . .cache/kafka/client.env; set +a`,
   flags: FLAGS,
 };
 
@@ -57,8 +70,12 @@ if (import.meta.main) {
     if (port !== undefined && port + (brokers ?? 1) - 1 + 100 > 65535) {
       throw new UsageError(`--port leaves no room for the controller ports, got "${values.port}".`);
     }
+    if (values.secure === true && brokers !== undefined && brokers > 1) {
+      throw new UsageError("--secure runs a single broker: leave out --brokers.");
+    }
     const result = await upLocalServices({
       aws: values.aws === true,
+      secure: values.secure === true ? true : undefined,
       brokers,
       port,
       logger: consoleLogger,
@@ -76,7 +93,16 @@ if (import.meta.main) {
         `\nPoint the AWS SDK and this project at moto (fake credentials):\n  export ${exports}`,
       );
     }
-    if (result.kafka.action !== "external" && result.kafka.address !== "127.0.0.1:9092") {
+    if (result.kafka.clientEnvFile !== undefined) {
+      console.log(
+        `\nThe broker needs TLS and a login. Load its client settings into this shell (every ` +
+          `command and notebook reads them):\n  set -a; . ${
+            relative(Deno.cwd(), result.kafka.clientEnvFile)
+          }; set +a`,
+      );
+    } else if (
+      result.kafka.action !== "external" && result.kafka.address !== "127.0.0.1:9092"
+    ) {
       console.log(`\n  export KAFKA_BROKERS=${result.kafka.address}`);
     }
     if ((result.kafka.brokers ?? 1) > 1 && result.kafka.ours) {

@@ -15,6 +15,10 @@
  * 9092–9094 with controllers on 9192–9194, and the single broker on 9092 with its controller on
  * 9192.
  *
+ * With `security` the broker is the secure one of `deno task up --secure`: its only client listener
+ * is `SASL_SSL` (SCRAM-SHA-512, the certificates of {@linkcode ensureBrokerTls}), its SCRAM user
+ * is created when the storage is formatted, and inter-broker traffic logs in as that user.
+ *
  * @module
  */
 
@@ -25,7 +29,10 @@ import {
   type QuorumVoter,
   renderServerProperties,
   SCALA_VERSION,
+  type ScramCredential,
+  scramFormatArgs,
 } from "../broker_config.ts";
+import type { BrokerTls } from "./broker_tls.ts";
 import {
   alreadyRunningNote,
   isAlive,
@@ -40,6 +47,7 @@ import {
 } from "./daemon.ts";
 import { MAVEN_HINT, requireJava, requireMaven, runTool } from "./java.ts";
 import { sleep } from "../../time.ts";
+import { tlsHandshakes } from "../../kafka/tls_probe.ts";
 
 /** The Maven artifacts whose runtime dependencies form the broker's classpath. */
 export const KAFKA_ARTIFACTS: readonly string[] = [
@@ -82,6 +90,19 @@ export interface LocalBrokerOptions {
   java?: string;
   /** The Maven launcher. @default {"mvn"} */
   mvn?: string;
+  /** Run the secure broker (single node only): SASL_SSL + SCRAM-SHA-512, no PLAINTEXT client listener. */
+  security?: LocalBrokerSecurity;
+}
+
+/** The secrets of a secure {@linkcode LocalBroker}. */
+export interface LocalBrokerSecurity {
+  /** Its certificates and stores, from {@linkcode ensureBrokerTls}. */
+  tls: Omit<BrokerTls, "created">;
+  /**
+   * Its SCRAM user: a super user, created at format time, also used for inter-broker traffic.
+   * Changing it later needs a fresh data folder (SCRAM users live in the metadata log).
+   */
+  user: ScramCredential;
 }
 
 /** What {@linkcode LocalBroker.status} finds. */
@@ -176,6 +197,7 @@ export class LocalBroker {
   #stopTimeoutMs: number;
   #java: string;
   #mvn: string;
+  #security: LocalBrokerSecurity | undefined;
 
   /** Creates a controller; nothing happens until a method is called. */
   constructor(options: LocalBrokerOptions = {}) {
@@ -199,6 +221,7 @@ export class LocalBroker {
     this.#stopTimeoutMs = options.stopTimeoutMs ?? 30_000;
     this.#java = options.java ?? "java";
     this.#mvn = options.mvn ?? "mvn";
+    this.#security = options.security;
     // Fail on bad ports or host now rather than after downloading jars.
     this.#renderProperties();
   }
@@ -212,6 +235,22 @@ export class LocalBroker {
       controllerPort: this.controllerPort,
       nodeId: this.nodeId,
       voters: this.#voters,
+      security: this.#security && {
+        keystorePath: this.#security.tls.keystorePath,
+        keystorePassword: this.#security.tls.storePassword,
+        truststorePath: this.#security.tls.truststorePath,
+        superUsers: [this.#security.user.name],
+        interBrokerUser: this.#security.user,
+      },
+    });
+  }
+
+  /** Whether the broker answers: a Kafka metadata request, or for the secure one a TLS handshake. */
+  #answers(timeoutMs: number): Promise<boolean> {
+    if (this.#security === undefined) return answersMetadata(this.bootstrap, timeoutMs);
+    return tlsHandshakes(this.host, this.port, {
+      caPemPath: this.#security.tls.caPemPath,
+      timeoutMs,
     });
   }
 
@@ -322,7 +361,7 @@ export class LocalBroker {
   async launch(): Promise<BrokerLaunch> {
     const ourPid = await this.#ourPid();
     if (await portAcceptsConnections(this.host, this.port)) {
-      if (ourPid === undefined && !(await answersMetadata(this.bootstrap, 5_000))) {
+      if (ourPid === undefined && !(await this.#answers(5_000))) {
         throw new LocalBrokerError(
           `Port ${this.port} on ${this.host} is taken by something that does not answer as Kafka; ` +
             `stop it or choose another port.`,
@@ -344,7 +383,9 @@ export class LocalBroker {
       );
     }
     await Deno.mkdir(this.dataDir, { recursive: true });
-    await Deno.writeTextFile(this.propertiesFile, this.#renderProperties());
+    // The secure broker's file holds passwords: owner only.
+    await Deno.writeTextFile(this.propertiesFile, this.#renderProperties(), { mode: 0o600 });
+    await Deno.chmod(this.propertiesFile, 0o600);
     const log4j = join(this.stateDir, "log4j.properties");
     await Deno.writeTextFile(log4j, LOG4J_PROPERTIES);
     const classpath = join(this.jarsDir, "*");
@@ -393,10 +434,14 @@ export class LocalBroker {
       this.#clusterId ?? randomClusterId(),
       "-c",
       this.propertiesFile,
+      ...(this.#security ? scramFormatArgs([this.#security.user]) : []),
     ], "");
     if (!success) {
+      const shown = this.#security
+        ? output.replaceAll(this.#security.user.password, "[redacted]")
+        : output;
       throw new LocalBrokerError(
-        `Could not format the Kafka storage in ${this.dataDir}: ${output}\n` +
+        `Could not format the Kafka storage in ${this.dataDir}: ${shown}\n` +
           `Delete ${this.dataDir} and try again.`,
       );
     }
@@ -410,8 +455,7 @@ export class LocalBroker {
     return waitUntilReady({
       pid,
       ready: async () =>
-        await portAcceptsConnections(this.host, this.port) &&
-        await answersMetadata(this.bootstrap, 3_000),
+        await portAcceptsConnections(this.host, this.port) && await this.#answers(3_000),
       timeoutMs: this.#startTimeoutMs,
       intervalMs: 250,
       what: "Kafka",
@@ -502,6 +546,13 @@ export interface LocalClusterOptions {
   java?: string;
   /** The Maven launcher. @default {"mvn"} */
   mvn?: string;
+  /**
+   * A single node only: run the secure broker (see {@linkcode LocalBrokerSecurity}), with its
+   * files in `stateDir`.
+   */
+  security?: LocalBrokerSecurity;
+  /** A single node only: the folder of its files. @default {cacheDir} */
+  stateDir?: string;
 }
 
 /** One node in {@linkcode ClusterStatus}. */
@@ -597,6 +648,11 @@ export class LocalCluster {
       );
     }
     this.brokers = brokers;
+    if (brokers > 1 && (options.security !== undefined || options.stateDir !== undefined)) {
+      throw new LocalBrokerError(
+        "The secure local broker (and a stateDir) is a single node: use brokers 1.",
+      );
+    }
     this.cacheDir = resolve(options.cacheDir ?? ".cache/kafka");
     this.recordFile = join(this.cacheDir, "cluster.json");
     this.#host = options.host ?? "127.0.0.1";
@@ -620,6 +676,8 @@ export class LocalCluster {
       stopTimeoutMs: options.stopTimeoutMs,
       java: options.java,
       mvn: options.mvn,
+      security: options.security,
+      stateDir: options.stateDir,
     };
     this.#nodes = ids.map((id) => this.#createNode(id, voters));
     this.bootstrap = this.nodes.map((node) => node.bootstrap).join(",");
@@ -695,7 +753,10 @@ export class LocalCluster {
    * message quotes its log).
    */
   async start(): Promise<ClusterStartResult> {
-    const running = await runningLocalKafka(this.cacheDir);
+    // The secure broker has its own folder and ports: it may run beside the plain one.
+    const running = this.nodes[0].stateDir === this.cacheDir
+      ? await runningLocalKafka(this.cacheDir)
+      : undefined;
     if (running !== undefined && running !== this.brokers) {
       const what = (n: number) => n === 1 ? "a single broker" : `a ${n}-broker cluster`;
       throw new LocalBrokerError(

@@ -3,7 +3,9 @@
  * ({@linkcode LocalBroker}), or a local cluster of several ({@linkcode LocalCluster}), and, for AWS
  * work, moto ({@linkcode MotoServer}) from the project's Python environment. Services that are already running are used as they are and never stopped by
  * the code that found them; services configured elsewhere (`KAFKA_BROKERS`, `AWS_ENDPOINT_URL`
- * pointing away from the local defaults) are not started at all.
+ * pointing away from the local defaults) are not started at all. With `secure` the broker is the
+ * secure one of {@linkcode prepareSecureKafka} (SASL_SSL + SCRAM-SHA-512 on 9096), and its
+ * client settings are written to `.cache/kafka/client.env`.
  *
  * @module
  */
@@ -11,12 +13,21 @@
 import { type Logger, silentLogger } from "../../log.ts";
 import { KAFKA_VERSION } from "../broker_config.ts";
 import {
+  LocalBrokerError,
   LocalCluster,
   MAX_LOCAL_BROKERS,
   type NodeStopResult,
   runningLocalKafka,
 } from "./local_broker.ts";
 import { awsEmulatorEnv, MotoServer } from "./moto.ts";
+import { prepareSecureKafka, secureKafkaToStop, writeClientEnv } from "./secure_kafka.ts";
+import { createKafka } from "../../kafka/client.ts";
+import {
+  KAFKA_SECURITY_FIELDS,
+  type KafkaSecurity,
+  SECURITY_ENV,
+  usesSasl,
+} from "../../kafka/security.ts";
 import { ensurePythonEnv, type PythonEnv } from "./python_env.ts";
 
 /** `KAFKA_BROKERS` values that mean "the local broker" (each node of a local cluster counts too). */
@@ -61,6 +72,8 @@ export interface ServiceReport {
   brokers?: number;
   /** Kafka: ids of the nodes this call started (all on a fresh start, the missing ones later). */
   startedNodes?: number[];
+  /** Kafka: the secure broker's client settings file (`.cache/kafka/client.env`). */
+  clientEnvFile?: string;
 }
 
 /** Options of {@linkcode upLocalServices}. */
@@ -83,6 +96,16 @@ export interface UpOptions {
   port?: number;
   /** The local Kafka to control (overrides `brokers` and `port`). @default {new LocalCluster({ brokers, logger })} */
   cluster?: LocalCluster;
+  /**
+   * Run the secure broker (SASL_SSL + SCRAM-SHA-512, single node, port 9096 unless `port`) and
+   * write `.cache/kafka/client.env`. @default {true when the environment asks for a SASL protocol
+   * (`KAFKA_SECURITY_PROTOCOL`, e.g. after loading client.env) for a local broker}
+   */
+  secure?: boolean;
+  /** With `secure`: the Kafka cache folder. @default {".cache/kafka"} */
+  cacheDir?: string;
+  /** With `secure`: the jars folder (tests share the project's). @default {"<cacheDir>/jars"} */
+  jarsDir?: string;
   /** The moto server to control. @default {new MotoServer({ logger })} */
   moto?: MotoServer;
 }
@@ -123,6 +146,35 @@ export async function upLocalServices(options: UpOptions = {}): Promise<UpResult
     logger.info(`KAFKA_BROKERS=${env.KAFKA_BROKERS}: using that broker, not starting a local one.`);
     result.kafka = { action: "external", address: env.KAFKA_BROKERS!, ours: false, elapsedMs: 0 };
     result.env.KAFKA_BROKERS = env.KAFKA_BROKERS!;
+  } else if (options.secure ?? usesSasl(asProtocol(env.KAFKA_SECURITY_PROTOCOL))) {
+    if (options.brokers !== undefined && options.brokers > 1) {
+      throw new LocalBrokerError("The secure local broker is a single node: leave out --brokers.");
+    }
+    const secure = await prepareSecureKafka({
+      cacheDir: options.cacheDir,
+      jarsDir: options.jarsDir,
+      port: options.port,
+      logger,
+    });
+    await secure.cluster.ensureJars();
+    const status = await secure.cluster.start();
+    await checkLogin(status.bootstrap, secure.client);
+    const clientEnvFile = await writeClientEnv(secure);
+    result.kafka = {
+      action: status.alreadyRunning ? "running" : "started",
+      address: status.bootstrap,
+      ours: status.ours,
+      logFile: status.nodes[0].logFile,
+      elapsedMs: Date.now() - started,
+      brokers: 1,
+      startedNodes: status.started,
+      clientEnvFile,
+    };
+    result.env.KAFKA_BROKERS = status.bootstrap;
+    for (const field of KAFKA_SECURITY_FIELDS) {
+      const value = secure.client[field];
+      if (value !== undefined) result.env[SECURITY_ENV[field]] = value;
+    }
   } else {
     const cluster = options.cluster ?? await localKafkaToStart(options, logger);
     await cluster.ensureJars();
@@ -168,6 +220,32 @@ export async function upLocalServices(options: UpOptions = {}): Promise<UpResult
     }
   }
   return result as UpResult;
+}
+
+function asProtocol(text: string | undefined): KafkaSecurity["securityProtocol"] {
+  return text?.trim().toUpperCase() as KafkaSecurity["securityProtocol"];
+}
+
+/**
+ * Logs in to the secure broker as its client would (TLS with the CA, SCRAM), so `up --secure`
+ * ends only when the settings it writes work.
+ *
+ * @throws {LocalBrokerError} saying what failed.
+ */
+async function checkLogin(bootstrap: string, security: KafkaSecurity): Promise<void> {
+  const admin = createKafka({ brokers: bootstrap.split(","), security, retries: 2 }).admin();
+  try {
+    await admin.connect();
+    await admin.describeCluster();
+  } catch (error) {
+    throw new LocalBrokerError(
+      `The secure broker on ${bootstrap} runs but refuses its own client settings ` +
+        `(${(error as Error).message}). Stop it (deno task down) and delete .cache/kafka/secure ` +
+        "to start afresh.",
+    );
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
 }
 
 /**
@@ -251,6 +329,7 @@ async function localKafkasToStop(logger: Logger): Promise<LocalCluster[]> {
   const candidates = [
     new LocalCluster({ logger }),
     ...[await LocalCluster.recorded({ logger })].filter((c) => c !== undefined),
+    secureKafkaToStop({ logger }),
   ];
   const live = [];
   for (const cluster of candidates) {
