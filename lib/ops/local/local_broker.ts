@@ -754,7 +754,7 @@ export class LocalCluster {
    */
   async start(): Promise<ClusterStartResult> {
     // The secure broker has its own folder and ports: it may run beside the plain one.
-    const running = this.nodes[0].stateDir === this.cacheDir
+    const running = this.#nodeOptions.stateDir === undefined
       ? await runningLocalKafka(this.cacheDir)
       : undefined;
     if (running !== undefined && running !== this.brokers) {
