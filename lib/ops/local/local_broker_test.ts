@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { join } from "node:path";
-import { BrokerConfigError, parseProperties, renderServerProperties } from "../broker_config.ts";
+import {
+  BrokerConfigError,
+  parseProperties,
+  renderServerProperties,
+  scramFormatArgs,
+} from "../broker_config.ts";
+import { createKafka, KafkaUnavailableError } from "../../kafka/client.ts";
+import { ensureBrokerTls } from "./broker_tls.ts";
 import { isAlive, spawnDetached, tailFile, terminate } from "./daemon.ts";
 import { sleep } from "../../time.ts";
 import { MissingToolError, parseJavaVersion } from "./java.ts";
@@ -140,6 +147,112 @@ Deno.test("the EC2 configuration runs on a real broker and answers on both EXTER
       answered,
       `the EC2-mode broker did not answer; its log ends with:\n${await tailFile(logFile)}`,
     );
+  } finally {
+    await terminate(pid);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the secure EC2 configuration: SCRAM over TLS outside, ACLs enforced, loopback INTERNAL", async () => {
+  const jarsDir = await sharedJarsDir();
+  const dir = await Deno.makeTempDir({ prefix: "local_broker_test_ec2_secure_" });
+  const tls = await ensureBrokerTls({ dir: join(dir, "tls") });
+  const props = join(dir, "server.properties");
+  await Deno.writeTextFile(
+    props,
+    renderServerProperties({
+      mode: "ec2",
+      dataDir: join(dir, "data"),
+      advertisedHost: "127.0.0.1", // the certificate's name; on EC2 the public DNS name
+      port: 19892,
+      controllerPort: 19893,
+      internalPort: 19894,
+      security: {
+        keystorePath: tls.keystorePath,
+        keystorePassword: tls.storePassword,
+        superUsers: ["admin"],
+      },
+    }),
+  );
+  const users = [
+    { name: "admin", password: "admin-pass-1234" },
+    { name: "learner", password: "learner-pass-1234" },
+  ];
+  const classpath = join(jarsDir, "*");
+  const format = await new Deno.Command("java", {
+    args: [
+      "-cp",
+      classpath,
+      "kafka.tools.StorageTool",
+      "format",
+      "-t",
+      randomClusterId(),
+      "-c",
+      props,
+      ...scramFormatArgs(users),
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(format.success, new TextDecoder().decode(format.stderr));
+  const logFile = join(dir, "broker.log");
+  const pid = await spawnDetached({
+    command: "java",
+    args: ["-Xmx384m", "-cp", classpath, "kafka.Kafka", props],
+    cwd: dir,
+    logFile,
+  });
+  const client = (user: { name: string; password: string }, retries = 0) =>
+    createKafka({
+      brokers: ["127.0.0.1:19892"],
+      retries,
+      security: {
+        securityProtocol: "SASL_SSL",
+        saslMechanism: "SCRAM-SHA-512",
+        saslUsername: user.name,
+        saslPassword: user.password,
+        sslCaLocation: tls.caPemPath,
+      },
+    }).admin();
+  try {
+    let answered = false;
+    for (let i = 0; i < 240 && !answered && await isAlive(pid); i++) {
+      answered = await answersMetadata("127.0.0.1:19894");
+      if (!answered) await sleep(250);
+    }
+    assert.ok(
+      answered,
+      `the broker did not answer; its log ends with:\n${await tailFile(logFile)}`,
+    );
+
+    // The super user logs in over SASL_SSL and may do anything.
+    const admin = client(users[0], 5);
+    await admin.connect();
+    assert.equal(
+      await admin.createTopics({ topics: [{ topic: "secured", numPartitions: 1 }] }),
+      true,
+    );
+    await admin.disconnect();
+
+    // Another SCRAM user logs in but, without ACLs, sees and creates nothing.
+    const learner = client(users[1]);
+    await learner.connect();
+    try {
+      assert.deepEqual(await learner.listTopics(), []);
+      await assert.rejects(learner.createTopics({ topics: [{ topic: "not_allowed" }] }));
+    } finally {
+      await learner.disconnect();
+    }
+
+    // A plaintext client at the EXTERNAL port is told to use TLS.
+    const plain = createKafka({ brokers: ["127.0.0.1:19892"], retries: 0, security: {} }).admin();
+    await assert.rejects(plain.connect(), (error: unknown) => {
+      const wrapped = new KafkaUnavailableError(["127.0.0.1:19892"], error);
+      assert.equal(wrapped.failure, "tls-expected");
+      return true;
+    });
+    // The INTERNAL listener is loopback PLAINTEXT: the broker itself and tools on the host.
+    assert.ok(await answersMetadata("127.0.0.1:19894"));
   } finally {
     await terminate(pid);
     await Deno.remove(dir, { recursive: true });
