@@ -15,6 +15,7 @@
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { numberFlag, type ParsedFlags, runCommand, stringFlag, UsageError } from "../lib/cli.ts";
+import { nameDeniedActions } from "../lib/aws_denied.ts";
 import { configFlags, loadConfig } from "../lib/config.ts";
 import { consoleLogger as console_ } from "../lib/log.ts";
 import { redact, redactingLogger, secretsFromEnv } from "../lib/ops/aws/redact.ts";
@@ -112,16 +113,20 @@ async function ec2({ values, positionals }: ParsedFlags): Promise<number> {
   const config = loadConfig({ flags: { region: values.region, endpoint: values.endpoint } });
   const name = stringFlag("name", values.name) ?? DEFAULT_EC2_NAME;
   const client = () =>
-    new EC2Client({
-      region: config.region,
-      ...(config.endpoint ? { endpoint: config.endpoint } : {}),
-    });
+    nameDeniedActions(
+      new EC2Client({
+        region: config.region,
+        ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+      }),
+    );
 
   const ssm = () =>
-    new SSMClient({
-      region: config.region,
-      ...(config.endpoint ? { endpoint: config.endpoint } : {}),
-    });
+    nameDeniedActions(
+      new SSMClient({
+        region: config.region,
+        ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+      }),
+    );
   if (command === "credentials") {
     const brokers = await findBootstrap(client(), name);
     if (!brokers) {

@@ -18,6 +18,7 @@ import { EC2Client } from "@aws-sdk/client-ec2";
 import { GlueClient } from "@aws-sdk/client-glue";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { type ParsedFlags, runCommand, stringFlag } from "../lib/cli.ts";
+import { nameDeniedActions } from "../lib/aws_denied.ts";
 import { configFlags, loadConfig } from "../lib/config.ts";
 import { parseS3Uri } from "../lib/lake/layout.ts";
 import { S3Store } from "../lib/lake/s3_store.ts";
@@ -57,9 +58,9 @@ async function teardown({ values }: ParsedFlags): Promise<number> {
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
   };
   const clients = {
-    ec2: new EC2Client(aws),
-    ssm: new SSMClient(aws),
-    glue: new GlueClient(aws),
+    ec2: nameDeniedActions(new EC2Client(aws)),
+    ssm: nameDeniedActions(new SSMClient(aws)),
+    glue: nameDeniedActions(new GlueClient(aws)),
     s3: (uri: string) => {
       const { bucket, prefix } = parseS3Uri(uri)!;
       return new S3Store({ bucket, prefix, region: config.region, endpoint: config.endpoint });

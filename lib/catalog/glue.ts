@@ -30,6 +30,7 @@ import {
   UpdateCrawlerCommand,
   UpdateTableCommand,
 } from "@aws-sdk/client-glue";
+import { nameDeniedActions } from "../aws_denied.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { systemClock } from "../time.ts";
 
@@ -78,7 +79,7 @@ export async function ensureGlueTable(
   options: EnsureGlueTableOptions,
 ): Promise<{ databaseCreated: boolean; tableCreated: boolean }> {
   const client = options.client ??
-    new GlueClient({ region: options.region, endpoint: options.endpoint });
+    nameDeniedActions(new GlueClient({ region: options.region, endpoint: options.endpoint }));
   const logger = options.logger ?? silentLogger;
   const databaseCreated = await ensureDatabase(client, options.database, logger);
   const name = options.table.Name!;
@@ -182,7 +183,7 @@ export function crawlerConfiguration(path: string): string {
  */
 export async function runGlueCrawler(options: RunGlueCrawlerOptions): Promise<CrawlReport> {
   const client = options.client ??
-    new GlueClient({ region: options.region, endpoint: options.endpoint });
+    nameDeniedActions(new GlueClient({ region: options.region, endpoint: options.endpoint }));
   const logger = options.logger ?? silentLogger;
   if (!options.path.startsWith("s3://")) {
     throw new GlueCrawlerError(

@@ -367,7 +367,13 @@ export class S3Store implements Store {
       return new S3StoreError(
         "access-denied",
         code,
-        `Cannot ${action} ${where}: access denied (${detail}). Check that the IAM policy of these credentials allows s3:ListBucket on arn:aws:s3:::${this.bucket} and s3:GetObject, s3:PutObject, s3:DeleteObject, s3:AbortMultipartUpload on arn:aws:s3:::${this.bucket}/*, and that no bucket policy denies it.`,
+        `Cannot ${action} ${where}: access denied (${detail}): these credentials lack ${
+          S3_ACTION_OF[action] ?? "an S3 permission"
+        } on ${
+          S3_ACTION_OF[action] === "s3:ListBucket" || key === ""
+            ? `arn:aws:s3:::${this.bucket}`
+            : `arn:aws:s3:::${this.bucket}/${this.#key(key)}`
+        }. Give them the IAM policy \`deno task iam\` prints for this step, and check that no bucket policy denies it.`,
         options,
       );
     }
@@ -400,6 +406,16 @@ export class S3Store implements Store {
     return this.prefix === "" ? key : `${this.prefix}/${key}`;
   }
 }
+
+/** The IAM action each S3Store operation needs (what an access-denied message names). */
+const S3_ACTION_OF: Readonly<Record<string, string>> = {
+  put: "s3:PutObject",
+  get: "s3:GetObject",
+  list: "s3:ListBucket",
+  delete: "s3:DeleteObject",
+  "check bucket": "s3:ListBucket",
+  "create bucket": "s3:CreateBucket",
+};
 
 const WRONG_REGION_CODES = new Set([
   "PermanentRedirect",

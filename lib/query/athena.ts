@@ -16,6 +16,7 @@ import {
   StartQueryExecutionCommand,
   StopQueryExecutionCommand,
 } from "@aws-sdk/client-athena";
+import { nameDeniedActions } from "../aws_denied.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { systemClock } from "../time.ts";
 import type { ColumnType, QueryColumn, QueryResult, Value } from "./result.ts";
@@ -173,10 +174,9 @@ export function athenaValue(text: string | undefined, type: ColumnType): Value {
  * cancelled it.
  */
 export async function queryAthena(sql: string, options: AthenaQueryOptions): Promise<QueryResult> {
-  const client = options.client ?? new AthenaClient({
-    region: options.region,
-    endpoint: options.endpoint,
-  });
+  const client = options.client ?? nameDeniedActions(
+    new AthenaClient({ region: options.region, endpoint: options.endpoint }),
+  );
   const logger = options.logger ?? silentLogger;
   const sleep = options.sleep ?? systemClock.sleep;
   const { signal } = options;

@@ -232,6 +232,8 @@ interface PipelineArns {
   outputList: PolicyStatement["Condition"];
   /** The Glue catalog, database and table. */
   catalog: string[];
+  /** Every table of the database (what `glue:GetTables` is checked against). */
+  tablesOfDatabase: string;
   /** The Glue crawler. */
   crawler: string;
   /** The crawler's role. */
@@ -285,6 +287,7 @@ function pipelineArns(config: PipelineConfig, options: BuildPoliciesOptions): Pi
       glue(`database/${config.database}`),
       glue(`table/${config.database}/${config.table}`),
     ],
+    tablesOfDatabase: glue(`table/${config.database}/*`),
     crawler: glue(`crawler/${options.crawlerName ?? `${config.database}_${config.table}`}`),
     crawlerRole: `arn:${partition}:iam::${accountId}:role/${
       options.crawlerRole ?? DEFAULT_CRAWLER_ROLE
@@ -498,7 +501,7 @@ function catalogPolicy(config: PipelineConfig, arns: PipelineArns): PipelinePoli
           "glue:CreateTable",
           "glue:UpdateTable",
         ],
-        Resource: [...arns.catalog, arns.catalog[2].replace(/\/[^/]+$/, "/*")],
+        Resource: [...arns.catalog, arns.tablesOfDatabase],
       },
       {
         Sid: "RunCrawler",
@@ -607,13 +610,13 @@ function ec2OperatorPolicy(arns: PipelineArns): PipelinePolicy {
         Effect: "Allow",
         Action: [
           "glue:GetDatabase",
-          "glue:GetTable",
+          "glue:GetTables",
           "glue:DeleteTable",
           "glue:DeleteDatabase",
           "glue:GetCrawler",
           "glue:DeleteCrawler",
         ],
-        Resource: [...arns.catalog, arns.crawler],
+        Resource: [...arns.catalog, arns.tablesOfDatabase, arns.crawler],
       },
       {
         Sid: "TeardownAthenaResults",
