@@ -127,6 +127,21 @@ Deno.test({
       });
     }
 
+    await t.step(
+      "deno task consume without s3:GetObject ends with that, never a Kafka hint",
+      async () => {
+        const kafka = testKafka();
+        await using topic = await testTopic(kafka, { prefix: "iam-proof-cli", partitions: 1 });
+        await sendTicks(kafka, topic.topic, simulateTicks({ symbols: 1, count: 10, seed: 4 }));
+        const user = await moto.userWith(without(policy("consumer"), "s3:GetObject"));
+        const args = ["--topic", topic.topic, "--group", topic.group, "--idle-exit", "3"];
+        const result = await run(moto, user, "consume.ts", ...args);
+        assert.notEqual(result.code, 0, result.out);
+        assert.match(result.out, /lack s3:GetObject on arn:aws:s3:::proof-lake\/stock\/_sink\//);
+        assert.doesNotMatch(result.out, /Cannot use Kafka|broker running/);
+      },
+    );
+
     await t.step("catalog: crawl --target aws --method table", async () => {
       const user = await moto.userWith(policy("catalog"));
       const ok = await run(moto, user, "crawl.ts", "--target", "aws", "--method", "table");
