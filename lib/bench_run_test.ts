@@ -15,6 +15,7 @@ const EXPECTED = [
   "consumer.s3.rows_per_sec",
   "memory.peak_rss_large",
   "query.ohlc_month_ms",
+  "query.compacted_ms",
   "freshness.p50_ms",
   "freshness.p99_ms",
 ];
@@ -68,7 +69,7 @@ Deno.test("bench --skip with an unknown part is a usage error that lists the par
   const { code, stderr } = await bench(["--quick", "--skip", "producer,bogus"]);
   assert.equal(code, 2);
   assert.match(stderr, /unknown part "bogus"/);
-  assert.match(stderr, /producer, consumer, memory, query, freshness/);
+  assert.match(stderr, /producer, consumer, memory, query, compaction, freshness/);
 });
 
 Deno.test("bench --help lists the flags", async () => {
@@ -83,5 +84,12 @@ Deno.test("bench --only csv measures the CSV readers alone, without Kafka or S3"
   const report: BenchReport = JSON.parse(stdout);
   assert.deepEqual(report.figures.map((f) => f.id), ["csv.rows_per_sec"]);
   assert.equal(report.figures[0].reference.name, "csv-parse");
-  assert.deepEqual(report.skipped, ["producer", "consumer", "memory", "query", "freshness"]);
+  assert.deepEqual(report.skipped, [
+    "producer",
+    "consumer",
+    "memory",
+    "query",
+    "compaction",
+    "freshness",
+  ]);
 });

@@ -33,12 +33,20 @@ import { benchFreshness } from "./freshness.ts";
 import { benchJavaProducer } from "./java_producer.ts";
 import { readMachine } from "./machine.ts";
 import { benchProducer } from "./producer.ts";
+import { benchCompaction } from "./compaction.ts";
 import { benchQuery } from "./query.ts";
 import { type BenchReport, type Figure, formatNumber, ratioFigure } from "./report.ts";
 import { BenchTopics } from "./topics.ts";
 
 /** A part of the benchmark that `--skip` can leave out. */
-export type BenchPart = "producer" | "consumer" | "freshness" | "memory" | "query" | "csv";
+export type BenchPart =
+  | "producer"
+  | "consumer"
+  | "freshness"
+  | "memory"
+  | "query"
+  | "csv"
+  | "compaction";
 
 /** Every {@linkcode BenchPart}, in the order they run. */
 export const BENCH_PARTS: readonly BenchPart[] = [
@@ -47,6 +55,7 @@ export const BENCH_PARTS: readonly BenchPart[] = [
   "consumer",
   "memory",
   "query",
+  "compaction",
   "freshness",
 ];
 
@@ -227,6 +236,7 @@ async function runParts(bench: BenchRun): Promise<void> {
   if (runs("consumer")) await measureConsumers(bench, lakes);
   if (runs("memory")) recordMemory(bench, lakes);
   if (runs("query")) await measureQuery(bench, lakes);
+  if (runs("compaction")) await measureCompaction(bench);
   if (runs("freshness")) await measureFreshness(bench);
 }
 
@@ -457,6 +467,29 @@ async function measureQuery(bench: BenchRun, lakes: ConsumedLakes): Promise<void
       atMost: 1.5,
     }),
   );
+}
+
+/** Local query over S3 (moto) on a lake of sink-sized objects vs the same lake compacted. */
+async function measureCompaction(bench: BenchRun): Promise<void> {
+  if (!bench.options.s3Endpoint) {
+    throw new BenchSetupError(
+      "The compaction part queries an S3 lake and needs AWS_ENDPOINT_URL (moto), or skip it with --skip compaction.",
+    );
+  }
+  const result = await benchCompaction({
+    endpoint: bench.options.s3Endpoint,
+    region: bench.options.region,
+    perDay: bench.options.quick ? 100 : 300,
+    runs: bench.sizes.queryRuns,
+    logger: bench.logger,
+  });
+  bench.settings.compaction = {
+    rows: result.rows,
+    objectsBefore: result.objectsBefore,
+    objectsAfter: result.objectsAfter,
+    compactMs: Math.round(result.compactMs),
+  };
+  record(bench, result.figure);
 }
 
 /** Produce → durable object p50/p99 at the stated flush interval. */
