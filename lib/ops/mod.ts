@@ -15,12 +15,14 @@
 
 export * from "./broker_config.ts";
 export * from "./tcp_probe.ts";
+export * from "./local/broker_tls.ts";
 export * from "./local/daemon.ts";
 export * from "./local/java.ts";
 export * from "./local/local_broker.ts";
 export * from "./local/local_services.ts";
 export * from "./local/moto.ts";
 export * from "./local/python_env.ts";
+export * from "./local/secure_kafka.ts";
 export * from "./aws/doctor.ts";
 export * from "./aws/ec2.ts";
 export * from "./aws/iam.ts";
