@@ -551,21 +551,14 @@ function securityLines(
         }).`,
       );
     }
-    const truststore = checkAbsolutePath("security.truststorePath", security.truststorePath);
-    const trustPassword = checkToken(
-      "security.truststorePassword",
-      security.truststorePassword ?? storePassword,
-      8,
-    );
+    // The broker is a TLS client of itself: it must trust its own CA.
+    checkAbsolutePath("security.truststorePath", security.truststorePath);
     lines.push(
       `sasl.mechanism.inter.broker.protocol=${SCRAM_MECHANISM}`,
       `${jaasKey}=${loginModule} username="${name}" password="${password}";`,
-      `ssl.truststore.type=${type}`,
-      `ssl.truststore.location=${truststore}`,
-      `ssl.truststore.password=${trustPassword}`,
     );
   }
-  if (interBroker === undefined && security.truststorePath !== undefined) {
+  if (security.truststorePath !== undefined) {
     const truststore = checkAbsolutePath("security.truststorePath", security.truststorePath);
     const trustPassword = checkToken(
       "security.truststorePassword",

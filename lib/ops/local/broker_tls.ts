@@ -90,6 +90,9 @@ export async function ensureBrokerTls(options: BrokerTlsOptions): Promise<Broker
   const csr = join(dir, "broker.csr");
   const signed = join(dir, "broker.pem");
   const store = ["-storetype", "PKCS12", "-storepass", password];
+  const trustCa = (keystore: string) =>
+    ["-importcert", "-noprompt", "-alias", "ca", "-file", files.caPemPath, "-keystore", keystore]
+      .concat(store);
   const steps: string[][] = [
     [
       "-genkeypair",
@@ -150,29 +153,9 @@ export async function ensureBrokerTls(options: BrokerTlsOptions): Promise<Broker
       "-validity",
       String(CERT_VALIDITY_DAYS),
     ],
-    [
-      "-importcert",
-      "-noprompt",
-      "-alias",
-      "ca",
-      "-file",
-      files.caPemPath,
-      "-keystore",
-      files.keystorePath,
-      ...store,
-    ],
+    trustCa(files.keystorePath),
     ["-importcert", "-alias", "broker", "-file", signed, "-keystore", files.keystorePath, ...store],
-    [
-      "-importcert",
-      "-noprompt",
-      "-alias",
-      "ca",
-      "-file",
-      files.caPemPath,
-      "-keystore",
-      files.truststorePath,
-      ...store,
-    ],
+    trustCa(files.truststorePath),
   ];
   for (const args of steps) {
     const { success, output } = await runTool(keytool, args, KEYTOOL_HINT);

@@ -98,22 +98,18 @@ Deno.test("a broker started by another process keeps running, answers Kafka, res
   }
 });
 
-Deno.test("the EC2 configuration runs on a real broker and answers on both EXTERNAL and INTERNAL", async () => {
-  const jarsDir = await sharedJarsDir();
-  const dir = await Deno.makeTempDir({ prefix: "local_broker_test_ec2_" });
+/**
+ * Writes `properties` into `dir`, formats the storage (with `formatArgs`, e.g. SCRAM users) and
+ * starts a broker from the shared jars the way the EC2 user-data does; returns its pid and log.
+ */
+async function startRawBroker(
+  dir: string,
+  properties: string,
+  formatArgs: string[] = [],
+): Promise<{ pid: number; logFile: string }> {
+  const classpath = join(await sharedJarsDir(), "*");
   const props = join(dir, "server.properties");
-  await Deno.writeTextFile(
-    props,
-    renderServerProperties({
-      mode: "ec2",
-      dataDir: join(dir, "data"),
-      advertisedHost: "localhost", // what the user-data fills in is the public DNS name
-      port: 19792,
-      controllerPort: 19793,
-      internalPort: 19794,
-    }),
-  );
-  const classpath = join(jarsDir, "*");
+  await Deno.writeTextFile(props, properties);
   const format = await new Deno.Command("java", {
     args: [
       "-cp",
@@ -124,6 +120,7 @@ Deno.test("the EC2 configuration runs on a real broker and answers on both EXTER
       randomClusterId(),
       "-c",
       props,
+      ...formatArgs,
     ],
     stdout: "piped",
     stderr: "piped",
@@ -132,10 +129,26 @@ Deno.test("the EC2 configuration runs on a real broker and answers on both EXTER
   const logFile = join(dir, "broker.log");
   const pid = await spawnDetached({
     command: "java",
-    args: ["-Xmx512m", "-cp", classpath, "kafka.Kafka", props],
+    args: ["-Xmx384m", "-cp", classpath, "kafka.Kafka", props],
     cwd: dir,
     logFile,
   });
+  return { pid, logFile };
+}
+
+Deno.test("the EC2 configuration runs on a real broker and answers on both EXTERNAL and INTERNAL", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "local_broker_test_ec2_" });
+  const { pid, logFile } = await startRawBroker(
+    dir,
+    renderServerProperties({
+      mode: "ec2",
+      dataDir: join(dir, "data"),
+      advertisedHost: "localhost", // what the user-data fills in is the public DNS name
+      port: 19792,
+      controllerPort: 19793,
+      internalPort: 19794,
+    }),
+  );
   try {
     let answered = false;
     for (let i = 0; i < 240 && !answered && await isAlive(pid); i++) {
@@ -154,12 +167,14 @@ Deno.test("the EC2 configuration runs on a real broker and answers on both EXTER
 });
 
 Deno.test("the secure EC2 configuration: SCRAM over TLS outside, ACLs enforced, loopback INTERNAL", async () => {
-  const jarsDir = await sharedJarsDir();
   const dir = await Deno.makeTempDir({ prefix: "local_broker_test_ec2_secure_" });
   const tls = await ensureBrokerTls({ dir: join(dir, "tls") });
-  const props = join(dir, "server.properties");
-  await Deno.writeTextFile(
-    props,
+  const users = [
+    { name: "admin", password: "admin-pass-1234" },
+    { name: "learner", password: "learner-pass-1234" },
+  ];
+  const { pid, logFile } = await startRawBroker(
+    dir,
     renderServerProperties({
       mode: "ec2",
       dataDir: join(dir, "data"),
@@ -173,35 +188,8 @@ Deno.test("the secure EC2 configuration: SCRAM over TLS outside, ACLs enforced, 
         superUsers: ["admin"],
       },
     }),
+    scramFormatArgs(users),
   );
-  const users = [
-    { name: "admin", password: "admin-pass-1234" },
-    { name: "learner", password: "learner-pass-1234" },
-  ];
-  const classpath = join(jarsDir, "*");
-  const format = await new Deno.Command("java", {
-    args: [
-      "-cp",
-      classpath,
-      "kafka.tools.StorageTool",
-      "format",
-      "-t",
-      randomClusterId(),
-      "-c",
-      props,
-      ...scramFormatArgs(users),
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.ok(format.success, new TextDecoder().decode(format.stderr));
-  const logFile = join(dir, "broker.log");
-  const pid = await spawnDetached({
-    command: "java",
-    args: ["-Xmx384m", "-cp", classpath, "kafka.Kafka", props],
-    cwd: dir,
-    logFile,
-  });
   const client = (user: { name: string; password: string }, retries = 0) =>
     createKafka({
       brokers: ["127.0.0.1:19892"],
