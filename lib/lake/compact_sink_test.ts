@@ -1,7 +1,6 @@
-import { decodeObject } from "./encode.ts";
+import assert from "node:assert/strict";
 import { readTable } from "./generations.ts";
-import type { Store } from "./store.ts";
-import { collect, tempLake } from "../testing/lake.ts";
+import { collect, readLakeTicks, tempLake } from "../testing/lake.ts";
 import {
   assertExactlyOnce,
   runScript,
@@ -12,18 +11,6 @@ import {
 } from "../testing/kafka.ts";
 import { spreadTicks } from "../testing/compaction.ts";
 import { sleep } from "../time.ts";
-import type { Tick } from "../tick.ts";
-import assert from "node:assert/strict";
-
-async function liveTicks(store: Store): Promise<Tick[]> {
-  const ticks: Tick[] = [];
-  for (const view of await readTable(store, "ticks/")) {
-    for (const object of view.objects) {
-      ticks.push(...decodeObject(object.key, (await store.get(object.key))!));
-    }
-  }
-  return ticks;
-}
 
 Deno.test({
   name:
@@ -59,10 +46,10 @@ Deno.test({
       await sendTicks(kafka, t.topic, first.slice(i, i + third));
       await runScript("consume", consume);
     }
-    assertExactlyOnce(await liveTicks(lake.store), first);
+    assertExactlyOnce(await readLakeTicks(lake.store), first);
     const compacted = await runScript("compact", compact);
     assert.match(compacted.stdout, /Compacted [1-9]/);
-    assertExactlyOnce(await liveTicks(lake.store), first);
+    assertExactlyOnce(await readLakeTicks(lake.store), first);
 
     // New data for compacted days and a new day; the consumer is killed once midway.
     const second = spreadTicks({
@@ -83,7 +70,7 @@ Deno.test({
     await run.done;
     await runScript("consume", consume);
     const all = [...first, ...second];
-    assertExactlyOnce(await liveTicks(lake.store), all);
+    assertExactlyOnce(await readLakeTicks(lake.store), all);
 
     // One more range makes the second batch's final; compacting again folds it into the
     // compacted days (a second generation), still exactly once.
@@ -92,7 +79,7 @@ Deno.test({
     await runScript("consume", consume);
     all.push(...later);
     await runScript("compact", compact);
-    assertExactlyOnce(await liveTicks(lake.store), all);
+    assertExactlyOnce(await readLakeTicks(lake.store), all);
     const views = await readTable(lake.store, "ticks/");
     assert.ok(views.filter((v) => v.manifest && v.manifest.generation >= 2).length >= 1);
   },

@@ -7,24 +7,13 @@ import type { Store } from "./store.ts";
 import { discoverLake, schemaOf } from "../catalog/discover.ts";
 import { writeLocalCatalog } from "../catalog/local.ts";
 import { openLocalEngine } from "../query/local.ts";
-import { collect, s3TestStore, tempLake } from "../testing/lake.ts";
+import { collect, readLakeTicks, s3TestStore, tempLake } from "../testing/lake.ts";
 import { assertExactlyOnce, runScript, startScript } from "../testing/kafka.ts";
 import { spreadTicks, writeSinkLake } from "../testing/compaction.ts";
 import { sleep } from "../time.ts";
 import type { Tick } from "../tick.ts";
 
 const GROUP = "compact_test";
-
-/** Every live tick of the lake, read object by object with the reader rule (no Polars). */
-async function liveTicks(store: Store): Promise<Tick[]> {
-  const ticks: Tick[] = [];
-  for (const view of await readTable(store, "ticks/")) {
-    for (const object of view.objects) {
-      ticks.push(...decodeObject(object.key, (await store.get(object.key))!));
-    }
-  }
-  return ticks;
-}
 
 /** Runs the real local query path and checks that it sees each tick exactly once. */
 async function assertQueryExactlyOnce(store: Store, expected: number): Promise<void> {
@@ -55,7 +44,7 @@ Deno.test("compaction merges closed partitions into sorted objects of the same f
   assert.equal(report.compacted, 3);
   assert.equal(report.objectsOut, 3);
   assert.equal(report.pendingCleanup, 3);
-  assertExactlyOnce(await liveTicks(store), ticks);
+  assertExactlyOnce(await readLakeTicks(store), ticks);
   await assertQueryExactlyOnce(store, ticks.length);
   const views = await readTable(store, "ticks/");
   for (const view of views.slice(0, 3)) {
@@ -77,7 +66,7 @@ Deno.test("compaction merges closed partitions into sorted objects of the same f
   for (const key of replayable) assert.ok(last.objects.some((o) => o.key === key), key);
   const kept = second.plans.at(-1)!.kept.map((k) => k.reason);
   assert.ok(kept.every((reason) => reason === "the sink may still replay its range"));
-  assertExactlyOnce(await liveTicks(store), ticks);
+  assertExactlyOnce(await readLakeTicks(store), ticks);
   // Nothing left to do: a third run merges nothing.
   const third = await compactLake({ store, group: GROUP, now: () => now, olderThanMs: 0 });
   assert.equal(third.compacted, 0);
@@ -118,7 +107,7 @@ Deno.test("compaction keeps gzipped JSON Lines, splits by target size, and a dry
     const rows = compacted.flatMap((o) => o.key).length;
     assert.ok(rows > 0);
   }
-  assertExactlyOnce(await liveTicks(store), ticks);
+  assertExactlyOnce(await readLakeTicks(store), ticks);
   await assertQueryExactlyOnce(store, ticks.length);
 });
 
@@ -181,7 +170,7 @@ async function concurrentReads(store: Store, uri: string): Promise<void> {
   const second = sleep(4500).then(() => runScript("compact", args));
   queries += await queryUntil(store, ticks.length, second);
   assert.match((await second).stdout, /Deleted [1-9]\d* replaced objects/);
-  assertExactlyOnce(await liveTicks(store), ticks);
+  assertExactlyOnce(await readLakeTicks(store), ticks);
   assert.ok(queries >= 6, `${queries} queries ran during compaction`);
 }
 
@@ -227,13 +216,13 @@ async function killedCompactions(store: Store, uri: string): Promise<void> {
       kills.push(changes);
     }
     await run.done;
-    assertExactlyOnce(await liveTicks(store), ticks);
+    assertExactlyOnce(await readLakeTicks(store), ticks);
     await assertQueryExactlyOnce(store, ticks.length);
   }
   assert.ok(kills.length > 0, "at least one run was killed midway");
   // A rerun finishes the job: every closed partition holds one generation and nothing else.
   await runScript("compact", args);
-  assertExactlyOnce(await liveTicks(store), ticks);
+  assertExactlyOnce(await readLakeTicks(store), ticks);
   for (const view of await readTable(store, "ticks/")) {
     const listed = (await collect(store.list(view.partition))).map((o) => o.key);
     const expected = [

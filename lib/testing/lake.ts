@@ -10,7 +10,8 @@ import assert from "node:assert/strict";
 import { DeleteBucketCommand } from "@aws-sdk/client-s3";
 import { decodeObject } from "../lake/encode.ts";
 import { FsStore } from "../lake/fs_store.ts";
-import { formatFor, LayoutError, tablePrefix } from "../lake/layout.ts";
+import { readTable } from "../lake/generations.ts";
+import { LayoutError, tablePrefix } from "../lake/layout.ts";
 import { S3Store, type S3StoreOptions } from "../lake/s3_store.ts";
 import type { Store } from "../lake/store.ts";
 import type { Tick } from "../tick.ts";
@@ -22,9 +23,9 @@ export interface ReadLakeTicksOptions {
 }
 
 /**
- * Reads every lake object of a table (`.parquet`, `.jsonl`, `.jsonl.gz`) with the matching
- * decoder and returns all ticks, in key order then row order. Other objects under the table
- * (markers, checkpoints) are skipped.
+ * Reads every live lake object of a table (`.parquet`, `.jsonl`, `.jsonl.gz`; see
+ * {@linkcode listLakeObjects}) with the matching decoder and returns all ticks, in key order then
+ * row order. Other objects under the table (markers, checkpoints) are skipped.
  *
  * @example
  * ```ts
@@ -46,16 +47,16 @@ export async function readLakeTicks(
   return ticks;
 }
 
-/** The keys of every lake object (by extension) of a table, in key order. */
+/**
+ * The keys of every live lake object of a table, in key order: the reader rule of
+ * `lib/lake/generations.ts`, so a compacted partition counts its current generation only.
+ */
 export async function listLakeObjects(
   store: Store,
   options: ReadLakeTicksOptions = {},
 ): Promise<string[]> {
-  const keys: string[] = [];
-  for await (const { key } of store.list(tablePrefix(options.table))) {
-    if (formatFor(key)) keys.push(key);
-  }
-  return keys;
+  const views = await readTable(store, tablePrefix(options.table));
+  return views.flatMap((view) => view.objects.map((object) => object.key));
 }
 
 /** Sorts ticks by symbol then time, to compare lakes regardless of object order. */
