@@ -136,12 +136,20 @@ export function numberFlag(
   value: FlagValue,
   options: NumberFlagOptions = {},
 ): number | undefined {
+  return parsedFlag(name, value, (text) => parseNumber(text, options), numberRule(options));
+}
+
+/** Reads a flag with `parse`; `undefined` stays `undefined`, anything unparsed names `rule`. */
+function parsedFlag<T>(
+  name: string,
+  value: FlagValue,
+  parse: (text: string) => T | undefined,
+  rule: string,
+): T | undefined {
   if (value === undefined) return undefined;
-  const n = typeof value === "string" ? parseNumber(value, options) : undefined;
-  if (n === undefined) {
-    throw new UsageError(`--${name} must be ${numberRule(options)}, got "${value}".`);
-  }
-  return n;
+  const parsed = typeof value === "string" ? parse(value) : undefined;
+  if (parsed === undefined) throw new UsageError(`--${name} must be ${rule}, got "${value}".`);
+  return parsed;
 }
 
 const DURATION_UNITS: Record<string, number> = {
@@ -176,14 +184,12 @@ export function parseDuration(text: string): number | undefined {
  * @throws {UsageError} naming the flag and the accepted shapes.
  */
 export function durationFlag(name: string, value: FlagValue): number | undefined {
-  if (value === undefined) return undefined;
-  const ms = typeof value === "string" ? parseDuration(value) : undefined;
-  if (ms === undefined) {
-    throw new UsageError(
-      `--${name} must be a duration: a number and a unit ms, s, m, h or d (e.g. 90s, 1h, 2d), got "${value}".`,
-    );
-  }
-  return ms;
+  return parsedFlag(
+    name,
+    value,
+    parseDuration,
+    "a duration: a number and a unit ms, s, m, h or d (e.g. 90s, 1h, 2d)",
+  );
 }
 
 const SIZE_UNITS: Record<string, number> = {
@@ -220,14 +226,15 @@ export function parseSize(text: string): number | undefined {
  * @throws {UsageError} naming the flag and the accepted shapes.
  */
 export function sizeFlag(name: string, value: FlagValue): number | undefined {
-  if (value === undefined) return undefined;
-  const bytes = typeof value === "string" ? parseSize(value) : undefined;
-  if (bytes === undefined || bytes <= 0) {
-    throw new UsageError(
-      `--${name} must be a size above 0: a number and an optional unit B, KB, MB, GB, KiB, MiB or GiB (e.g. 128MiB), got "${value}".`,
-    );
-  }
-  return bytes;
+  return parsedFlag(
+    name,
+    value,
+    (text) => {
+      const bytes = parseSize(text);
+      return bytes !== undefined && bytes > 0 ? bytes : undefined;
+    },
+    "a size above 0: a number and an optional unit B, KB, MB, GB, KiB, MiB or GiB (e.g. 128MiB)",
+  );
 }
 
 /** Reads a flag that takes one of a few words. */
