@@ -8,7 +8,8 @@
  */
 
 import type { Kafka } from "kafkajs";
-import { createKafka } from "../kafka/client.ts";
+import { classifyKafkaFailure, createKafka, KafkaUnavailableError } from "../kafka/client.ts";
+import type { KafkaSecurity } from "../kafka/security.ts";
 import { tablePrefix } from "../lake/layout.ts";
 import { openStore } from "../lake/open_store.ts";
 import { formatBytes, formatCount } from "../progress.ts";
@@ -62,7 +63,12 @@ export async function checkPrerequisites(
 ): Promise<TableView> {
   const found: Record<string, string> = {};
   const kafka = options.kafka ??
-    createKafka({ brokers: settings.brokers, connectionTimeoutMs: 3000, retries: 1 });
+    createKafka({
+      brokers: settings.brokers,
+      security: settings,
+      connectionTimeoutMs: 3000,
+      retries: 1,
+    });
   for (const need of needs) {
     if (need === "broker") {
       const brokers = await requireBroker(settings, { kafka, timeoutMs: options.timeoutMs });
@@ -102,17 +108,28 @@ export interface AdvertisedBroker {
  * @throws {PrerequisiteError} saying to start the local broker or fix the address.
  */
 export async function requireBroker(
-  settings: Pick<NotebookSettings, "brokers">,
+  settings: Pick<NotebookSettings, "brokers"> & KafkaSecurity,
   options: CheckOptions = {},
 ): Promise<AdvertisedBroker[]> {
   const kafka = options.kafka ??
-    createKafka({ brokers: settings.brokers, connectionTimeoutMs: 3000, retries: 1 });
+    createKafka({
+      brokers: settings.brokers,
+      security: settings,
+      connectionTimeoutMs: 3000,
+      retries: 1,
+    });
   const admin = kafka.admin();
   let brokers: AdvertisedBroker[];
   try {
     await admin.connect();
     brokers = (await admin.describeCluster()).brokers;
   } catch (error) {
+    if (classifyKafkaFailure(settings.brokers, error) !== "unreachable") {
+      // It answers but refuses this client: TLS or the login, as the message says.
+      throw new PrerequisiteError(new KafkaUnavailableError(settings.brokers, error).message, {
+        cause: error,
+      });
+    }
     throw new PrerequisiteError(
       `No Kafka broker answers at ${settings.brokers.join(", ")} (${
         (error as Error).message
@@ -163,11 +180,16 @@ async function reachable(host: string, port: number, timeoutMs: number): Promise
  * @throws {PrerequisiteError} saying to run the producer notebook (or `deno task produce`).
  */
 export async function requireMessages(
-  settings: Pick<NotebookSettings, "brokers" | "topic">,
+  settings: Pick<NotebookSettings, "brokers" | "topic"> & KafkaSecurity,
   options: CheckOptions = {},
 ): Promise<{ partitions: number; messages: number }> {
   const kafka = options.kafka ??
-    createKafka({ brokers: settings.brokers, connectionTimeoutMs: 3000, retries: 1 });
+    createKafka({
+      brokers: settings.brokers,
+      security: settings,
+      connectionTimeoutMs: 3000,
+      retries: 1,
+    });
   const admin = kafka.admin();
   try {
     await admin.connect();

@@ -21,6 +21,8 @@ import type { Tick } from "../../tick.ts";
 import { assertExactlyOnce, runScript, uniqueName } from "../../testing/kafka.ts";
 import { readLakeTicks, tempLake } from "../../testing/lake.ts";
 import { parseProperties } from "../broker_config.ts";
+import { PrerequisiteError, requireBroker } from "../../notebook/checks.ts";
+import { notebookSettings } from "../../notebook/settings.ts";
 import { upLocalServices } from "./local_services.ts";
 import { SECURE_USER, secureKafkaToStop, secureStateDir } from "./secure_kafka.ts";
 
@@ -164,6 +166,19 @@ Deno.test({
         ], { env: clientEnv });
         assert.match(consume.stdout + consume.stderr, new RegExp(`${TICKS} messages`));
         assertExactlyOnce(await readLakeTicks(lake.store), ticks);
+      });
+
+      await t.step("the notebooks' settings and prerequisite check use client.env", async () => {
+        const settings = notebookSettings({ env: clientEnv });
+        assert.equal(settings.securityProtocol, "SASL_SSL");
+        const brokers = await requireBroker(settings);
+        assert.deepEqual(brokers.map((b) => `${b.host}:${b.port}`), config.brokers);
+        await assert.rejects(
+          requireBroker({ ...settings, saslPassword: "wrong-password-123" }),
+          (error: unknown) =>
+            error instanceof PrerequisiteError &&
+            /authentication failed: check KAFKA_SASL_USERNAME\/PASSWORD/.test(error.message),
+        );
       });
 
       await t.step("a wrong password fails fast with the authentication hint", async () => {
