@@ -13,7 +13,9 @@ import { writeLocalCatalog } from "../lib/catalog/local.ts";
 import { tableInput } from "../lib/catalog/table_input.ts";
 import { ConfigError, configFlags, loadConfig } from "../lib/config.ts";
 import { openStore } from "../lib/lake/open_store.ts";
-import { DT_GRANULARITIES, inferDtGranularity } from "../lib/lake/layout.ts";
+import { GluePartitionCatalog } from "../lib/lake/compact_glue.ts";
+import { readTable } from "../lib/lake/generations.ts";
+import { DT_GRANULARITIES, inferDtGranularity, tablePrefix } from "../lib/lake/layout.ts";
 import { consoleLogger } from "../lib/log.ts";
 
 const COMMAND = {
@@ -104,11 +106,36 @@ async function crawl({ values }: ParsedFlags): Promise<void> {
   }
   const given = choiceFlag("dt-granularity", values["dt-granularity"], DT_GRANULARITIES);
   const granularity = given ?? inferDtGranularity(found.partitions);
+  // A compacted lake (deno task compact) keeps partitions in generation folders, which
+  // projection cannot follow: register each partition at its current objects instead.
+  const compacted = Object.keys(found.generations).length > 0;
   const result = await ensureGlueTable({
     ...aws,
     database: config.database,
-    table: tableInput(found, { name: config.table, location, dtGranularity: granularity }),
+    table: tableInput(found, {
+      name: config.table,
+      location,
+      dtGranularity: granularity,
+      ...(compacted ? { projection: false as const } : {}),
+    }),
   });
+  if (compacted) {
+    const catalog = new GluePartitionCatalog({
+      ...aws,
+      database: config.database,
+      table: config.table,
+      lakeUri: store.uri,
+    });
+    await catalog.sync(await readTable(store, tablePrefix(config.table)));
+    console.log(
+      `Glue table ${config.database}.${config.table} ${
+        result.tableCreated ? "created" : "updated"
+      } with ${found.partitions.length} registered partitions (the lake is compacted: ` +
+        "`deno task compact --glue` keeps them current); query it with " +
+        `deno task query --target aws "SELECT * FROM ${config.table} LIMIT 10".`,
+    );
+    return;
+  }
   console.log(
     `Glue table ${config.database}.${config.table} ${
       result.tableCreated ? "created" : "updated"

@@ -8,6 +8,7 @@ import { ensureGlueTable } from "../catalog/glue.ts";
 import { tableInput } from "../catalog/table_input.ts";
 import { requireTestEnv, s3TestStore } from "../testing/lake.ts";
 import { spreadTicks, writeSinkLake } from "../testing/compaction.ts";
+import { runScript } from "../testing/kafka.ts";
 
 const GROUP = "compact_glue_test";
 
@@ -83,4 +84,33 @@ Deno.test("compaction switches Glue partitions to the current generation; cleanu
     new GetPartitionsCommand({ DatabaseName: database, TableName: "ticks" }),
   );
   assert.equal(partitions.Partitions?.[0].StorageDescriptor?.Columns?.length, 9);
+});
+
+Deno.test("crawl --target aws on a compacted lake registers partitions at their generations, not projection (moto)", async () => {
+  const endpoint = requireTestEnv("AWS_ENDPOINT_URL", "moto, e.g. http://127.0.0.1:5000");
+  await using store = await s3TestStore({ prefix: "lake" });
+  await writeSinkLake(store, spreadTicks({ days: 3 }), { group: GROUP });
+  await compactLake({ store, group: GROUP, graceMs: 0 });
+  const database = `crawl_${crypto.randomUUID().slice(0, 8)}`;
+  const { stdout } = await runScript("crawl", [
+    "--target",
+    "aws",
+    "--lake",
+    store.uri,
+    "--database",
+    database,
+  ]);
+  assert.match(stdout, /3 registered partitions \(the lake is compacted/);
+  const client = new GlueClient({ region: "us-east-1", endpoint });
+  const table = (await client.send(new GetTableCommand({ DatabaseName: database, Name: "ticks" })))
+    .Table!;
+  assert.notEqual(table.Parameters?.["projection.enabled"], "true");
+  const partitions = (await client.send(
+    new GetPartitionsCommand({ DatabaseName: database, TableName: "ticks" }),
+  )).Partitions!;
+  const views = await readTable(store, "ticks/");
+  assert.deepEqual(
+    partitions.map((p) => p.StorageDescriptor!.Location).sort(),
+    views.map((v) => `${store.uri}/${v.manifest?.folder ?? v.partition}`).sort(),
+  );
 });
