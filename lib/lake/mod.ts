@@ -36,3 +36,5 @@ export * from "./memory_store.ts";
 export * from "./open_store.ts";
 export * from "./sink.ts";
 export * from "./generations.ts";
+export * from "./compact.ts";
+export * from "./compact_glue.ts";
