@@ -1,6 +1,6 @@
 /**
  * `deno task down [--node N [--signal TERM|KILL]]`: stop the Kafka broker (or every node of the
- * local cluster) and moto that `deno task up` (or `deno task test`) started; with `--node`, stop
+ * local cluster, and the secure broker of `up --secure`) and moto that `deno task up` (or `deno task test`) started; with `--node`, stop
  * or kill just one Kafka node, for failure drills. Services started some other way are left
  * running. Topic data stays in `.cache/kafka` for the next `up`.
  *
@@ -26,8 +26,8 @@ const FLAGS = {
 const COMMAND = {
   usage: ["deno task down", "deno task down --node N [--signal TERM|KILL]"],
   about:
-    `Stops the local Kafka (the single broker or every node of the local cluster) and moto if this
-project started them (pid files in .cache/kafka and .cache/moto). Kafka's topics stay in
+    `Stops the local Kafka (the single broker or every node of the local cluster, and the secure
+broker of up --secure) and moto if this project started them (pid files in .cache/kafka and .cache/moto). Kafka's topics stay in
 .cache/kafka; moto forgets everything.
 
 --node N stops one node of the local cluster (deno task up --brokers 3): --signal TERM moves its
@@ -58,6 +58,9 @@ if (import.meta.main) {
       for (const { id, outcome } of nodes) console.log(`Kafka node ${id}: ${text(outcome)}`);
     } else {
       console.log(`Kafka: ${text(result.kafka)}`);
+    }
+    if (result.secureKafka !== undefined) {
+      console.log(`Kafka (secure, up --secure): ${text(result.secureKafka)}`);
     }
     if (node === undefined) console.log(`moto: ${text(result.moto)}`);
   });

@@ -272,6 +272,8 @@ export interface DownOptions {
    * both}
    */
   cluster?: LocalCluster;
+  /** The Kafka cache folder whose brokers to stop. @default {".cache/kafka"} */
+  cacheDir?: string;
   /** Stop only this node of the local Kafka (a drill); moto is left alone. */
   node?: number;
   /** How `node` stops: `TERM` (controlled shutdown) or `KILL` (a crash). @default {"TERM"} */
@@ -289,13 +291,15 @@ export interface DownResult {
   kafka?: StopOutcome;
   /** Each Kafka node's outcome, by id. */
   kafkaNodes?: NodeStopResult[];
+  /** The secure broker's outcome (`deno task up --secure`), when it was running. */
+  secureKafka?: StopOutcome;
   /** moto's outcome. */
   moto?: StopOutcome;
 }
 
 /**
- * Stops the local Kafka (every node; or with `node` just that one, with `signal`) and moto if this
- * project started them (pid files under `.cache/`); services started some other way are left
+ * Stops the local Kafka (every node; or with `node` just that one, with `signal`), the secure
+ * broker of `deno task up --secure`, and moto if this project started them (pid files under `.cache/`); services started some other way are left
  * running.
  *
  * @throws {LocalBrokerError} for a `node` the local Kafka does not have.
@@ -309,9 +313,17 @@ export async function downLocalServices(options: DownOptions = {}): Promise<Down
       const cluster = options.cluster ?? await localKafkaOfThisProject(logger);
       result.kafkaNodes = [await cluster.stopNode(options.node, options.signal ?? "TERM")];
     } else {
-      const clusters = options.cluster ? [options.cluster] : await localKafkasToStop(logger);
+      const clusters = options.cluster
+        ? [options.cluster]
+        : await localKafkasToStop(logger, options.cacheDir);
       result.kafkaNodes = [];
       for (const cluster of clusters) result.kafkaNodes.push(...await cluster.stop());
+      if (options.cluster === undefined) {
+        const secure = secureKafkaToStop({ logger, cacheDir: options.cacheDir });
+        if (await secure.nodes[0].ownPid() !== undefined) {
+          result.secureKafka = (await secure.stop())[0].outcome;
+        }
+      }
     }
     result.kafka = combinedOutcome(result.kafkaNodes.map((node) => node.outcome));
   }
@@ -325,11 +337,10 @@ export async function downLocalServices(options: DownOptions = {}): Promise<Down
  * The local Kafkas of `.cache/kafka` (the single broker, the recorded cluster) with a node this
  * project started that is alive; the single broker when none is, to report on.
  */
-async function localKafkasToStop(logger: Logger): Promise<LocalCluster[]> {
+async function localKafkasToStop(logger: Logger, cacheDir?: string): Promise<LocalCluster[]> {
   const candidates = [
-    new LocalCluster({ logger }),
-    ...[await LocalCluster.recorded({ logger })].filter((c) => c !== undefined),
-    secureKafkaToStop({ logger }),
+    new LocalCluster({ logger, cacheDir }),
+    ...[await LocalCluster.recorded({ logger, cacheDir })].filter((c) => c !== undefined),
   ];
   const live = [];
   for (const cluster of candidates) {
