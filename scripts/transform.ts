@@ -37,6 +37,7 @@ Run it after "deno task consume" (e.g. from cron), then "deno task crawl" to cat
       description: "CSV of symbol,name,exchange,country,currency",
       default: "data/symbols.csv",
     },
+    verbose: { type: "boolean", description: "Print a line per rebuilt partition" },
     ...configFlags("lake", "region", "endpoint"),
   },
 } as const;
@@ -52,8 +53,10 @@ async function transform({ values }: ParsedFlags): Promise<void> {
     full: values.full === true,
     symbolsFile: stringFlag("symbols", values.symbols),
     logger: consoleLogger,
-    onPartition: ({ done, total, dt }) =>
-      progress.update(`${BARS_DAILY}: ${done}/${total} partitions rebuilt (last dt=${dt})`),
+    onPartition: ({ done, total, dt }) => {
+      if (values.verbose) consoleLogger.info(`${BARS_DAILY} dt=${dt}: rebuilt (${done}/${total})`);
+      else progress.update(`${BARS_DAILY}: ${done}/${total} partitions rebuilt (last dt=${dt})`);
+    },
   });
   progress.done(
     `${BARS_DAILY}: ${report.rebuilt.length} of ${report.partitions} partition(s) rebuilt, ` +
