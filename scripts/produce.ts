@@ -8,7 +8,13 @@ import { choiceFlag, numberFlag, runCommand, stringFlag, UsageError } from "../l
 import { configFlags, loadConfig, SECURITY_FIELDS } from "../lib/config.ts";
 import { ensureTopic } from "../lib/kafka/admin.ts";
 import { createKafka } from "../lib/kafka/client.ts";
-import { createTickProducer, type ProduceProgress, produceTicks } from "../lib/kafka/producer.ts";
+import {
+  createTickProducer,
+  type ProduceOptions,
+  type ProduceProgress,
+  produceTicks,
+} from "../lib/kafka/producer.ts";
+import { DEFAULT_PRODUCER_WORKERS, produceTicksInWorkers } from "../lib/kafka/producer_workers.ts";
 import { consoleLogger } from "../lib/log.ts";
 import { formatCount, formatDuration, produceLine, terminalProgress } from "../lib/progress.ts";
 import { onStopSignals } from "../lib/signals.ts";
@@ -68,6 +74,12 @@ const FLAGS = {
   seed: { type: "string", description: "Simulator: random seed", default: "42" },
   compression: { type: "string", description: "gzip or none", default: "gzip" },
   "batch-size": { type: "string", description: "Most messages per request", default: "1000" },
+  workers: {
+    type: "string",
+    description: "Producer workers, each an idempotent producer owning a share of the partitions " +
+      "(1: one producer on the main thread)",
+    default: String(DEFAULT_PRODUCER_WORKERS),
+  },
 } as const;
 
 if (import.meta.main) {
@@ -115,8 +127,17 @@ if (import.meta.main) {
         `Sending ${source.description} to ${config.topic} (${topic.partitions} partitions) ` +
           `on ${config.brokers.join(",")}`,
       );
-      await producer.connect();
-      const result = await produceTicks(producer, source.ticks, {
+      const workers = numberFlag("workers", values.workers, { integer: true, positive: true })!;
+      if (workers === 1) await producer.connect();
+      const send = workers === 1
+        ? (options: ProduceOptions) => produceTicks(producer, source.ticks, options)
+        : (options: ProduceOptions) =>
+          produceTicksInWorkers(source.ticks, {
+            ...options,
+            workers,
+            client: { brokers: config.brokers, security: config, logger: consoleLogger },
+          });
+      const result = await send({
         topic: config.topic,
         brokers: config.brokers,
         compression: choiceFlag("compression", values.compression, ["gzip", "none"] as const),

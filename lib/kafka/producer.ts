@@ -65,16 +65,56 @@ async function partitionCount(producer: Producer, topic: string): Promise<number
   if (client === undefined) return undefined;
   const known = client.partitions.get(topic);
   if (known !== undefined) return known;
-  const admin = client.kafka.admin();
+  const count = await topicPartitionCount(client.kafka, topic);
+  if (count !== undefined) client.partitions.set(topic, count);
+  return count;
+}
+
+/** The partition count of an existing `topic`, read from the brokers' metadata; `undefined` if none. */
+export async function topicPartitionCount(
+  kafka: Kafka,
+  topic: string,
+): Promise<number | undefined> {
+  const admin = kafka.admin();
   await admin.connect();
   try {
     const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
     const count = metadata.topics[0]?.partitions.length ?? 0;
-    if (count > 0) client.partitions.set(topic, count);
     return count > 0 ? count : undefined;
+  } catch (error) {
+    if ((error as { type?: string }).type === "UNKNOWN_TOPIC_OR_PARTITION") return undefined;
+    throw error;
   } finally {
     await admin.disconnect().catch(() => {});
   }
+}
+
+/**
+ * The partition of each key on a topic of `partitions` partitions, by the producer's partitioner
+ * (murmur2 of the key, as the Java client), computed once per key.
+ *
+ * @example
+ * ```ts
+ * import { keyPartitioner } from "./producer.ts";
+ * const partitionOf = keyPartitioner("stock_market", 3);
+ * partitionOf("NYA") === partitionOf("NYA"); // true
+ * ```
+ */
+export function keyPartitioner(topic: string, partitions: number): (key: string) => number {
+  const partitioner = Partitioners.DefaultPartitioner();
+  const partitionMetadata = Array.from(
+    { length: partitions },
+    (_, partitionId) => ({ partitionId, leader: 0 }) as PartitionMetadata,
+  );
+  const known = new Map<string, number>();
+  return (key) => {
+    let partition = known.get(key);
+    if (partition === undefined) {
+      partition = partitioner({ topic, partitionMetadata, message: { key, value: null } });
+      known.set(key, partition);
+    }
+    return partition;
+  };
 }
 
 /**
@@ -82,14 +122,10 @@ async function partitionCount(producer: Producer, topic: string): Promise<number
  * client) gives them on a topic of `partitions` partitions, each message marked with it.
  */
 export function byPartition(messages: Message[], topic: string, partitions: number): Message[][] {
-  const partitioner = Partitioners.DefaultPartitioner();
-  const partitionMetadata = Array.from(
-    { length: partitions },
-    (_, partitionId) => ({ partitionId, leader: 0 }) as PartitionMetadata,
-  );
+  const partitionOf = keyPartitioner(topic, partitions);
   const groups = new Map<number, Message[]>();
   for (const message of messages) {
-    const partition = partitioner({ topic, partitionMetadata, message });
+    const partition = partitionOf(String(message.key));
     const group = groups.get(partition) ?? [];
     group.push({ ...message, partition });
     groups.set(partition, group);

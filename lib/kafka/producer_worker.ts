@@ -1,0 +1,131 @@
+/**
+ * The inside of one producer worker ({@linkcode ./producer_workers.ts} starts it as a Deno Worker):
+ * builds its own kafkajs client from the client options it is given (the same
+ * {@linkcode createKafka} and settings as the main thread's), one idempotent producer of
+ * {@linkcode createTickProducer}, and sends the partition batches it receives. Each batch is one
+ * partition's records, encoded once by the main thread into one string, so the worker's
+ * time goes to kafkajs: record batches, CRC, compression and the round trip.
+ *
+ * @module
+ */
+
+import { CompressionTypes, type Message } from "kafkajs";
+import { createKafka, type KafkaClientOptions } from "./client.ts";
+import { createTickProducer } from "./producer.ts";
+import type { Logger } from "../log.ts";
+
+/** Main thread → worker. */
+export type ToWorker =
+  | {
+    type: "init";
+    /** Options of the worker's client (everything but the logger, which stays in the main thread). */
+    client: Omit<KafkaClientOptions, "logger">;
+    topic: string;
+    compression: "gzip" | "none";
+  }
+  | {
+    type: "send";
+    /** Batch id, echoed in the answer. */
+    id: number;
+    partition: number;
+    /** Keys and values back to back: message i's key is `text[ends[2i] .. ends[2i+1]]`, its value `text[ends[2i+1] .. ends[2i+2]]`. */
+    text: string;
+    /** `2n + 1` boundaries into `data`, the first 0. */
+    ends: Uint32Array;
+  }
+  | { type: "close" };
+
+/** Worker → main thread. */
+export type FromWorker =
+  | { type: "ready" }
+  | { type: "acked"; id: number }
+  | { type: "failed"; id: number; error: WorkerError }
+  | { type: "log"; level: "info" | "warn"; text: string }
+  | { type: "closed" };
+
+/** An error carried across the worker boundary: its kafkajs name and message. */
+export interface WorkerError {
+  /** e.g. `KafkaJSConnectionError`. */
+  name: string;
+  /** The message. */
+  message: string;
+}
+
+/**
+ * The kafkajs messages of one batch for `partition`: string slices of `text` (kafkajs encodes a
+ * string value straight into its record buffer).
+ *
+ * @example
+ * ```ts
+ * import { decodeBatch } from "./producer_worker.ts";
+ * decodeBatch("AB{}", Uint32Array.of(0, 2, 4), 1); // [{ key: "AB", value: "{}", partition: 1 }]
+ * ```
+ */
+export function decodeBatch(text: string, ends: Uint32Array, partition: number): Message[] {
+  const messages: Message[] = new Array(Math.floor(ends.length / 2));
+  for (let i = 0; i < messages.length; i++) {
+    messages[i] = {
+      key: text.slice(ends[2 * i], ends[2 * i + 1]),
+      value: text.slice(ends[2 * i + 1], ends[2 * i + 2]),
+      partition,
+    };
+  }
+  return messages;
+}
+
+function errorOf(error: unknown): WorkerError {
+  const e = error as { name?: string; message?: string };
+  return { name: e?.name ?? "Error", message: e?.message ?? String(error) };
+}
+
+/** Runs the worker's side of the protocol on `scope` (the worker's `self`). */
+function serve(scope: {
+  postMessage(message: FromWorker): void;
+  onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
+  close(): void;
+}): void {
+  const post = (message: FromWorker) => scope.postMessage(message);
+  const logger: Logger = {
+    info: (text) => post({ type: "log", level: "info", text }),
+    warn: (text) => post({ type: "log", level: "warn", text }),
+    error: (text) => post({ type: "log", level: "warn", text }),
+  } as Logger;
+  let producer: ReturnType<typeof createTickProducer> | undefined;
+  let topic = "";
+  let compression = CompressionTypes.GZIP;
+  scope.onmessage = async ({ data: message }) => {
+    if (message.type === "init") {
+      topic = message.topic;
+      compression = message.compression === "none" ? CompressionTypes.None : CompressionTypes.GZIP;
+      producer = createTickProducer(createKafka({ ...message.client, logger }));
+      try {
+        await producer.connect();
+        post({ type: "ready" });
+      } catch (error) {
+        post({ type: "failed", id: -1, error: errorOf(error) });
+      }
+    } else if (message.type === "send") {
+      try {
+        await producer!.send({
+          topic,
+          acks: -1,
+          compression,
+          messages: decodeBatch(message.text, message.ends, message.partition),
+        });
+        post({ type: "acked", id: message.id });
+      } catch (error) {
+        post({ type: "failed", id: message.id, error: errorOf(error) });
+      }
+    } else if (message.type === "close") {
+      await producer?.disconnect().catch(() => {});
+      post({ type: "closed" });
+      scope.close();
+    }
+  };
+}
+
+// deno-lint-ignore no-explicit-any
+const scope = globalThis as any;
+if (typeof scope.WorkerGlobalScope !== "undefined" && scope instanceof scope.WorkerGlobalScope) {
+  serve(scope);
+}
