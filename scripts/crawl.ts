@@ -8,14 +8,12 @@
 
 import { choiceFlag, type ParsedFlags, runCommand, stringFlag } from "../lib/cli.ts";
 import { discoverLake } from "../lib/catalog/discover.ts";
-import { ensureGlueTable, runGlueCrawler } from "../lib/catalog/glue.ts";
+import { runGlueCrawler } from "../lib/catalog/glue.ts";
 import { writeLocalCatalog } from "../lib/catalog/local.ts";
-import { tableInput } from "../lib/catalog/table_input.ts";
 import { ConfigError, configFlags, loadConfig } from "../lib/config.ts";
 import { openStore } from "../lib/lake/open_store.ts";
-import { GluePartitionCatalog } from "../lib/lake/compact_glue.ts";
-import { readTable } from "../lib/lake/generations.ts";
-import { DT_GRANULARITIES, inferDtGranularity, tablePrefix } from "../lib/lake/layout.ts";
+import { defineLakeTable } from "../lib/lake/compact_glue.ts";
+import { DT_GRANULARITIES, inferDtGranularity } from "../lib/lake/layout.ts";
 import { consoleLogger } from "../lib/log.ts";
 
 const COMMAND = {
@@ -107,26 +105,16 @@ async function crawl({ values }: ParsedFlags): Promise<void> {
   const given = choiceFlag("dt-granularity", values["dt-granularity"], DT_GRANULARITIES);
   const granularity = given ?? inferDtGranularity(found.partitions);
   // A compacted lake (deno task compact) keeps partitions in generation folders, which
-  // projection cannot follow: register each partition at its current objects instead.
-  const compacted = Object.keys(found.generations).length > 0;
-  const result = await ensureGlueTable({
+  // projection cannot follow: defineLakeTable registers each partition instead.
+  const result = await defineLakeTable({
     ...aws,
+    store,
+    discovery: found,
     database: config.database,
-    table: tableInput(found, {
-      name: config.table,
-      location,
-      dtGranularity: granularity,
-      ...(compacted ? { projection: false as const } : {}),
-    }),
+    table: config.table,
+    dtGranularity: granularity,
   });
-  if (compacted) {
-    const catalog = new GluePartitionCatalog({
-      ...aws,
-      database: config.database,
-      table: config.table,
-      lakeUri: store.uri,
-    });
-    await catalog.sync(await readTable(store, tablePrefix(config.table)));
+  if (result.registered) {
     console.log(
       `Glue table ${config.database}.${config.table} ${
         result.tableCreated ? "created" : "updated"

@@ -30,10 +30,14 @@ import {
   UpdatePartitionCommand,
   UpdateTableCommand,
 } from "@aws-sdk/client-glue";
-import type { GlueLike } from "../catalog/glue.ts";
+import type { LakeDiscovery } from "../catalog/discover.ts";
+import { ensureGlueTable, type GlueLike } from "../catalog/glue.ts";
+import { tableInput } from "../catalog/table_input.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { CompactionError, type PartitionCatalog } from "./compact.ts";
-import type { PartitionView } from "./generations.ts";
+import { type PartitionView, readTable } from "./generations.ts";
+import { type DtGranularity, tablePrefix } from "./layout.ts";
+import type { Store } from "./store.ts";
 
 /** Options of {@linkcode GluePartitionCatalog}. */
 export interface GluePartitionCatalogOptions {
@@ -186,4 +190,66 @@ function tableInputOf(table: Table): TableInput {
     TableType: table.TableType,
     Parameters: table.Parameters,
   };
+}
+
+/** Options of {@linkcode defineLakeTable}. */
+export interface DefineLakeTableOptions {
+  /** The lake (an S3 store). */
+  store: Store;
+  /** What `discoverLake` found in it. */
+  discovery: LakeDiscovery;
+  /** Glue database (created when missing). */
+  database: string;
+  /** Glue table name. @default discovery.table */
+  table?: string;
+  /** Width of the `dt` partitions, for projection. @default "day" */
+  dtGranularity?: DtGranularity;
+  /** Client. @default new GlueClient({ region, endpoint }) */
+  client?: GlueLike;
+  /** Region of the default client. */
+  region?: string;
+  /** Endpoint of the default client (moto). */
+  endpoint?: string;
+  /** Progress. @default silentLogger */
+  logger?: Logger;
+}
+
+/**
+ * Defines (or updates) the Glue table of a lake for Athena: with partition projection, or, for a
+ * compacted lake, without it and with each partition registered at its current objects (see the
+ * module docs). `deno task crawl --target aws` and the analysis notebook both use it.
+ *
+ * @returns whether the table was created and whether its partitions are registered (compacted).
+ */
+export async function defineLakeTable(
+  options: DefineLakeTableOptions,
+): Promise<{ tableCreated: boolean; registered: boolean }> {
+  const { store, discovery, database } = options;
+  const table = options.table ?? discovery.table;
+  const location = `${store.uri.replace(/\/+$/, "")}/${discovery.table}/`;
+  const client = options.client ??
+    new GlueClient({ region: options.region, endpoint: options.endpoint });
+  const registered = Object.keys(discovery.generations).length > 0;
+  const result = await ensureGlueTable({
+    client,
+    database,
+    logger: options.logger,
+    table: tableInput(discovery, {
+      name: table,
+      location,
+      dtGranularity: options.dtGranularity,
+      ...(registered ? { projection: false as const } : {}),
+    }),
+  });
+  if (registered) {
+    await new GluePartitionCatalog({
+      client,
+      database,
+      table,
+      lakeUri: store.uri,
+      logger: options.logger,
+    })
+      .sync(await readTable(store, tablePrefix(discovery.table)));
+  }
+  return { tableCreated: result.tableCreated, registered };
 }

@@ -6,9 +6,8 @@
  */
 
 import { discoverLake, type LakeDiscovery } from "../catalog/discover.ts";
-import { ensureGlueTable } from "../catalog/glue.ts";
 import { writeLocalCatalog } from "../catalog/local.ts";
-import { tableInput } from "../catalog/table_input.ts";
+import { defineLakeTable } from "../lake/compact_glue.ts";
 import { tablePrefix } from "../lake/layout.ts";
 import { openStore } from "../lake/open_store.ts";
 import type { Store } from "../lake/store.ts";
@@ -95,10 +94,12 @@ export function openLakeAnalysis(
         const { key } = await writeLocalCatalog(store, discovery, { database: settings.database });
         return { discovery, where: `${store.uri.replace(/\/+$/, "")}/${key}` };
       }
-      const location = `${store.uri.replace(/\/+$/, "")}/${settings.table}/`;
-      await ensureGlueTable({
+      // Projection, or registered partitions for a compacted lake (`deno task compact`).
+      await defineLakeTable({
+        store,
+        discovery,
         database: settings.database,
-        table: tableInput(discovery, { name: settings.table, location }),
+        table: settings.table,
         region: settings.region,
         endpoint: settings.endpoint,
         logger,
