@@ -9,7 +9,7 @@
 import { readFileSync } from "node:fs";
 import { connect as netConnect, isIP } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions } from "node:tls";
-import { Kafka, type LogEntry, logLevel, type SASLOptions } from "kafkajs";
+import { type ISocketFactory, Kafka, type LogEntry, logLevel, type SASLOptions } from "kafkajs";
 import { type Logger, silentLogger } from "../log.ts";
 import {
   type KafkaSecurity,
@@ -118,14 +118,7 @@ const tlsSpeakers = new Set<string>();
  * kafkajs' own socket factory, plus a look at the first bytes a plaintext connection receives: a
  * TLS alert record (`0x15 0x03`) means the listener speaks TLS.
  */
-function watchingSocketFactory(
-  { host, port, ssl, onConnect }: {
-    host: string;
-    port: number;
-    ssl: ConnectionOptions;
-    onConnect: () => void;
-  },
-) {
+const watchingSocketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
   const socket = ssl
     ? tlsConnect({ host, port, ...(isIP(host) ? {} : { servername: host }), ...ssl }, onConnect)
     : netConnect({ host, port }, onConnect);
@@ -136,7 +129,7 @@ function watchingSocketFactory(
     });
   }
   return socket;
-}
+};
 
 /**
  * Creates a kafkajs client. Retried, transient protocol errors (a coordinator still loading, a
@@ -159,9 +152,7 @@ export function createKafka(options: KafkaClientOptions): Kafka {
     clientId: options.clientId ?? "stock-market-pipeline",
     brokers: options.brokers,
     ...security,
-    socketFactory: watchingSocketFactory as unknown as ConstructorParameters<
-      typeof Kafka
-    >[0]["socketFactory"],
+    socketFactory: watchingSocketFactory,
     connectionTimeout: options.connectionTimeoutMs ?? 3000,
     ...(options.requestTimeoutMs === undefined ? {} : { requestTimeout: options.requestTimeoutMs }),
     retry: { retries: options.retries ?? 5, initialRetryTime: 200, maxRetryTime: 5000 },
