@@ -15,6 +15,7 @@ import { openStore } from "../lib/lake/open_store.ts";
 import { defineLakeTable } from "../lib/lake/compact_glue.ts";
 import { DT_GRANULARITIES, inferDtGranularity } from "../lib/lake/layout.ts";
 import { consoleLogger } from "../lib/log.ts";
+import { catalogCurated } from "../lib/transform/catalog.ts";
 
 const COMMAND = {
   usage: "deno task crawl [--target local|aws] [--method table|crawler] [flags]",
@@ -135,6 +136,33 @@ async function crawl({ values }: ParsedFlags): Promise<void> {
   );
 }
 
+/** Catalogs the curated tables of `deno task transform` (if any) beside the table just cataloged. */
+async function crawlCurated({ values }: ParsedFlags): Promise<void> {
+  const target = choiceFlag("target", values.target, ["local", "aws"] as const) ?? "local";
+  if (values.method === "crawler") return;
+  const config = loadConfig({ flags: values });
+  const store = openStore(config.lake, { region: config.region, endpoint: config.endpoint });
+  const entries = await catalogCurated({
+    store,
+    target,
+    database: config.database,
+    region: config.region,
+    endpoint: config.endpoint,
+    logger: consoleLogger,
+  });
+  for (const { discovery, where } of entries) {
+    console.log(
+      `Curated table ${config.database}.${discovery.table}: ${discovery.objects} objects ` +
+        `(${
+          (discovery.bytes / 1e6).toFixed(2)
+        } MB), ${discovery.partitions.length} partitions → ${where}.`,
+    );
+  }
+}
+
 if (import.meta.main) {
-  runCommand(COMMAND, crawl);
+  runCommand(COMMAND, async (flags) => {
+    await crawl(flags);
+    await crawlCurated(flags);
+  });
 }

@@ -9,7 +9,7 @@
 import type { TableInput } from "@aws-sdk/client-glue";
 import type { Store } from "../lake/store.ts";
 import type { LakeDiscovery } from "./discover.ts";
-import { tableInput } from "./table_input.ts";
+import { tableInput, type TableInputOptions } from "./table_input.ts";
 
 /** The document the local catalog stores for one table. */
 export interface LocalCatalogEntry {
@@ -31,6 +31,8 @@ export interface WriteLocalCatalogOptions {
   database?: string;
   /** Clock for `UpdatedAt`. @default Date.now */
   now?: () => number;
+  /** More of the table's definition (description, comments, no partitions). @default none */
+  input?: Omit<TableInputOptions, "location" | "projection">;
 }
 
 /** The key of a table's catalog document inside the lake. */
@@ -61,7 +63,7 @@ export async function writeLocalCatalog(
   const location = `${store.uri.replace(/\/+$/, "")}/${discovery.table}/`;
   const entry: LocalCatalogEntry = {
     DatabaseName: database,
-    TableInput: tableInput(discovery, { location, projection: false }),
+    TableInput: tableInput(discovery, { ...options.input, location, projection: false }),
     Partitions: discovery.partitions.map((dt) => ({
       Values: [dt],
       // A compacted partition is located at its current generation's folder, as in Glue.

@@ -29,6 +29,12 @@ export interface TableInputOptions {
    * values all sit on a month's/year's first day, else `day`
    */
   dtGranularity?: DtGranularity;
+  /** What the table holds. @default the description of the sink's `ticks` */
+  description?: string;
+  /** A comment per column name (Glue shows them). @default none */
+  comments?: Record<string, string>;
+  /** `false` for a table without `dt` partitions (a dimension such as `symbols`). @default true */
+  partitioned?: boolean;
 }
 
 /** Athena's `projection.dt.interval.unit` for each granularity. */
@@ -87,7 +93,8 @@ export function tableInput(discovery: LakeDiscovery, options: TableInputOptions)
         `first day of each ${granularity}): pass the --dt-granularity the consumer wrote it with.`,
     );
   }
-  const projection = options.projection ?? { from: discovery.partitions[0] };
+  const partitioned = options.partitioned ?? true;
+  const projection = partitioned && (options.projection ?? { from: discovery.partitions[0] });
   if (projection) {
     // dt values stay full dates (dt=2021-05-01 in a month lake); only the step widens.
     Object.assign(parameters, {
@@ -103,10 +110,11 @@ export function tableInput(discovery: LakeDiscovery, options: TableInputOptions)
   const period = granularity === "day" ? "UTC day" : `UTC ${granularity} (its first day)`;
   return {
     Name: options.name ?? discovery.table,
-    Description: `Stock ticks from the Kafka lake sink, one dt=YYYY-MM-DD folder per ${period}.`,
+    Description: options.description ??
+      `Stock ticks from the Kafka lake sink, one dt=YYYY-MM-DD folder per ${period}.`,
     TableType: "EXTERNAL_TABLE",
     Parameters: parameters,
-    PartitionKeys: [{
+    PartitionKeys: !partitioned ? [] : [{
       Name: "dt",
       Type: "string",
       Comment: granularity === "day"
@@ -114,7 +122,11 @@ export function tableInput(discovery: LakeDiscovery, options: TableInputOptions)
         : `first day YYYY-MM-DD of the UTC ${granularity} of ts`,
     }],
     StorageDescriptor: {
-      Columns: discovery.columns.map((c) => ({ Name: c.name, Type: c.type })),
+      Columns: discovery.columns.map((c) => ({
+        Name: c.name,
+        Type: c.type,
+        ...(options.comments?.[c.name] ? { Comment: options.comments[c.name] } : {}),
+      })),
       Location: location,
       Compressed: !parquet && discovery.gzip,
       ...(parquet ? PARQUET : JSON_LINES),

@@ -32,7 +32,7 @@ import {
 } from "@aws-sdk/client-glue";
 import type { LakeDiscovery } from "../catalog/discover.ts";
 import { ensureGlueTable, type GlueLike } from "../catalog/glue.ts";
-import { tableInput } from "../catalog/table_input.ts";
+import { tableInput, type TableInputOptions } from "../catalog/table_input.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { CompactionError, type PartitionCatalog } from "./compact.ts";
 import { type PartitionView, readTable } from "./generations.ts";
@@ -204,6 +204,8 @@ export interface DefineLakeTableOptions {
   table?: string;
   /** Width of the `dt` partitions, for projection. @default "day" */
   dtGranularity?: DtGranularity;
+  /** More of the table's definition, e.g. a curated table's description and column comments. */
+  input?: Pick<TableInputOptions, "description" | "comments">;
   /** Client. @default new GlueClient({ region, endpoint }) */
   client?: GlueLike;
   /** Region of the default client. */
@@ -235,6 +237,7 @@ export async function defineLakeTable(
     database,
     logger: options.logger,
     table: tableInput(discovery, {
+      ...options.input,
       name: table,
       location,
       dtGranularity: options.dtGranularity,

@@ -17,3 +17,4 @@ export * from "./symbols.ts";
 export * from "./state.ts";
 export * from "./publish.ts";
 export * from "./transform.ts";
+export * from "./catalog.ts";
