@@ -249,3 +249,25 @@ Deno.test("a compactor killed at random points leaves the lake exactly once; a r
   await using store = await s3TestStore({ prefix: "lake" });
   await killedCompactions(store, store.uri);
 });
+
+Deno.test("a long-lived local engine renews its objects before the replaced ones are deleted", async () => {
+  await using lake = await tempLake();
+  const store = lake.store;
+  const ticks = spreadTicks({ days: 3 });
+  await writeSinkLake(store, ticks, { group: GROUP });
+  let now = Date.UTC(2021, 6, 1);
+  const engine = await openLocalEngine({ store, now: () => now });
+  const count = async () => (await engine.query("SELECT COUNT(*) AS n FROM ticks")).rows[0].n;
+  assert.equal(await count(), ticks.length);
+  // Compaction switches two days; within the grace period the engine's old choice still reads.
+  await compactLake({ store, group: GROUP, now: () => now });
+  assert.equal(await count(), ticks.length);
+  // Six minutes on, the engine chooses again (now the compacted objects); the cleanup after the
+  // grace period then deletes what it used to read, and it still counts every row once.
+  now += 6 * 60_000;
+  assert.equal(await count(), ticks.length);
+  now += 10 * 60_000;
+  const cleanup = await compactLake({ store, group: GROUP, now: () => now });
+  assert.ok(cleanup.cleaned.objects > 0);
+  assert.equal(await count(), ticks.length);
+});

@@ -41,6 +41,20 @@ export interface LocalEngineOptions {
    * the store's S3 client are added ({@linkcode withStoreCredentials}). @default s3CloudOptions()
    */
   cloudOptions?: Record<string, string>;
+  /**
+   * Choose the objects again (list the lake anew) before a query when the engine's choice is
+   * older than this, so a long-lived engine (a notebook session) never reads a partition whose
+   * replaced objects a compaction has since deleted (they stay for its grace period, 15 min by
+   * default). @default 300000 (5 minutes)
+   */
+  refreshMs?: number;
+  /** Clock for `refreshMs`. @default Date.now */
+  now?: () => number;
+  /**
+   * More tables SQL can use beside `table` (e.g. `curatedTables` of `lib/transform/frames.ts`:
+   * `bars_daily`, `symbols`), chosen again whenever the lake is. @default none
+   */
+  tables?: (store: Store) => Promise<Record<string, pl.LazyDataFrame>>;
 }
 
 /** A lake opened for SQL: run as many queries as you like against the same scan. */
@@ -126,8 +140,9 @@ export async function withStoreCredentials(
  * Opens the lake for Polars SQL. Parquet objects are scanned lazily (only the columns and `dt`
  * partitions a query needs are read); JSON Lines objects (`.jsonl`, `.jsonl.gz`) are read whole.
  * The objects are chosen once, at open, by the reader rule of `lib/lake/generations.ts`, so a
- * compaction running meanwhile never shows a row twice; an engine is a snapshot: reopen it after
- * a compaction's grace period (`deno task compact`) to keep seeing compacted partitions.
+ * compaction running meanwhile never shows a row twice. The choice is renewed before a query
+ * once it is older than `refreshMs` (5 minutes), well inside a compaction's grace period, so a
+ * long-lived engine never reads objects that `deno task compact` has since deleted.
  *
  * @example
  * ```ts ignore
@@ -140,6 +155,48 @@ export async function withStoreCredentials(
  */
 export async function openLocalEngine(options: LocalEngineOptions): Promise<LocalEngine> {
   const table = options.table ?? "ticks";
+  const now = options.now ?? Date.now;
+  const refreshMs = options.refreshMs ?? 300_000;
+  let snapshot = { opened: now(), ...await chooseObjects(options, table) };
+  return {
+    get frame() {
+      return snapshot.frame;
+    },
+    table,
+    async query(sql: string): Promise<QueryResult> {
+      if (now() - snapshot.opened > refreshMs) {
+        snapshot = { opened: now(), ...await chooseObjects(options, table) };
+      }
+      const started = performance.now();
+      const lazy = snapshot.context.execute(sql) as pl.LazyDataFrame & { _ldf: unknown };
+      // nodejs-polars returns the SQL error inside the frame; calling collect on it would surface
+      // only "_ldf.collectSync is not a function".
+      if (lazy._ldf instanceof Error) {
+        throw new LocalQueryError(
+          `Polars SQL rejected the query: ${firstLine(lazy._ldf.message)}\n  SQL: ${oneLine(sql)}`,
+          { sql, cause: lazy._ldf },
+        );
+      }
+      let df: pl.DataFrame;
+      try {
+        df = await lazy.collect();
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new LocalQueryError(
+          `Polars could not run the query: ${firstLine(reason)}\n  SQL: ${oneLine(sql)}`,
+          { sql, cause: error },
+        );
+      }
+      return frameResult(df, sql, performance.now() - started);
+    },
+  };
+}
+
+/** Lists the lake with the reader rule and builds the scan of the live objects. */
+async function chooseObjects(
+  options: LocalEngineOptions,
+  table: string,
+): Promise<{ frame: pl.LazyDataFrame; context: ReturnType<typeof pl.SQLContext> }> {
   const prefix = withSlash(options.prefix ?? "ticks/");
   // The reader rule of lib/lake/generations.ts: a compacted partition counts its current
   // generation only, never the objects it replaced nor other generations.
@@ -198,34 +255,8 @@ export async function openLocalEngine(options: LocalEngineOptions): Promise<Loca
   }
   if (keys.jsonl.length > 0) frames.push(normalise(await readJsonLines(options.store, keys.jsonl)));
   const frame = frames.length === 1 ? frames[0] : pl.concat(frames, { how: "diagonal" });
-  const context = pl.SQLContext({ [table]: frame });
-  return {
-    frame,
-    table,
-    async query(sql: string): Promise<QueryResult> {
-      const started = performance.now();
-      const lazy = context.execute(sql) as pl.LazyDataFrame & { _ldf: unknown };
-      // nodejs-polars returns the SQL error inside the frame; calling collect on it would surface
-      // only "_ldf.collectSync is not a function".
-      if (lazy._ldf instanceof Error) {
-        throw new LocalQueryError(
-          `Polars SQL rejected the query: ${firstLine(lazy._ldf.message)}\n  SQL: ${oneLine(sql)}`,
-          { sql, cause: lazy._ldf },
-        );
-      }
-      let df: pl.DataFrame;
-      try {
-        df = await lazy.collect();
-      } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        throw new LocalQueryError(
-          `Polars could not run the query: ${firstLine(reason)}\n  SQL: ${oneLine(sql)}`,
-          { sql, cause: error },
-        );
-      }
-      return frameResult(df, sql, performance.now() - started);
-    },
-  };
+  const more = await options.tables?.(options.store);
+  return { frame, context: pl.SQLContext({ ...more, [table]: frame }) };
 }
 
 /**
