@@ -96,10 +96,12 @@ if (import.meta.main) {
       }
     }
     const verb = dryRun ? "Would compact" : "Compacted";
+    const out = dryRun
+      ? `about ${formatCount(report.objectsOut)}`
+      : `${formatCount(report.objectsOut)} (${formatBytes(report.bytesOut)})`;
     console.log(
       `${verb} ${report.compacted} of ${report.partitions} partitions of ${store.uri}/${config.table}/: ` +
-        `${formatCount(report.objectsIn)} objects (${formatBytes(report.bytesIn)}) → ` +
-        `${formatCount(report.objectsOut)} (${formatBytes(report.bytesOut)}) in ` +
+        `${formatCount(report.objectsIn)} objects (${formatBytes(report.bytesIn)}) → ${out} in ` +
         `${formatDuration(performance.now() - started)}.`,
     );
     const cleaned = `${dryRun ? "Would delete" : "Deleted"} ${
@@ -111,7 +113,9 @@ if (import.meta.main) {
       console.log(
         `${report.pendingCleanup} partition(s) keep their replaced objects for the grace period ` +
           `(queries that started before the switch may read them)${
-            wait !== undefined ? `; run again in ${formatDuration(wait)} or later` : "; run again"
+            wait !== undefined
+              ? `; run again in ${formatDuration(Math.ceil(wait / 1000) * 1000)} or later`
+              : "; run again"
           } to delete them.`,
       );
     }
