@@ -19,10 +19,24 @@ export type Interval = "day" | "week" | "month";
 /** Every {@linkcode Interval}. */
 export const INTERVALS: readonly Interval[] = ["day", "week", "month"];
 
+/**
+ * What an analysis reads: the raw `ticks`, or the curated daily bars `bars_daily` (built by
+ * `deno task transform`; one row per symbol and day, so far fewer rows for the same numbers).
+ */
+export type AnalysisSource = "ticks" | "bars_daily";
+
+/** Every {@linkcode AnalysisSource}. */
+export const ANALYSIS_SOURCES: readonly AnalysisSource[] = ["ticks", "bars_daily"];
+
 /** Settings of a named analysis; each analysis reads the ones it needs. */
 export interface AnalysisOptions {
-  /** Table name in SQL. @default "ticks" */
+  /** Table name in SQL (of the ticks; `source: "bars_daily"` reads `bars_daily`). @default "ticks" */
   table?: string;
+  /**
+   * Read the daily bars instead of the ticks, where the analysis can (`ohlc`, `vwap`: the same
+   * numbers, see {@linkcode Analysis.sources}). @default "ticks"
+   */
+  source?: AnalysisSource;
   /** Bucket of time for `ohlc` and `vwap`. @default "day" for ohlc, "month" for vwap */
   interval?: Interval;
   /** First day included, `YYYY-MM-DD` (filters the `dt` partition, so Athena reads less). */
@@ -45,6 +59,8 @@ export interface Analysis {
   description: string;
   /** The options it reads (for `--help`). */
   options: (keyof AnalysisOptions)[];
+  /** The sources it can read; `bars_daily` gives the same numbers as `ticks`. */
+  sources: readonly AnalysisSource[];
   /** Its SQL for an engine. @throws {AnalysisError} for bad options. */
   sql(engine: Engine, options?: AnalysisOptions): string;
 }
@@ -63,12 +79,27 @@ export class AnalysisError extends Error {
 
 const PRICES = "open, high, low, close, adj_close, volume, close_usd";
 
-/** The start of the period holding `ts`, as `YYYY-MM-DD` text, in each dialect. */
-function periodExpression(engine: Engine, interval: Interval): string {
-  if (engine === "athena") return `date_format(date_trunc('${interval}', ts), '%Y-%m-%d')`;
-  if (interval === "day") return "STRFTIME(ts, '%Y-%m-%d')";
-  if (interval === "month") return "STRFTIME(ts, '%Y-%m-01')";
-  return "STRFTIME(CAST(ts AS DATE) - INTERVAL '1 day' * (EXTRACT(isodow FROM ts) - 1), '%Y-%m-%d')";
+/**
+ * The start of the period holding the timestamp column `ts` (a daily bar: its `first_ts`, which
+ * lies in the bar's day), as `YYYY-MM-DD` text, in each dialect.
+ */
+function periodExpression(engine: Engine, interval: Interval, ts = "ts"): string {
+  if (engine === "athena") return `date_format(date_trunc('${interval}', ${ts}), '%Y-%m-%d')`;
+  if (interval === "day") return `STRFTIME(${ts}, '%Y-%m-%d')`;
+  if (interval === "month") return `STRFTIME(${ts}, '%Y-%m-01')`;
+  return `STRFTIME(CAST(${ts} AS DATE) - INTERVAL '1 day' * (EXTRACT(isodow FROM ${ts}) - 1), '%Y-%m-%d')`;
+}
+
+/** The source an analysis reads, checked against the ones it can. */
+function source(options: AnalysisOptions, name: AnalysisName): AnalysisSource {
+  const value = options.source ?? "ticks";
+  const sources = ANALYSES[name].sources;
+  if (!sources.includes(value)) {
+    throw new AnalysisError(
+      `--source "${value}" is not known for ${name}: use ${sources.join(" or ")}.`,
+    );
+  }
+  return value;
 }
 
 function where(options: AnalysisOptions): string {
@@ -129,7 +160,9 @@ const latest: Analysis = {
   name: "latest",
   description: "The latest bar of each symbol (its last quote).",
   options: ["from", "to", "symbols"],
+  sources: ["ticks"],
   sql(_engine, options = {}) {
+    source(options, "latest");
     return `WITH ranked AS (
   SELECT symbol, ts, ${PRICES},
     ROW_NUMBER() OVER (PARTITION BY symbol ORDER BY ts DESC) AS rn
@@ -146,8 +179,12 @@ const ohlc: Analysis = {
   name: "ohlc",
   description:
     "Open (of the first bar that has one), high, low, close (of the last bar), summed volume and bar count per symbol per day, week or month; period is the first day of the bucket (UTC, weeks from Monday).",
-  options: ["interval", "from", "to", "symbols"],
+  options: ["interval", "from", "to", "symbols", "source"],
+  sources: ["ticks", "bars_daily"],
   sql(engine, options = {}) {
+    if (source(options, "ohlc") === "bars_daily") {
+      return ohlcFromBars(periodExpression(engine, interval(options, "day"), "first_ts"), options);
+    }
     const period = periodExpression(engine, interval(options, "day"));
     return `WITH bucketed AS (
   SELECT symbol, ts, open, high, low, close, volume, ${period} AS period
@@ -175,12 +212,44 @@ ORDER BY symbol, period`;
   },
 };
 
+/**
+ * `ohlc` from the daily bars: the same rules one level up (a day's open is already its first
+ * non-null open, its close its last non-null close), `bars` the summed tick counts.
+ */
+function ohlcFromBars(period: string, options: AnalysisOptions): string {
+  return `WITH bucketed AS (
+  SELECT symbol, first_ts, open, high, low, close, volume, ticks, ${period} AS period
+  FROM bars_daily ${where(options)}
+), ranked AS (
+  SELECT symbol, first_ts, open, high, low, close, volume, ticks, period,
+    ROW_NUMBER() OVER (
+      PARTITION BY symbol, period ORDER BY CASE WHEN open IS NULL THEN 1 ELSE 0 END, first_ts
+    ) AS rn_first,
+    ROW_NUMBER() OVER (
+      PARTITION BY symbol, period ORDER BY CASE WHEN close IS NULL THEN 0 ELSE 1 END DESC, first_ts DESC
+    ) AS rn_last
+  FROM bucketed
+)
+SELECT symbol, period,
+  MAX(CASE WHEN rn_first = 1 THEN open END) AS open,
+  MAX(high) AS high,
+  MIN(low) AS low,
+  MAX(CASE WHEN rn_last = 1 THEN close END) AS close,
+  SUM(volume) AS volume,
+  SUM(ticks) AS bars
+FROM ranked
+GROUP BY symbol, period
+ORDER BY symbol, period`;
+}
+
 const movers: Analysis = {
   name: "movers",
   description:
     "Symbols ranked by the size of their move between the first and last close of the period (largest absolute % change first).",
   options: ["from", "to", "symbols", "limit"],
+  sources: ["ticks"],
   sql(_engine, options = {}) {
+    source(options, "movers");
     const limit = checkInteger("limit", options.limit ?? 10, 1, 10_000);
     return `WITH ranked AS (
   SELECT symbol, ts, close,
@@ -210,8 +279,24 @@ const vwap: Analysis = {
   name: "vwap",
   description:
     "Volume-weighted average price per symbol per day, week or month: sum(typical price × volume) / sum(volume), typical price (high + low + close) / 3 (close when high or low is missing); null when no volume traded.",
-  options: ["interval", "from", "to", "symbols"],
+  options: ["interval", "from", "to", "symbols", "source"],
+  sources: ["ticks", "bars_daily"],
   sql(engine, options = {}) {
+    if (source(options, "vwap") === "bars_daily") {
+      // A day's vwap × its volume is its Σ(typical × volume); days without volume add nothing.
+      return `WITH priced AS (
+  SELECT symbol, volume, vwap * volume AS weighted, ticks,
+    ${periodExpression(engine, interval(options, "month"), "first_ts")} AS period
+  FROM bars_daily ${where(options)}
+)
+SELECT symbol, period,
+  SUM(weighted) / NULLIF(SUM(volume), 0) AS vwap,
+  SUM(volume) AS volume,
+  SUM(ticks) AS bars
+FROM priced
+GROUP BY symbol, period
+ORDER BY symbol, period`;
+    }
     const period = periodExpression(engine, interval(options, "month"));
     return `WITH priced AS (
   SELECT symbol, volume, COALESCE((high + low + close) / 3, close) AS typical, ${period} AS period
@@ -232,7 +317,9 @@ const sma: Analysis = {
   description:
     "Simple moving average of close over the last N bars of each symbol (null until N bars are seen within the filtered range).",
   options: ["window", "from", "to", "symbols"],
+  sources: ["ticks"],
   sql(_engine, options = {}) {
+    source(options, "sma");
     const window = checkInteger("window", options.window ?? 20, 1, 200);
     const over = "OVER (PARTITION BY symbol ORDER BY ts)";
     const terms = ["close"];

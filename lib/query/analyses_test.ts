@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import { FsStore } from "../lake/fs_store.ts";
 import { sampleTicks, writeTestLake } from "../testing/query.ts";
 import type { Tick } from "../tick.ts";
-import { ANALYSES, AnalysisError, analysisSql, type Interval } from "./analyses.ts";
+import { ANALYSES, AnalysisError, analysisSql, type Interval, INTERVALS } from "./analyses.ts";
 import { type LocalEngine, openLocalEngine } from "./local.ts";
+import { curatedTables } from "../transform/frames.ts";
+import { transformLake } from "../transform/transform.ts";
 import type { Value } from "./result.ts";
 
 // Expected results are computed here with plain loops over the ticks (no Polars, no SQL).
@@ -212,6 +214,52 @@ Deno.test("from, to and symbol filters narrow every analysis to the matching tic
     const sma = await engine.query(analysisSql("sma", "local", { ...options, window: 3 }));
     assertRows(sma.rows, expectedSma(filtered, 3));
   });
+});
+
+Deno.test("ohlc and vwap from bars_daily give the ticks' numbers, with every interval and filter", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "analyses_test_" });
+  try {
+    const store = new FsStore(dir, { fsync: false });
+    await writeTestLake(store, TICKS);
+    await transformLake({ store });
+    const engine = await openLocalEngine({ store, tables: curatedTables() });
+    const filters = [{}, { from: "2021-01-10", to: "2021-02-20", symbols: ["B.X", "AAA"] }];
+    for (const filter of filters) {
+      for (const interval of INTERVALS) {
+        for (const name of ["ohlc", "vwap"] as const) {
+          const options = { ...filter, interval };
+          const ticks = await engine.query(analysisSql(name, "local", options));
+          const bars = await engine.query(
+            analysisSql(name, "local", { ...options, source: "bars_daily" }),
+          );
+          assert.match(bars.sql, /FROM bars_daily/);
+          assert.deepEqual(bars.columns, ticks.columns, `${name} ${interval} columns`);
+          assert.ok(ticks.rows.length > 0);
+          assertRows(bars.rows, ticks.rows);
+        }
+      }
+    }
+    // And against the loops: the curated path is not merely consistent with itself.
+    const month = await engine.query(
+      analysisSql("ohlc", "local", { interval: "month", source: "bars_daily" }),
+    );
+    assertRows(month.rows, expectedOhlc(TICKS, "month"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("analyses that need every tick refuse the bars_daily source", () => {
+  for (const name of ["latest", "movers", "sma"]) {
+    assert.throws(
+      () => analysisSql(name, "local", { source: "bars_daily" }),
+      new RegExp(`--source "bars_daily" is not known for ${name}: use ticks`),
+    );
+  }
+  assert.match(
+    analysisSql("ohlc", "athena", { interval: "week", source: "bars_daily" }),
+    /date_format\(date_trunc\('week', first_ts\), '%Y-%m-%d'\)[\s\S]*FROM bars_daily/,
+  );
 });
 
 Deno.test("athena SQL uses Trino's date_trunc and never Polars' STRFTIME", () => {

@@ -18,3 +18,4 @@ export * from "./state.ts";
 export * from "./publish.ts";
 export * from "./transform.ts";
 export * from "./catalog.ts";
+export * from "./frames.ts";
