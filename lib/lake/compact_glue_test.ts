@@ -86,31 +86,43 @@ Deno.test("compaction switches Glue partitions to the current generation; cleanu
   assert.equal(partitions.Partitions?.[0].StorageDescriptor?.Columns?.length, 9);
 });
 
-Deno.test("crawl --target aws on a compacted lake registers partitions at their generations, not projection (moto)", async () => {
+Deno.test("crawl, compact --glue, crawl again: Glue keeps each partition at its current objects (moto)", async () => {
   const endpoint = requireTestEnv("AWS_ENDPOINT_URL", "moto, e.g. http://127.0.0.1:5000");
   await using store = await s3TestStore({ prefix: "lake" });
   await writeSinkLake(store, spreadTicks({ days: 3 }), { group: GROUP });
-  await compactLake({ store, group: GROUP, graceMs: 0 });
   const database = `crawl_${crypto.randomUUID().slice(0, 8)}`;
-  const { stdout } = await runScript("crawl", [
-    "--target",
-    "aws",
+  const crawl = ["--target", "aws", "--lake", store.uri, "--database", database];
+  assert.match((await runScript("crawl", crawl)).stdout, /with partition projection/);
+  const compacted = await runScript("compact", [
     "--lake",
     store.uri,
+    "--group",
+    GROUP,
     "--database",
     database,
+    "--glue",
+    "--grace",
+    "0s",
   ]);
-  assert.match(stdout, /3 registered partitions \(the lake is compacted/);
+  assert.match(compacted.stdout, /Compacted 2 of 3 partitions/);
   const client = new GlueClient({ region: "us-east-1", endpoint });
-  const table = (await client.send(new GetTableCommand({ DatabaseName: database, Name: "ticks" })))
-    .Table!;
-  assert.notEqual(table.Parameters?.["projection.enabled"], "true");
-  const partitions = (await client.send(
-    new GetPartitionsCommand({ DatabaseName: database, TableName: "ticks" }),
-  )).Partitions!;
-  const views = await readTable(store, "ticks/");
-  assert.deepEqual(
-    partitions.map((p) => p.StorageDescriptor!.Location).sort(),
-    views.map((v) => `${store.uri}/${v.manifest?.folder ?? v.partition}`).sort(),
-  );
+  const check = async () => {
+    const table =
+      (await client.send(new GetTableCommand({ DatabaseName: database, Name: "ticks" })))
+        .Table!;
+    assert.notEqual(table.Parameters?.["projection.enabled"], "true");
+    const partitions = (await client.send(
+      new GetPartitionsCommand({ DatabaseName: database, TableName: "ticks" }),
+    )).Partitions!;
+    const views = await readTable(store, "ticks/");
+    assert.equal(views.filter((v) => v.manifest).length, 2);
+    assert.deepEqual(
+      partitions.map((p) => p.StorageDescriptor!.Location).sort(),
+      views.map((v) => `${store.uri}/${v.manifest?.folder ?? v.partition}`).sort(),
+    );
+  };
+  await check();
+  // Crawling the compacted lake again must not bring projection (and empty days) back.
+  assert.match((await runScript("crawl", crawl)).stdout, /3 registered partitions/);
+  await check();
 });
