@@ -207,7 +207,8 @@ export function parseKafkaSecurity(
 
 /**
  * The settings as `KEY=value` lines for a sourceable env file (`set -a; . file; set +a`), with
- * the password in it: write such a file readable by its owner only.
+ * the password in it: write such a file readable by its owner only. A value with characters a
+ * shell would change is single-quoted.
  *
  * @example
  * ```ts
@@ -216,21 +217,25 @@ export function parseKafkaSecurity(
  *   saslUsername: "pipeline", saslPassword: "s3cret", sslCaLocation: "/abs/ca.pem" });
  * // KAFKA_BROKERS=127.0.0.1:9096\nKAFKA_SECURITY_PROTOCOL=SASL_SSL\n…
  * ```
- * @throws {KafkaSecurityError} for a value a shell would not read back unchanged.
+ * @throws {KafkaSecurityError} for settings that do not work together, or a value with a line break.
  */
 export function renderClientEnv(brokers: readonly string[], security: KafkaSecurity): string {
   checkKafkaSecurity(security);
-  const lines = [`KAFKA_BROKERS=${brokers.join(",")}`];
+  const lines = [`KAFKA_BROKERS=${shellValue("KAFKA_BROKERS", brokers.join(","))}`];
   for (const field of KAFKA_SECURITY_FIELDS) {
     const value = security[field];
-    if (value === undefined) continue;
-    if (!/^[A-Za-z0-9_.,:\/@+=~-]+$/.test(value)) {
-      throw new KafkaSecurityError(
-        `${SECURITY_ENV[field]} has characters a shell would change; use letters, digits and ` +
-          "_ . , : / @ + = ~ - only.",
-      );
+    if (value !== undefined) {
+      lines.push(`${SECURITY_ENV[field]}=${shellValue(SECURITY_ENV[field], value)}`);
     }
-    lines.push(`${SECURITY_ENV[field]}=${value}`);
   }
   return lines.join("\n") + "\n";
+}
+
+/** `value` as a shell reads it back unchanged: bare when safe, else single-quoted. */
+function shellValue(name: string, value: string): string {
+  if (/[\r\n\0]/.test(value)) {
+    throw new KafkaSecurityError(`${name} has a line break; an env file cannot hold it.`);
+  }
+  if (/^[A-Za-z0-9_.,:\/@+=~-]+$/.test(value)) return value;
+  return `'${value.replaceAll("'", `'"'"'`)}'`;
 }

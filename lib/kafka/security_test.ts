@@ -81,7 +81,23 @@ Deno.test("messages name the flag when a flag set the value", () => {
   );
 });
 
-Deno.test("renderClientEnv writes sourceable KEY=value lines and refuses shell characters", async () => {
+/** Runs `script` in a clean `sh` after loading `envText` as client.env is loaded; its stdout. */
+async function sourced(envText: string, script: string): Promise<string> {
+  const file = await Deno.makeTempFile();
+  try {
+    await Deno.writeTextFile(file, envText);
+    const out = await new Deno.Command("sh", {
+      args: ["-c", `set -a; . "${file}"; set +a; ${script}`],
+      env: {},
+      clearEnv: true,
+    }).output();
+    return new TextDecoder().decode(out.stdout);
+  } finally {
+    await Deno.remove(file);
+  }
+}
+
+Deno.test("renderClientEnv writes sourceable KEY=value lines a shell reads back unchanged", async () => {
   const text = renderClientEnv(["127.0.0.1:9096"], {
     securityProtocol: "SASL_SSL",
     saslMechanism: "SCRAM-SHA-512",
@@ -101,30 +117,27 @@ Deno.test("renderClientEnv writes sourceable KEY=value lines and refuses shell c
       "",
     ].join("\n"),
   );
-  // A shell reads it back unchanged.
-  const file = await Deno.makeTempFile();
-  try {
-    await Deno.writeTextFile(file, text);
-    const out = await new Deno.Command("sh", {
-      args: ["-c", `set -a; . "${file}"; set +a; env | grep ^KAFKA_ | sort`],
-      env: {},
-      clearEnv: true,
-    }).output();
-    assert.deepEqual(
-      new TextDecoder().decode(out.stdout).trim().split("\n"),
-      text.trim().split("\n").sort(),
-    );
-  } finally {
-    await Deno.remove(file);
-  }
+  assert.deepEqual(
+    (await sourced(text, "env | grep ^KAFKA_ | sort")).trim().split("\n"),
+    text.trim().split("\n").sort(),
+  );
+  // Values a shell would change are quoted, and come back unchanged.
+  const odd = "pa ss'$x\"`\\!";
+  const quoted = renderClientEnv(["b:1"], {
+    securityProtocol: "SASL_SSL",
+    saslMechanism: "PLAIN",
+    saslUsername: "key",
+    saslPassword: odd,
+  });
+  assert.equal(await sourced(quoted, 'printf %s "$KAFKA_SASL_PASSWORD"'), odd);
   assert.throws(
     () =>
       renderClientEnv(["b:1"], {
         securityProtocol: "SASL_SSL",
         saslMechanism: "PLAIN",
         saslUsername: "key",
-        saslPassword: "has space$",
+        saslPassword: "line\nbreak",
       }),
-    /KAFKA_SASL_PASSWORD has characters a shell would change/,
+    /KAFKA_SASL_PASSWORD has a line break/,
   );
 });

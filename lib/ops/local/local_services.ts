@@ -20,7 +20,7 @@ import {
   runningLocalKafka,
 } from "./local_broker.ts";
 import { awsEmulatorEnv, MotoServer } from "./moto.ts";
-import { prepareSecureKafka, secureKafkaToStop, writeClientEnv } from "./secure_kafka.ts";
+import { prepareSecureKafka, secureKafkaToStop, writeSecureClientEnv } from "./secure_kafka.ts";
 import { createKafka } from "../../kafka/client.ts";
 import {
   KAFKA_SECURITY_FIELDS,
@@ -159,7 +159,7 @@ export async function upLocalServices(options: UpOptions = {}): Promise<UpResult
     await secure.cluster.ensureJars();
     const status = await secure.cluster.start();
     await checkLogin(status.bootstrap, secure.client);
-    const clientEnvFile = await writeClientEnv(secure);
+    const clientEnvFile = await writeSecureClientEnv(secure);
     result.kafka = {
       action: status.alreadyRunning ? "running" : "started",
       address: status.bootstrap,

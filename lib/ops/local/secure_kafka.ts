@@ -50,7 +50,7 @@ export interface SecureKafka {
   security: LocalBrokerSecurity;
   /** The settings a client needs, as `client.env` holds them. */
   client: KafkaSecurity;
-  /** `client.env`, written by {@linkcode writeClientEnv}. */
+  /** `client.env`, written by {@linkcode writeSecureClientEnv}. */
   clientEnvFile: string;
 }
 
@@ -80,11 +80,11 @@ export function secureKafkaToStop(
  *
  * @example
  * ```ts ignore
- * import { prepareSecureKafka, writeClientEnv } from "./secure_kafka.ts";
+ * import { prepareSecureKafka, writeSecureClientEnv } from "./secure_kafka.ts";
  * const secure = await prepareSecureKafka();
  * await secure.cluster.ensureJars();
  * await secure.cluster.start();
- * await writeClientEnv(secure); // .cache/kafka/client.env
+ * await writeSecureClientEnv(secure); // .cache/kafka/client.env
  * ```
  * @throws {LocalBrokerError} when its data folder was formatted without the saved password.
  * @throws {BrokerTlsError} / {MissingToolError} when `keytool` fails or is missing.
@@ -134,7 +134,7 @@ export async function prepareSecureKafka(options: SecureKafkaOptions = {}): Prom
  * Writes `client.env` (owner-only: it holds the password): `KAFKA_BROKERS` and the security
  * settings of the secure broker, loadable with `set -a; . .cache/kafka/client.env; set +a`.
  */
-export async function writeClientEnv(secure: SecureKafka): Promise<string> {
+export async function writeSecureClientEnv(secure: SecureKafka): Promise<string> {
   const text = "# The local secure broker (deno task up --secure). Load it into a shell with:\n" +
     "#   set -a; . .cache/kafka/client.env; set +a\n" +
     renderClientEnv(secure.cluster.bootstrap.split(","), secure.client);
