@@ -19,14 +19,22 @@ import {
   UsageError,
 } from "../lib/cli.ts";
 import { ConfigError, configFlags, loadConfig, type PipelineConfig } from "../lib/config.ts";
-import { tablePrefix } from "../lib/lake/layout.ts";
+import { DEFAULT_TABLE, tablePrefix } from "../lib/lake/layout.ts";
 import { openStore } from "../lib/lake/open_store.ts";
 import { consoleLogger } from "../lib/log.ts";
-import { ANALYSES, analysisSql, type Interval } from "../lib/query/analyses.ts";
+import {
+  ANALYSES,
+  ANALYSIS_SOURCES,
+  type AnalysisName,
+  type AnalysisSource,
+  analysisSql,
+  type Interval,
+} from "../lib/query/analyses.ts";
 import { queryAthena } from "../lib/query/athena.ts";
 import { formatResult, OUTPUT_FORMATS } from "../lib/query/format.ts";
 import { openLocalEngine, s3CloudOptions } from "../lib/query/local.ts";
 import type { QueryResult } from "../lib/query/result.ts";
+import { chooseSource, curatedTables } from "../lib/transform/frames.ts";
 
 const COMMAND = {
   usage: [
@@ -37,7 +45,9 @@ const COMMAND = {
   ],
   about:
     `The lake is the table "ticks" (columns symbol, ts, open, high, low, close, adj_close, volume,
-close_usd and the partition column dt = 'YYYY-MM-DD').`,
+close_usd and the partition column dt = 'YYYY-MM-DD'); after "deno task transform" also the
+curated tables "bars_daily" (one row per symbol and day, partition dt) and "symbols" (name,
+exchange, country, currency, last close), which SQL can join.`,
   flags: {
     target: {
       type: "string",
@@ -53,6 +63,12 @@ close_usd and the partition column dt = 'YYYY-MM-DD').`,
     symbol: { type: "string", multiple: true, description: "--named: only this symbol (repeat)" },
     window: { type: "string", description: "--named: window length N" },
     limit: { type: "string", description: "--named: at most N rows" },
+    source: {
+      type: "string",
+      description:
+        "--named: ticks, bars_daily, or auto (bars_daily for ohlc/vwap when deno task transform is up to date)",
+      default: "auto",
+    },
     ...configFlags("lake", "database", "table", "workgroup", "athenaOutput", "region", "endpoint"),
   },
   footer: "Ctrl-C cancels a running Athena query (StopQueryExecution).",
@@ -68,7 +84,7 @@ async function query({ values, positionals }: ParsedFlags): Promise<number> {
   const target = choiceFlag("target", values.target, ["local", "aws"] as const) ?? "local";
   const engine = target === "aws" ? "athena" : "local";
   const config = loadConfig({ flags: values });
-  const sql = sqlToRun({ values, positionals }, engine, config);
+  const sql = sqlToRun({ values, positionals }, engine, config, await sourceOf(values, config));
   const result = engine === "local"
     ? await queryLake(sql, config)
     : await queryOnAthena(sql, config);
@@ -89,6 +105,7 @@ function sqlToRun(
   { values, positionals }: ParsedFlags,
   engine: "local" | "athena",
   config: PipelineConfig,
+  source?: AnalysisSource,
 ): string {
   if (values.named !== undefined) {
     if (positionals.length > 0) {
@@ -103,6 +120,7 @@ function sqlToRun(
       symbols: values.symbol as string[] | undefined,
       window: numberFlag("window", values.window, whole),
       limit: numberFlag("limit", values.limit, whole),
+      source,
     });
   }
   if (positionals.length !== 1 || positionals[0].trim() === "") {
@@ -110,20 +128,44 @@ function sqlToRun(
       'Give one SQL statement in quotes, e.g. deno task query "SELECT * FROM ticks LIMIT 5", or --named <analysis> (see --list).',
     );
   }
-  for (const flag of ["interval", "from", "to", "symbol", "window", "limit"] as const) {
+  for (const flag of ["interval", "from", "to", "symbol", "window", "limit", "source"] as const) {
     if (values[flag] !== undefined) throw new UsageError(`--${flag} only applies with --named.`);
   }
   return positionals[0];
 }
 
-/** Polars SQL over the lake (a folder or S3). */
+/**
+ * The table a named analysis reads (`--source`, default auto: `bars_daily` for ohlc/vwap when it
+ * is up to date with ticks), said on stderr; `undefined` without `--named`.
+ */
+async function sourceOf(
+  values: ParsedFlags["values"],
+  config: PipelineConfig,
+): Promise<AnalysisSource | undefined> {
+  const name = stringFlag("named", values.named);
+  if (name === undefined || !Object.hasOwn(ANALYSES, name)) return undefined;
+  const requested = choiceFlag("source", values.source, ["auto", ...ANALYSIS_SOURCES] as const);
+  if (config.table !== DEFAULT_TABLE && requested !== "bars_daily") return undefined;
+  const store = openStore(config.lake, { region: config.region, endpoint: config.endpoint });
+  const choice = await chooseSource(store, name as AnalysisName, {
+    requested,
+    from: stringFlag("from", values.from),
+    to: stringFlag("to", values.to),
+  });
+  consoleLogger.info(`${name} reads ${choice.source}: ${choice.reason}.`);
+  return choice.source;
+}
+
+/** Polars SQL over the lake (a folder or S3), with the curated tables beside `ticks`. */
 async function queryLake(sql: string, config: PipelineConfig): Promise<QueryResult> {
   const store = openStore(config.lake, { region: config.region, endpoint: config.endpoint });
+  const cloudOptions = s3CloudOptions({ region: config.region, endpoint: config.endpoint });
   const local = await openLocalEngine({
     store,
     table: config.table,
     prefix: tablePrefix(config.table),
-    cloudOptions: s3CloudOptions({ region: config.region, endpoint: config.endpoint }),
+    cloudOptions,
+    tables: curatedTables({ cloudOptions }),
   });
   return await local.query(sql);
 }

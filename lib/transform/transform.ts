@@ -96,29 +96,7 @@ export async function transformLake(options: TransformOptions): Promise<Transfor
   const { store } = options;
   const logger = options.logger ?? silentLogger;
   const source = options.source ?? DEFAULT_TABLE;
-  checkRange(options.from, options.to);
-  const inRange = (dt: string) =>
-    (options.from === undefined || dt >= options.from) &&
-    (options.to === undefined || dt <= options.to);
-
-  const all = await tablePartitions(store, source);
-  if (all.size === 0) {
-    throw new TransformError(
-      `The lake ${store.uri} has no ${source} (expected ${source}/dt=YYYY-MM-DD/*.parquet or ` +
-        "*.jsonl): run `deno task consume` first, or pass --lake to point at another lake.",
-    );
-  }
-  const inputs = new Map([...all].filter(([dt]) => inRange(dt)));
-  const state = await readState(store, BARS_DAILY);
-  const rebuild: [string, StoredObject[], string][] = [];
-  for (const [dt, objects] of [...inputs].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const inputsHash = await fingerprint(objects);
-    if (options.full || state.partitions[dt]?.inputs !== inputsHash) {
-      rebuild.push([dt, objects, inputsHash]);
-    }
-  }
-  const removed = Object.keys(state.partitions).filter((dt) => inRange(dt) && !inputs.has(dt))
-    .sort();
+  const { inputs, state, rebuild, removed } = await planTransform(store, options);
   logger.info(
     `${inputs.size} ${source} partition(s) in range; ${rebuild.length} to rebuild` +
       (removed.length ? `, ${removed.length} to remove (their ${source} are gone)` : "") + ".",
@@ -160,6 +138,52 @@ export async function transformLake(options: TransformOptions): Promise<Transfor
   report.symbols = await buildSymbols(store, state.partitions, options);
   report.elapsedMs = performance.now() - started;
   return report;
+}
+
+/** Which partitions a run would rebuild or remove; see {@linkcode pendingPartitions}. */
+async function planTransform(
+  store: Store,
+  options: Pick<TransformOptions, "source" | "from" | "to" | "full">,
+) {
+  const source = options.source ?? DEFAULT_TABLE;
+  checkRange(options.from, options.to);
+  const inRange = (dt: string) =>
+    (options.from === undefined || dt >= options.from) &&
+    (options.to === undefined || dt <= options.to);
+  const all = await tablePartitions(store, source);
+  if (all.size === 0) {
+    throw new TransformError(
+      `The lake ${store.uri} has no ${source} (expected ${source}/dt=YYYY-MM-DD/*.parquet or ` +
+        "*.jsonl): run `deno task consume` first, or pass --lake to point at another lake.",
+    );
+  }
+  const inputs = new Map([...all].filter(([dt]) => inRange(dt)));
+  const state = await readState(store, BARS_DAILY);
+  const rebuild: [string, StoredObject[], string][] = [];
+  for (const [dt, objects] of [...inputs].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const inputsHash = await fingerprint(objects);
+    if (options.full || state.partitions[dt]?.inputs !== inputsHash) {
+      rebuild.push([dt, objects, inputsHash]);
+    }
+  }
+  const removed = Object.keys(state.partitions).filter((dt) => inRange(dt) && !inputs.has(dt))
+    .sort();
+  return { inputs, state, rebuild, removed };
+}
+
+/**
+ * The `dt` partitions (in range) whose `bars_daily` is not up to date with the ticks: to rebuild
+ * (new or changed ticks) or to remove (ticks gone). Both empty: `bars_daily` answers exactly what
+ * `ticks` would. Costs one listing of the ticks and no reads of data.
+ *
+ * @throws {TransformError} for a bad range or a lake without ticks.
+ */
+export async function pendingPartitions(
+  store: Store,
+  options: Pick<TransformOptions, "source" | "from" | "to"> = {},
+): Promise<{ rebuild: string[]; remove: string[] }> {
+  const { rebuild, removed } = await planTransform(store, options);
+  return { rebuild: rebuild.map(([dt]) => dt), remove: removed };
 }
 
 /**
