@@ -10,6 +10,7 @@
 import type { Kafka } from "kafkajs";
 import { classifyKafkaFailure, createKafka, KafkaUnavailableError } from "../kafka/client.ts";
 import type { KafkaSecurity } from "../kafka/security.ts";
+import { readTable } from "../lake/generations.ts";
 import { tablePrefix } from "../lake/layout.ts";
 import { openStore } from "../lake/open_store.ts";
 import { formatBytes, formatCount } from "../progress.ts";
@@ -236,9 +237,12 @@ export async function requireLake(
   let objects = 0;
   let bytes = 0;
   try {
-    for await (const object of store.list(tablePrefix(settings.table))) {
-      objects++;
-      bytes += object.size;
+    // The live objects (lib/lake/generations.ts): a compacted day counts its merged objects only.
+    for (const view of await readTable(store, tablePrefix(settings.table))) {
+      for (const object of view.objects) {
+        objects++;
+        bytes += object.size;
+      }
     }
   } catch (error) {
     throw new PrerequisiteError(
