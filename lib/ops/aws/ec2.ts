@@ -744,27 +744,18 @@ export async function destroyEc2(
 ): Promise<Ec2Teardown> {
   const { client } = options;
   const logger = options.logger ?? silentLogger;
-  const instances = (await findInstances(client, name, [
-    "pending",
-    "running",
-    "stopping",
-    "stopped",
-    "shutting-down",
-  ])).map((i) => i.InstanceId!);
+  const { instances, securityGroups } = await findDeployment(client, name);
   if (instances.length > 0) {
     await client.send(new TerminateInstancesCommand({ InstanceIds: instances }));
     logger.info(`Terminating ${instances.join(", ")}; waiting until they are gone.`);
     await waitFor(client, instances, "terminated", options);
   }
-  const { SecurityGroups = [] } = await client.send(
-    new DescribeSecurityGroupsCommand({ Filters: tagFilters(name) }),
-  );
   const groups: string[] = [];
-  for (const group of SecurityGroups) {
+  for (const groupId of securityGroups) {
     const deadline = Date.now() + (options.timeoutMs ?? 300_000);
     for (;;) {
       try {
-        await client.send(new DeleteSecurityGroupCommand({ GroupId: group.GroupId }));
+        await client.send(new DeleteSecurityGroupCommand({ GroupId: groupId }));
         break;
       } catch (error) {
         // The network interface of a just-terminated instance can hold the group for a while.
@@ -772,8 +763,8 @@ export async function destroyEc2(
         await sleep(options.pollMs ?? 5000);
       }
     }
-    groups.push(group.GroupId!);
-    logger.info(`Deleted security group ${group.GroupId}.`);
+    groups.push(groupId);
+    logger.info(`Deleted security group ${groupId}.`);
   }
   if (instances.length === 0 && groups.length === 0) {
     logger.info(`Nothing tagged ${PROJECT_TAG.key}=${PROJECT_TAG.value}, Name=${name} is left.`);

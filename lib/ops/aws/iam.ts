@@ -322,6 +322,17 @@ function listLakePrefix(arns: PipelineArns): PolicyStatement {
   };
 }
 
+/** ListBucket on the Athena results bucket, under the results prefix only. */
+function listResultsPrefix(arns: PipelineArns): PolicyStatement {
+  return {
+    Sid: "ListResultsPrefix",
+    Effect: "Allow",
+    Action: ["s3:ListBucket"],
+    Resource: [arns.outputBucket],
+    ...(arns.outputList ? { Condition: arns.outputList } : {}),
+  };
+}
+
 function readLakeObjects(arns: PipelineArns): PolicyStatement {
   return {
     Sid: "ReadLakeObjects",
@@ -468,13 +479,7 @@ function athenaQueryPolicy(config: PipelineConfig, arns: PipelineArns): Pipeline
         Action: ["s3:GetBucketLocation"],
         Resource: [arns.outputBucket],
       },
-      {
-        Sid: "ListResultsPrefix",
-        Effect: "Allow",
-        Action: ["s3:ListBucket"],
-        Resource: [arns.outputBucket],
-        ...(arns.outputList ? { Condition: arns.outputList } : {}),
-      },
+      listResultsPrefix(arns),
     ),
   };
 }
@@ -624,13 +629,7 @@ function ec2OperatorPolicy(arns: PipelineArns): PipelinePolicy {
         Action: ["s3:DeleteObject"],
         Resource: [arns.outputObjects],
       },
-      {
-        Sid: "ListAthenaResults",
-        Effect: "Allow",
-        Action: ["s3:ListBucket"],
-        Resource: [arns.outputBucket],
-        ...(arns.outputList ? { Condition: arns.outputList } : {}),
-      },
+      listResultsPrefix(arns),
     ),
   };
 }

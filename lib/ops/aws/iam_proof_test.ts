@@ -244,28 +244,11 @@ Deno.test({
       const out = await Deno.makeTempDir({ prefix: "iam_proof_" });
       try {
         const noRead = await moto.userWith(without(policy("ec2-operator"), "ssm:GetParameters"));
-        const unread = await run(
-          moto,
-          noRead,
-          "ec2.ts",
-          "credentials",
-          "--name",
-          NAME,
-          "--out",
-          out,
-        );
+        const credentials = ["credentials", "--name", NAME, "--out", out];
+        const unread = await run(moto, noRead, "ec2.ts", ...credentials);
         assert.notEqual(unread.code, 0);
         assert.match(unread.out, /AWS denied ssm:GetParameters/);
-        const fetched = await run(
-          moto,
-          user,
-          "ec2.ts",
-          "credentials",
-          "--name",
-          NAME,
-          "--out",
-          out,
-        );
+        const fetched = await run(moto, user, "ec2.ts", ...credentials);
         assert.equal(fetched.code, 0, fetched.out);
         assert.doesNotMatch(fetched.out, /s3cret-pass/, "the password is never printed");
         assert.match(
