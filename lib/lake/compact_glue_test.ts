@@ -44,13 +44,9 @@ Deno.test("compaction switches Glue partitions to the current generation; cleanu
   let now = Date.UTC(2021, 6, 1);
   await compactLake({ store, group: GROUP, now: () => now, graceMs: 60_000 });
   now += 120_000;
-  const rerun = await compactLake({
-    store,
-    group: GROUP,
-    now: () => now,
-    graceMs: 60_000,
-    catalog,
-  });
+  const runWithGlue = () =>
+    compactLake({ store, group: GROUP, now: () => now, graceMs: 60_000, catalog });
+  const rerun = await runWithGlue();
   // The rerun switches Glue first and keeps the replaced objects: Athena may have planned a
   // query on the old location a moment ago.
   assert.equal(rerun.cleaned.objects, 0);
@@ -70,13 +66,7 @@ Deno.test("compaction switches Glue partitions to the current generation; cleanu
 
   // The next run after the grace period deletes them; Glue already points at the generations.
   now += 120_000;
-  const later = await compactLake({
-    store,
-    group: GROUP,
-    now: () => now,
-    graceMs: 60_000,
-    catalog,
-  });
+  const later = await runWithGlue();
   assert.ok(later.cleaned.objects > 0);
   assert.equal(await store.get(keys[0]), undefined);
   assert.deepEqual(await locations(), expected);
