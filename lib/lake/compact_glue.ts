@@ -30,6 +30,7 @@ import {
   UpdatePartitionCommand,
   UpdateTableCommand,
 } from "@aws-sdk/client-glue";
+import { nameDeniedActions } from "../aws_denied.ts";
 import type { LakeDiscovery } from "../catalog/discover.ts";
 import { ensureGlueTable, type GlueLike } from "../catalog/glue.ts";
 import { tableInput, type TableInputOptions } from "../catalog/table_input.ts";
@@ -67,7 +68,7 @@ export class GluePartitionCatalog implements PartitionCatalog {
   constructor(options: GluePartitionCatalogOptions) {
     this.#options = options;
     this.#client = options.client ??
-      new GlueClient({ region: options.region, endpoint: options.endpoint });
+      nameDeniedActions(new GlueClient({ region: options.region, endpoint: options.endpoint }));
     this.#logger = options.logger ?? silentLogger;
   }
 
@@ -230,7 +231,7 @@ export async function defineLakeTable(
   const table = options.table ?? discovery.table;
   const location = `${store.uri.replace(/\/+$/, "")}/${discovery.table}/`;
   const client = options.client ??
-    new GlueClient({ region: options.region, endpoint: options.endpoint });
+    nameDeniedActions(new GlueClient({ region: options.region, endpoint: options.endpoint }));
   const registered = Object.keys(discovery.generations).length > 0;
   const result = await ensureGlueTable({
     client,
