@@ -22,6 +22,9 @@ import { queryAthena } from "../query/athena.ts";
 import { openLocalEngine, s3CloudOptions } from "../query/local.ts";
 import type { QueryResult } from "../query/result.ts";
 import type { NotebookSettings } from "./settings.ts";
+import { catalogCurated } from "../transform/catalog.ts";
+import { curatedTables, type TableSize, tableSizes } from "../transform/frames.ts";
+import { transformLake, type TransformReport } from "../transform/transform.ts";
 
 /** What {@linkcode LakeAnalysis.catalog} found and where it wrote the table. */
 export interface CatalogSummary {
@@ -41,6 +44,11 @@ export interface LakeAnalysis {
   catalog(): Promise<CatalogSummary>;
   /** Runs one SQL statement on the target's engine. */
   sql(sql: string): Promise<QueryResult>;
+  /**
+   * Builds the curated tables (`deno task transform`: `bars_daily`, `symbols`), catalogs them for
+   * the target and returns what it did with the sizes of the raw and curated tables.
+   */
+  transform(): Promise<{ report: TransformReport; sizes: TableSize[] }>;
   /** Runs a named analysis (see `deno task query --list`). */
   named(name: AnalysisName, options?: AnalysisOptions): Promise<QueryResult>;
 }
@@ -81,6 +89,9 @@ export function openLakeAnalysis(
       table: settings.table,
       prefix: tablePrefix(settings.table),
       cloudOptions: s3CloudOptions({ region: settings.region, endpoint: settings.endpoint }),
+      tables: curatedTables({
+        cloudOptions: s3CloudOptions({ region: settings.region, endpoint: settings.endpoint }),
+      }),
     });
     return await (await local).query(text);
   };
@@ -105,6 +116,19 @@ export function openLakeAnalysis(
         logger,
       });
       return { discovery, where: `glue://${settings.database}.${settings.table}` };
+    },
+    async transform() {
+      const report = await transformLake({ store, logger });
+      await catalogCurated({
+        store,
+        target: engine === "local" ? "local" : "aws",
+        database: settings.database,
+        region: settings.region,
+        endpoint: settings.endpoint,
+        logger,
+      });
+      local = undefined; // the engine lists the new tables when it opens again
+      return { report, sizes: await tableSizes(store) };
     },
     sql,
     named: (name, analysisOptions = {}) =>

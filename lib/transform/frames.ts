@@ -94,3 +94,40 @@ export async function chooseSource(
     ? { source: "ticks", reason: why }
     : { source: BARS_DAILY, reason: `--source ${BARS_DAILY}, although ${why}` };
 }
+
+/** The size of one lake table. */
+export interface TableSize {
+  /** Table name. */
+  table: string;
+  /** `dt` partitions (0 for an unpartitioned table). */
+  partitions: number;
+  /** Live objects (by the reader rule). */
+  objects: number;
+  /** Their bytes. */
+  bytes: number;
+}
+
+/**
+ * The raw and curated tables side by side (`ticks`, `bars_daily`, `symbols`): partitions, live
+ * objects and bytes, by the lake's reader rule. Tables the lake does not hold are left out.
+ */
+export async function tableSizes(
+  store: Store,
+  tables = ["ticks", BARS_DAILY],
+): Promise<TableSize[]> {
+  const sizes: TableSize[] = [];
+  for (const table of tables) {
+    const views = (await readTable(store, tablePrefix(table))).filter((v) => v.objects.length);
+    if (views.length === 0) continue;
+    const objects = views.flatMap((v) => v.objects);
+    sizes.push({
+      table,
+      partitions: views.length,
+      objects: objects.length,
+      bytes: objects.reduce((n, o) => n + o.size, 0),
+    });
+  }
+  const symbols = await store.get(curatedTableKey(SYMBOLS));
+  if (symbols) sizes.push({ table: SYMBOLS, partitions: 0, objects: 1, bytes: symbols.byteLength });
+  return sizes;
+}
