@@ -28,3 +28,4 @@ export * from "./ingest/mod.ts";
 export * from "./lake/mod.ts";
 export * from "./catalog/mod.ts";
 export * from "./query/mod.ts";
+export * from "./transform/mod.ts";
