@@ -182,51 +182,41 @@ const ohlc: Analysis = {
   options: ["interval", "from", "to", "symbols", "source"],
   sources: ["ticks", "bars_daily"],
   sql(engine, options = {}) {
+    const period = (ts: string) => periodExpression(engine, interval(options, "day"), ts);
     if (source(options, "ohlc") === "bars_daily") {
-      return ohlcFromBars(periodExpression(engine, interval(options, "day"), "first_ts"), options);
+      // The same rules one level up: a day's open is already its first non-null open, its close
+      // its last non-null close; bars are the summed tick counts.
+      return ohlcSql({
+        from: "bars_daily",
+        ts: "first_ts",
+        period: period("first_ts"),
+        bars: "ticks",
+      }, options);
     }
-    const period = periodExpression(engine, interval(options, "day"));
-    return `WITH bucketed AS (
-  SELECT symbol, ts, open, high, low, close, volume, ${period} AS period
-  FROM ${table(options)} ${where(options)}
-), ranked AS (
-  SELECT symbol, ts, open, high, low, close, volume, period,
-    ROW_NUMBER() OVER (
-      PARTITION BY symbol, period ORDER BY CASE WHEN open IS NULL THEN 1 ELSE 0 END, ts
-    ) AS rn_first,
-    ROW_NUMBER() OVER (
-      PARTITION BY symbol, period ORDER BY CASE WHEN close IS NULL THEN 0 ELSE 1 END DESC, ts DESC
-    ) AS rn_last
-  FROM bucketed
-)
-SELECT symbol, period,
-  MAX(CASE WHEN rn_first = 1 THEN open END) AS open,
-  MAX(high) AS high,
-  MIN(low) AS low,
-  MAX(CASE WHEN rn_last = 1 THEN close END) AS close,
-  SUM(volume) AS volume,
-  COUNT(*) AS bars
-FROM ranked
-GROUP BY symbol, period
-ORDER BY symbol, period`;
+    return ohlcSql({ from: table(options), ts: "ts", period: period("ts") }, options);
   },
 };
 
 /**
- * `ohlc` from the daily bars: the same rules one level up (a day's open is already its first
- * non-null open, its close its last non-null close), `bars` the summed tick counts.
+ * The `ohlc` query over rows with open/high/low/close/volume and a time column `ts` (ticks, or
+ * daily bars by `first_ts`); `bars` names a column holding each row's tick count (none: one each).
  */
-function ohlcFromBars(period: string, options: AnalysisOptions): string {
+function ohlcSql(
+  rows: { from: string; ts: string; period: string; bars?: string },
+  options: AnalysisOptions,
+): string {
+  const { from, ts, period, bars } = rows;
+  const columns = `symbol, ${ts}, open, high, low, close, volume${bars ? `, ${bars}` : ""}`;
   return `WITH bucketed AS (
-  SELECT symbol, first_ts, open, high, low, close, volume, ticks, ${period} AS period
-  FROM bars_daily ${where(options)}
+  SELECT ${columns}, ${period} AS period
+  FROM ${from} ${where(options)}
 ), ranked AS (
-  SELECT symbol, first_ts, open, high, low, close, volume, ticks, period,
+  SELECT ${columns}, period,
     ROW_NUMBER() OVER (
-      PARTITION BY symbol, period ORDER BY CASE WHEN open IS NULL THEN 1 ELSE 0 END, first_ts
+      PARTITION BY symbol, period ORDER BY CASE WHEN open IS NULL THEN 1 ELSE 0 END, ${ts}
     ) AS rn_first,
     ROW_NUMBER() OVER (
-      PARTITION BY symbol, period ORDER BY CASE WHEN close IS NULL THEN 0 ELSE 1 END DESC, first_ts DESC
+      PARTITION BY symbol, period ORDER BY CASE WHEN close IS NULL THEN 0 ELSE 1 END DESC, ${ts} DESC
     ) AS rn_last
   FROM bucketed
 )
@@ -236,7 +226,7 @@ SELECT symbol, period,
   MIN(low) AS low,
   MAX(CASE WHEN rn_last = 1 THEN close END) AS close,
   SUM(volume) AS volume,
-  SUM(ticks) AS bars
+  ${bars ? `SUM(${bars})` : "COUNT(*)"} AS bars
 FROM ranked
 GROUP BY symbol, period
 ORDER BY symbol, period`;
