@@ -87,8 +87,12 @@ export interface UserDataOptions {
   name?: string;
   /** The SCRAM user the pipeline logs in as; ACLs are granted to it. @default {"pipeline"} */
   pipelineUser?: string;
-  /** Consumer groups the pipeline user may use: every group starting with this. @default {"stock_market"} */
-  groupPrefix?: string;
+  /**
+   * Consumer groups the pipeline user may use: every group starting with one of these (the lake
+   * sink's and the notebooks' `stock_market…`, `deno task tail`'s throwaway `tail-…`).
+   * @default {["stock_market", "tail-"]}
+   */
+  groupPrefixes?: string[];
   /** The Kafka tarball's SHA-512 (128 hex digits). @default {KAFKA_TARBALL_SHA512} */
   kafkaSha512?: string;
 }
@@ -218,7 +222,7 @@ interface UserDataSettings {
   swapMb: number;
   name: string;
   pipelineUser: string;
-  groupPrefix: string;
+  groupPrefixes: string[];
   sha512: string;
 }
 
@@ -248,13 +252,13 @@ function userDataSettings(options: UserDataOptions): UserDataSettings {
   }
   const name = options.name ?? "stock-market-kafka";
   const pipelineUser = options.pipelineUser ?? PIPELINE_KAFKA_USER;
-  const groupPrefix = options.groupPrefix ?? "stock_market";
-  for (
-    const [what, value] of [["name", name], ["pipelineUser", pipelineUser], [
-      "groupPrefix",
-      groupPrefix,
-    ]]
-  ) {
+  const groupPrefixes = options.groupPrefixes ?? ["stock_market", "tail-"];
+  const names = [
+    ["name", name],
+    ["pipelineUser", pipelineUser],
+    ...groupPrefixes.map((prefix) => ["groupPrefixes entry", prefix]),
+  ];
+  for (const [what, value] of names) {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(value)) {
       throw new UserDataError(
         `${what} "${value}" must be up to 63 letters, digits, '.', '_' or '-'.`,
@@ -271,7 +275,7 @@ function userDataSettings(options: UserDataOptions): UserDataSettings {
     swapMb,
     name,
     pipelineUser,
-    groupPrefix,
+    groupPrefixes,
     sha512,
   };
 }
@@ -453,9 +457,9 @@ fi
  * listener (only processes on the instance reach it).
  */
 export function topicsAndAclsSection(
-  { topics, internalPort, partitions, pipelineUser, groupPrefix }: Pick<
+  { topics, internalPort, partitions, pipelineUser, groupPrefixes }: Pick<
     UserDataSettings,
-    "topics" | "internalPort" | "partitions" | "pipelineUser" | "groupPrefix"
+    "topics" | "internalPort" | "partitions" | "pipelineUser" | "groupPrefixes"
   >,
 ): string {
   const bootstrap = `--bootstrap-server "127.0.0.1:${internalPort}"`;
@@ -470,14 +474,17 @@ export function topicsAndAclsSection(
   --operation Describe --operation Read --operation Write --operation Create --operation DescribeConfigs \\
   --topic ${shellQuote(topic)}`
   ).join("\n");
+  const groupAcls = groupPrefixes.map((prefix) =>
+    `${acl} \\
+  --operation Describe --operation Read --operation Delete \\
+  --group ${shellQuote(prefix)} --resource-pattern-type prefixed`
+  ).join("\n");
   return `echo "kafka-setup: creating topics"
 ${createTopics}
 
 echo "kafka-setup: granting User:${pipelineUser} its topics, its groups and the cluster's metadata"
 ${topicAcls}
-${acl} \\
-  --operation Describe --operation Read --operation Delete \\
-  --group ${shellQuote(groupPrefix)} --resource-pattern-type prefixed
+${groupAcls}
 ${acl} \\
   --operation Describe --operation IdempotentWrite --cluster
 `;

@@ -153,6 +153,11 @@ Deno.test("the broker is secure by default: SASL_SSL outside, loopback PLAINTEXT
     /--allow-principal User:pipeline \\\n.*--operation Read --operation Write.*\\\n {2}--topic 'stock_market'$/m,
   );
   assert.match(script, /--group 'stock_market' --resource-pattern-type prefixed/);
+  assert.match(
+    script,
+    /--group 'tail-' --resource-pattern-type prefixed/,
+    "deno task tail's group",
+  );
   assert.match(script, /--operation Describe --operation IdempotentWrite --cluster/);
   assert.doesNotMatch(script, /allow-principal User:\*|allow-principal 'User:\*'/);
   // Client settings go to Parameter Store as SecureStrings, the password through a file.
