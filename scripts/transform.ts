@@ -60,7 +60,8 @@ async function transform({ values }: ParsedFlags): Promise<void> {
   });
   progress.done(
     `${BARS_DAILY}: ${report.rebuilt.length} of ${report.partitions} partition(s) rebuilt, ` +
-      `${report.written.length} written (${report.rows} rows), ${report.removed.length} removed; ` +
+      `${report.written.length} written (${report.rows} rows), ${report.removed.length} removed, ` +
+      `${report.collected.length} replaced object(s) deleted; ` +
       `${SYMBOLS}: ${report.symbols}; ${(report.elapsedMs / 1000).toFixed(2)} s.`,
   );
 }

@@ -10,7 +10,7 @@
  * - A **changed** partition is replaced by a new generation: the new object goes into the draft's
  *   own folder (`_g000002-<run>/part-00000.parquet`, invisible to readers), then one manifest
  *   write (`putIfAbsent`) switches every reader from the old object to the new one. The old one
- *   is deleted by `collectGarbage` once the grace period has passed. A crash anywhere leaves the
+ *   is deleted by {@linkcode collectReplaced} (every transform run calls it) once the grace period has passed. A crash anywhere leaves the
  *   old or the new version live, never both, never half.
  * - Identical bytes are never written again: a rerun leaves the lake as it was.
  *
@@ -23,6 +23,7 @@
 import {
   beginGeneration,
   collectGarbage,
+  DEFAULT_GRACE_MS,
   isDataKey,
   publishGeneration,
   readTable,
@@ -68,12 +69,6 @@ export function curatedTableKey(table: string): string {
 /** What {@linkcode publishPartition} did. */
 export type PublishOutcome = "written" | "unchanged";
 
-/** Options of {@linkcode publishPartition}. */
-export interface PublishPartitionOptions {
-  /** Wait this long after a switch before deleting what it replaced. @default generations' 15 minutes */
-  graceMs?: number;
-}
-
 /**
  * Publishes the new contents of one curated partition (`dt` given) or of an unpartitioned table
  * (`dt` omitted) so readers switch atomically from the old to the new contents (see the module
@@ -84,7 +79,6 @@ export async function publishPartition(
   table: string,
   dt: string | undefined,
   body: Uint8Array,
-  options: PublishPartitionOptions = {},
 ): Promise<PublishOutcome> {
   if (dt === undefined) {
     const key = curatedTableKey(table);
@@ -95,9 +89,6 @@ export async function publishPartition(
   }
   const partition = partitionPrefix(table, dt);
   const draft = await beginGeneration(store, partition);
-  // Only a partition with a manifest has anything to collect (and collecting never touches the
-  // live objects the draft saw).
-  if (draft.base) await collectGarbage(store, partition, { graceMs: options.graceMs });
   if (draft.live.length === 0 && !draft.base) {
     // Never published: one atomic put of a new key (a replaced key stays excluded by the manifest).
     await store.put(curatedPartitionKey(table, dt), body);
@@ -125,6 +116,23 @@ export async function removePartition(store: Store, table: string, dt: string): 
     objects: [],
     replace: draft.live.filter((o) => isDataKey(partition, o.key)).map((o) => o.key),
   });
+}
+
+/**
+ * Deletes what earlier rebuilds of a curated table replaced, in every partition whose switch is
+ * older than `graceMs` (queries that listed before it have finished); returns the keys deleted.
+ */
+export async function collectReplaced(
+  store: Store,
+  table: string,
+  graceMs = DEFAULT_GRACE_MS,
+): Promise<string[]> {
+  const deleted: string[] = [];
+  for (const view of await readTable(store, tablePrefix(table))) {
+    if (!view.manifest) continue;
+    deleted.push(...(await collectGarbage(store, view.partition, { graceMs })).deleted);
+  }
+  return deleted;
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

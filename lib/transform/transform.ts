@@ -14,7 +14,7 @@ import type { Store, StoredObject } from "../lake/store.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { PRICE_COLUMNS } from "../tick.ts";
 import { BARS_DAILY, barsDailyFrame, decodeCurated, encodeCurated } from "./bars_daily.ts";
-import { publishPartition, removePartition, tablePartitions } from "./publish.ts";
+import { collectReplaced, publishPartition, removePartition, tablePartitions } from "./publish.ts";
 import { fingerprint, readState, sha256, writeState } from "./state.ts";
 import { DEFAULT_SYMBOLS_FILE, loadSymbolInfo, SYMBOLS, symbolsFrame } from "./symbols.ts";
 
@@ -36,6 +36,11 @@ export interface TransformOptions {
   checkpointMs?: number;
   /** Partitions rebuilt at the same time. @default 4 */
   concurrency?: number;
+  /**
+   * Objects replaced by an earlier run are deleted once their switch is this old (queries that
+   * listed the partition before it have finished). @default 15 minutes, as compaction's grace
+   */
+  graceMs?: number;
   /** Progress lines. @default silentLogger */
   logger?: Logger;
   /** Called after each partition is published, e.g. for a progress line. */
@@ -62,6 +67,8 @@ export interface TransformReport {
   written: string[];
   /** Curated partitions removed because their ticks are gone. */
   removed: string[];
+  /** Objects deleted because earlier runs replaced them more than the grace period ago. */
+  collected: string[];
   /** Rows written to `bars_daily` in this run. */
   rows: number;
   /** Whether the `symbols` table was written, left as it was, or not considered. */
@@ -107,6 +114,7 @@ export async function transformLake(options: TransformOptions): Promise<Transfor
     rebuilt: [],
     written: [],
     removed: [],
+    collected: await collectReplaced(store, BARS_DAILY, options.graceMs),
     rows: 0,
     symbols: "skipped",
     elapsedMs: 0,

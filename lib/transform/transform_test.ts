@@ -230,6 +230,15 @@ Deno.test("changing one day's ticks rebuilds only that day; other objects stay b
   }
   const state = await readState(lake.store, BARS_DAILY);
   assert.equal(Object.keys(state.partitions).length, new Set(TICKS.map((t) => utcDate(t.ts))).size);
+
+  // The replaced object stays for the grace period, then a later run deletes it.
+  const replaced = `${BARS_DAILY}/dt=${day}/${BARS_DAILY}.parquet`;
+  assert.ok(after.has(replaced), "kept while queries that listed before the switch may read it");
+  assert.deepEqual((await transformLake({ store: lake.store })).collected, []);
+  const later = await transformLake({ store: lake.store, graceMs: 0 });
+  assert.deepEqual([later.collected, later.rebuilt], [[replaced], []]);
+  assert.equal(await lake.store.get(replaced), undefined);
+  assertBars(await readBars(lake.store), expectedBars([...TICKS, late]));
 });
 
 Deno.test("a second run writes nothing, --full rewrites nothing, a fresh lake gets the same bytes", async () => {
