@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { simulateTicks } from "../source/simulate.ts";
-import { decodeTick } from "../tick.ts";
-import { readTopic, testKafka, testTopic } from "../testing/kafka.ts";
+import { assertKeyedInOrder, readTopic, testKafka, testTopic } from "../testing/kafka.ts";
 import { createTickProducer, produceTicks } from "./producer.ts";
 
 Deno.test("producer sends every tick keyed by symbol, one symbol per partition, values intact", async () => {
@@ -20,22 +19,7 @@ Deno.test("producer sends every tick keyed by symbol, one symbol per partition, 
   assert.equal(result.stopped, false);
   assert.deepEqual(seen.at(-1), ticks.length);
 
-  const messages = await readTopic(kafka, t.topic);
-  assert.equal(messages.length, ticks.length);
-  const partitionOf = new Map<string, number>();
-  for (const m of messages) {
-    const tick = decodeTick(m.value!);
-    assert.equal(m.key, tick.symbol);
-    if (partitionOf.has(tick.symbol)) assert.equal(partitionOf.get(tick.symbol), m.partition);
-    partitionOf.set(tick.symbol, m.partition);
-  }
-  // Per symbol, offsets follow the order the ticks were sent in.
-  const bySymbol = (s: string) =>
-    messages.filter((m) => m.key === s).map((m) => decodeTick(m.value!).ts);
-  for (const symbol of partitionOf.keys()) {
-    const sent = ticks.filter((x) => x.symbol === symbol).map((x) => x.ts);
-    assert.deepEqual(bySymbol(symbol), sent);
-  }
+  assertKeyedInOrder(await readTopic(kafka, t.topic), ticks);
 });
 
 Deno.test("producer stops on its signal and still delivers what it read", async () => {

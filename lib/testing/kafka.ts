@@ -13,7 +13,7 @@ import type { IHeaders, Kafka, KafkaMessage } from "kafkajs";
 import { ensureTopic } from "../kafka/admin.ts";
 import { createKafka } from "../kafka/client.ts";
 import { createTickProducer, produceTicks } from "../kafka/producer.ts";
-import type { Tick } from "../tick.ts";
+import { decodeTick, type Tick } from "../tick.ts";
 import { requireTestEnv } from "./lake.ts";
 
 /** The repository root (where `deno.json` is), for running scripts as a user would. */
@@ -301,6 +301,30 @@ export async function runScript(
     );
   }
   return result;
+}
+
+/**
+ * Asserts that a topic holds exactly `sent`, keyed by symbol, each symbol in one partition and in
+ * the order it was sent; returns each symbol's partition.
+ */
+export function assertKeyedInOrder(
+  messages: readonly ReadMessage[],
+  sent: readonly Tick[],
+): Map<string, number> {
+  assert.equal(messages.length, sent.length);
+  const partitionOf = new Map<string, number>();
+  for (const m of messages) {
+    const tick = decodeTick(m.value!);
+    assert.equal(m.key, tick.symbol);
+    if (partitionOf.has(tick.symbol)) assert.equal(partitionOf.get(tick.symbol), m.partition);
+    partitionOf.set(tick.symbol, m.partition);
+  }
+  for (const symbol of partitionOf.keys()) {
+    const landed = messages.filter((m) => m.key === symbol).map((m) => decodeTick(m.value!).ts);
+    const order = sent.filter((x) => x.symbol === symbol).map((x) => x.ts);
+    assert.deepEqual(landed, order, `order of ${symbol}`);
+  }
+  return partitionOf;
 }
 
 /** The key of a tick for exactly-once checks: symbol and event time. */
