@@ -90,7 +90,6 @@ export const ACTIONS_WITHOUT_RESOURCES: ReadonlySet<string> = new Set([
   "ssmmessages:OpenControlChannel",
   "ssmmessages:OpenDataChannel",
   // EC2's Describe* calls and the caller's own identity cannot be scoped to resources.
-  "ec2:DescribeImages",
   "ec2:DescribeInstances",
   "ec2:DescribeSecurityGroups",
   "ec2:DescribeVpcs",
@@ -551,7 +550,6 @@ function ec2OperatorPolicy(arns: PipelineArns): PipelinePolicy {
         Sid: "DescribeEc2",
         Effect: "Allow",
         Action: [
-          "ec2:DescribeImages",
           "ec2:DescribeInstances",
           "ec2:DescribeSecurityGroups",
           "ec2:DescribeVpcs",
