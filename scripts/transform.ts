@@ -16,7 +16,13 @@ import { ConfigError, configFlags, loadConfig } from "../lib/config.ts";
 import { openStore } from "../lib/lake/open_store.ts";
 import { consoleLogger } from "../lib/log.ts";
 import { terminalProgress } from "../lib/progress.ts";
-import { BARS_DAILY, SYMBOLS, TransformError, transformLake } from "../lib/transform/mod.ts";
+import {
+  BARS_DAILY,
+  catalogCurated,
+  SYMBOLS,
+  TransformError,
+  transformLake,
+} from "../lib/transform/mod.ts";
 
 const COMMAND = {
   usage: "deno task transform [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--full] [flags]",
@@ -24,7 +30,8 @@ const COMMAND = {
     `Builds the curated tables from the raw "ticks": ${BARS_DAILY} (one row per symbol and UTC day, in
 the same dt= partitions) and ${SYMBOLS} (data/symbols.csv joined with the lake's last closes).
 Only partitions whose ticks changed since the last run are rebuilt; a rerun writes nothing.
-Run it after "deno task consume" (e.g. from cron), then "deno task crawl" to catalog the tables.`,
+Run it after "deno task consume" (e.g. from cron), then "deno task crawl" to catalog the tables
+(or --glue on an S3 lake that Athena reads: a rebuilt day must be re-registered in Glue).`,
   flags: {
     from: { type: "string", description: "First dt partition considered, YYYY-MM-DD" },
     to: { type: "string", description: "Last dt partition considered, YYYY-MM-DD" },
@@ -38,13 +45,24 @@ Run it after "deno task consume" (e.g. from cron), then "deno task crawl" to cat
       default: "data/symbols.csv",
     },
     verbose: { type: "boolean", description: "Print a line per rebuilt partition" },
-    ...configFlags("lake", "region", "endpoint"),
+    glue: {
+      type: "boolean",
+      description:
+        "Also define the tables in Glue for Athena (an s3:// lake), as crawl --target aws",
+    },
+    ...configFlags("lake", "database", "region", "endpoint"),
   },
 } as const;
 
 async function transform({ values }: ParsedFlags): Promise<void> {
   const config = loadConfig({ flags: values });
   const store = openStore(config.lake, { region: config.region, endpoint: config.endpoint });
+  if (values.glue && !store.uri.startsWith("s3://")) {
+    throw new ConfigError(
+      `--glue needs an s3:// lake (Athena reads S3 only), but the lake is "${store.uri}": ` +
+        "drop --glue, or pass --lake s3://bucket/prefix.",
+    );
+  }
   const progress = terminalProgress();
   const report = await transformLake({
     store,
@@ -58,6 +76,16 @@ async function transform({ values }: ParsedFlags): Promise<void> {
       else progress.update(`${BARS_DAILY}: ${done}/${total} partitions rebuilt (last dt=${dt})`);
     },
   });
+  if (values.glue) {
+    await catalogCurated({
+      store,
+      target: "aws",
+      database: config.database,
+      region: config.region,
+      endpoint: config.endpoint,
+      logger: consoleLogger,
+    });
+  }
   progress.done(
     `${BARS_DAILY}: ${report.rebuilt.length} of ${report.partitions} partition(s) rebuilt, ` +
       `${report.written.length} written (${report.rows} rows), ${report.removed.length} removed, ` +
