@@ -73,7 +73,12 @@ export interface ConsumeOptions
    * without a goodbye blocks its partitions for this long. @default 30000 (the broker allows 6000+)
    */
   sessionTimeoutMs?: number;
-  /** Largest fetch per partition, which bounds memory with the flush settings. @default 4 MiB */
+  /**
+   * Largest fetch per partition, which bounds memory with the flush settings. kafkajs holds a
+   * fetch's decoded messages, several times their wire size, until the batch is handled: over 1M
+   * rows the consumer peaked at 789 MiB RSS (437 MiB V8 heap) with 4 MiB, at 476 MiB with 1 MiB.
+   * @default 1 MiB (Kafka's own `max.partition.fetch.bytes` default)
+   */
   maxBytesPerPartition?: number;
 }
 
@@ -144,7 +149,7 @@ function createClients(kafka: Kafka, options: ConsumeOptions): Clients {
       sessionTimeout,
       rebalanceTimeout: sessionTimeout,
       heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)),
-      maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
+      maxBytesPerPartition: options.maxBytesPerPartition ?? 1024 * 1024,
       maxBytes: 32 * 1024 * 1024,
       allowAutoTopicCreation: false,
     }),
