@@ -13,7 +13,9 @@ const EXPECTED = [
   "producer.none.mb_per_sec",
   "consumer.local.rows_per_sec",
   "consumer.s3.rows_per_sec",
+  "replay.day_rows_per_sec",
   "memory.peak_rss_large",
+  "memory.peak_rss_budget",
   "query.ohlc_month_ms",
   "query.compacted_ms",
   "freshness.p50_ms",
@@ -60,6 +62,16 @@ Deno.test({
     }
     const producer = report.figures.find((f) => f.id === "producer.gzip.records_per_sec")!;
     assert.match(producer.reference.name, /Java ProducerPerformance/);
+    // Throughput figures are medians of repeated runs, min and max kept, reference interleaved.
+    for (const id of ["producer.gzip.records_per_sec", "consumer.s3.rows_per_sec"]) {
+      const figure = report.figures.find((f) => f.id === id)!;
+      assert.ok(figure.spread!.runs.length >= 3, `${id} runs`);
+      assert.ok(figure.spread!.min <= figure.value && figure.value <= figure.spread!.max, id);
+      assert.ok(figure.reference.spread!.runs.length >= 3, `${id} reference runs`);
+    }
+    const consumer = report.figures.find((f) => f.id === "consumer.local.rows_per_sec")!;
+    assert.match(consumer.reference.name, /Java ConsumerPerformance/);
+    assert.ok(report.differences!.some((d) => d.startsWith("Producer")), "producer differences");
     const query = report.figures.find((f) => f.id === "query.ohlc_month_ms")!;
     assert.equal(query.reference.name, "DuckDB");
   },
@@ -69,7 +81,7 @@ Deno.test("bench --skip with an unknown part is a usage error that lists the par
   const { code, stderr } = await bench(["--quick", "--skip", "producer,bogus"]);
   assert.equal(code, 2);
   assert.match(stderr, /unknown part "bogus"/);
-  assert.match(stderr, /producer, consumer, memory, query, compaction, freshness/);
+  assert.match(stderr, /producer, consumer, replay, memory, query, compaction, freshness/);
 });
 
 Deno.test("bench --help lists the flags", async () => {
@@ -87,6 +99,7 @@ Deno.test("bench --only csv measures the CSV readers alone, without Kafka or S3"
   assert.deepEqual(report.skipped, [
     "producer",
     "consumer",
+    "replay",
     "memory",
     "query",
     "compaction",

@@ -10,13 +10,17 @@
 import { helpText, main, parseFlags, UsageError } from "../lib/cli.ts";
 import { configFlags, loadConfig } from "../lib/config.ts";
 import { consoleLogger } from "../lib/log.ts";
-import { formatReport, markdownTable } from "../lib/bench/report.ts";
+import { formatReport, markdownSection } from "../lib/bench/report.ts";
 import { BENCH_PARTS, type BenchPart, runBench } from "../lib/bench/run.ts";
 
 const FLAGS = {
-  quick: { type: "boolean", description: "CI-sized run (under 3 minutes on 2 cores)" },
+  quick: { type: "boolean", description: "CI-sized run (about 4 minutes on 2 cores)" },
   json: { type: "boolean", description: "Print the report as JSON on stdout (progress on stderr)" },
-  markdown: { type: "boolean", description: "Also print the README's Markdown table" },
+  markdown: {
+    type: "boolean",
+    description: "Print the README's Performance section (machine, table, differing settings) " +
+      "on stdout instead of the text table",
+  },
   skip: {
     type: "string",
     description: `Comma-separated parts to leave out: ${BENCH_PARTS.join(", ")}`,
@@ -69,7 +73,7 @@ if (import.meta.main) {
       logger: consoleLogger,
     });
     if (values.json) console.log(JSON.stringify(report, null, 2));
+    else if (values.markdown) console.log(markdownSection(report));
     else console.log(`\n${formatReport(report)}`);
-    if (values.markdown) console.error(`\n${markdownTable(report)}`);
   });
 }

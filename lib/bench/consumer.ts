@@ -25,6 +25,8 @@ export interface ConsumerBenchOptions {
   rows: number;
   /** The sink's per-partition row trigger. @default the sink's default (50,000) */
   flushRows?: number;
+  /** Width of the lake's `dt` partitions. @default "day" (the sink's default) */
+  dtGranularity?: "day" | "month" | "year";
   /**
    * Extra `deno run` flags for the child, e.g. `["--cpu-prof"]`. @default the `--v8-flags` of the
    * `consume` task in deno.json, so the bench measures the consumer as users run it
@@ -45,9 +47,10 @@ export interface ConsumerFigure {
   /** Bytes of objects written. */
   bytes: number;
   /**
-   * Rows per second once messages flow (startup excluded): the messages received after the
-   * consumer's first progress report that had any, over the time from that report to the last
-   * commit. A tail shorter than 250 ms falls back to {@linkcode ConsumerFigure.rowsPerSecWithStartup}.
+   * Rows written per second once messages flow (startup excluded): the rows written less the
+   * messages received by the consumer's first progress report that had any, over the time from
+   * that report to the last commit. A tail shorter than 250 ms falls back to
+   * {@linkcode ConsumerFigure.rowsPerSecWithStartup}.
    */
   rowsPerSec: number;
   /** Rows per second over the whole run, including connect and group join. */
@@ -60,6 +63,8 @@ export interface ConsumerFigure {
   peakRss: number;
   /** V8 heap in use when the consumer finished, bytes (the rest of RSS is native: Polars, buffers). */
   heapUsed: number;
+  /** Peaks of the child's `Deno.memoryUsage()` (rss, heapTotal, heapUsed, external), bytes. */
+  peaks: ChildResult["peaks"];
 }
 
 /** Raised when the consumer child fails; carries its stderr. */
@@ -105,6 +110,7 @@ export async function benchConsumer(options: ConsumerBenchOptions): Promise<Cons
     "--max-messages",
     String(options.rows),
     ...(options.flushRows ? ["--flush-rows", String(options.flushRows)] : []),
+    ...(options.dtGranularity ? ["--dt-granularity", options.dtGranularity] : []),
   ];
   const child = new Deno.Command(Deno.execPath(), {
     args,
@@ -147,16 +153,17 @@ export async function benchConsumer(options: ConsumerBenchOptions): Promise<Cons
     rows: result.rowsWritten,
     objects: result.objectsWritten,
     bytes: result.bytesWritten,
-    // Messages after the first progress report over the time after it: no rounding to the
+    // Rows written after the first progress report over the time after it: no rounding to the
     // 250 ms report interval. Too short a tail falls back to the whole run.
     rowsPerSec: result.firstMessageMs >= 0 && steadyMs >= MIN_STEADY_MS
-      ? perSecond(result.messages - result.firstMessages, steadyMs)
+      ? perSecond(result.rowsWritten - result.firstMessages, steadyMs)
       : rowsPerSecWithStartup,
     rowsPerSecWithStartup,
     startupMs,
     elapsedMs: result.elapsedMs,
     peakRss: Math.max(result.peakRss, sampled.peakRss),
     heapUsed: result.heapUsed,
+    peaks: result.peaks,
   };
 }
 

@@ -38,6 +38,11 @@ export interface ChildResult {
   heapUsed: number;
   /** Memory outside the V8 heap that JS objects hold (Buffers), bytes. */
   external: number;
+  /**
+   * Peaks of `Deno.memoryUsage()` sampled every 100 ms while consuming, bytes: where the resident
+   * memory goes (V8 heap vs buffers vs the rest: Polars, the allocator, code).
+   */
+  peaks: { rss: number; heapTotal: number; heapUsed: number; external: number };
   /** Why the consumer stopped. */
   stoppedBy: string;
 }
@@ -55,6 +60,8 @@ if (import.meta.main) {
       "flush-rows": { type: "string" },
       "flush-seconds": { type: "string" },
       format: { type: "string", default: "parquet" },
+      "dt-granularity": { type: "string", default: "day" },
+      "max-bytes-per-partition": { type: "string" },
     },
   });
   if (!values.topic || !values.group || !values.lake) {
@@ -65,6 +72,15 @@ if (import.meta.main) {
   // Brokers, lake and the S3 settings (AWS_REGION, AWS_ENDPOINT_URL) come through the one config.
   const config = loadConfig({ flags: { brokers: values.brokers, lake: values.lake } });
   const brokers = config.brokers;
+  const peaks = { rss: 0, heapTotal: 0, heapUsed: 0, external: 0 };
+  const sample = () => {
+    const m = Deno.memoryUsage();
+    peaks.rss = Math.max(peaks.rss, m.rss);
+    peaks.heapTotal = Math.max(peaks.heapTotal, m.heapTotal);
+    peaks.heapUsed = Math.max(peaks.heapUsed, m.heapUsed);
+    peaks.external = Math.max(peaks.external, m.external);
+  };
+  const sampler = setInterval(sample, 100);
   let firstMessageMs = -1;
   let firstMessages = 0;
   const result = await consumeToLake(createKafka({ brokers }), {
@@ -77,6 +93,8 @@ if (import.meta.main) {
     idleExitSeconds: number(values["idle-seconds"]),
     flushRows: number(values["flush-rows"]),
     flushSeconds: number(values["flush-seconds"]),
+    dtGranularity: values["dt-granularity"] as "day" | "month" | "year",
+    maxBytesPerPartition: number(values["max-bytes-per-partition"]),
     brokers,
     onProgress: (p) => {
       if (firstMessageMs < 0 && p.messages > 0) {
@@ -85,6 +103,8 @@ if (import.meta.main) {
       }
     },
   });
+  clearInterval(sampler);
+  sample();
   const out: ChildResult = {
     rowsWritten: result.rowsWritten,
     objectsWritten: result.objectsWritten,
@@ -97,6 +117,7 @@ if (import.meta.main) {
     heapUsed: Deno.memoryUsage().heapUsed,
     external: Deno.memoryUsage().external,
     stoppedBy: result.stoppedBy,
+    peaks,
   };
   console.log(JSON.stringify(out));
   Deno.exit(0);

@@ -7,6 +7,7 @@
  */
 
 import { type ProducerFigure, producerFigure } from "./producer.ts";
+import { runKafkaTool } from "./java_tool.ts";
 import type { Compression } from "../kafka/producer.ts";
 
 /** The summary line ProducerPerformance prints at the end, parsed. */
@@ -85,6 +86,34 @@ export interface JavaProducerOptions {
   jarsDir?: string;
   /** The java program. @default "java" */
   java?: string;
+  /**
+   * More producer properties, e.g. `{ "batch.size": "190000", "linger.ms": "20" }` to match our
+   * side's batching (see {@linkcode matchedJavaProps}). @default {} (the tool's defaults)
+   */
+  producerProps?: Record<string, string>;
+}
+
+/**
+ * The Java producer's properties that match our producer's settings: idempotent (which implies
+ * acks=all), a batch of `batchSize` records of `recordBytes` (Java counts bytes per partition),
+ * the same linger, and one request in flight per connection (kafkajs' idempotent producer sends one
+ * request per broker at a time).
+ *
+ * @example
+ * ```ts
+ * import { matchedJavaProps } from "./java_producer.ts";
+ * matchedJavaProps({ batchSize: 1000, recordBytes: 190, lingerMs: 20 })["batch.size"]; // "190000"
+ * ```
+ */
+export function matchedJavaProps(
+  options: { batchSize: number; recordBytes: number; lingerMs: number },
+): Record<string, string> {
+  return {
+    "enable.idempotence": "true",
+    "batch.size": String(Math.round(options.batchSize * options.recordBytes)),
+    "linger.ms": String(options.lingerMs),
+    "max.in.flight.requests.per.connection": "1",
+  };
 }
 
 /**
@@ -94,21 +123,7 @@ export interface JavaProducerOptions {
  * @throws {JavaProducerError} when java or kafka-tools is missing, or the tool fails.
  */
 export async function benchJavaProducer(options: JavaProducerOptions): Promise<ProducerFigure> {
-  const jarsDir = options.jarsDir ?? ".cache/kafka/jars";
-  const hasTools = await Array.fromAsync(Deno.readDir(jarsDir)).then(
-    (entries) => entries.some((e) => /^kafka-tools-\d.*\.jar$/.test(e.name)),
-    () => false,
-  );
-  if (!hasTools) {
-    throw new JavaProducerError(
-      `No kafka-tools jar in ${jarsDir}: run \`deno task up\` once to fetch the Kafka jars.`,
-    );
-  }
   const args = [
-    "-Xmx512m",
-    "-cp",
-    `${jarsDir}/*`,
-    "org.apache.kafka.tools.ProducerPerformance",
     "--topic",
     options.topic,
     "--num-records",
@@ -121,28 +136,13 @@ export async function benchJavaProducer(options: JavaProducerOptions): Promise<P
     `bootstrap.servers=${options.brokers.join(",")}`,
     "acks=all",
     `compression.type=${options.compression}`,
+    ...Object.entries(options.producerProps ?? {}).map(([key, value]) => `${key}=${value}`),
   ];
-  let output: Deno.CommandOutput;
-  try {
-    output = await new Deno.Command(options.java ?? "java", {
-      args,
-      stdout: "piped",
-      stderr: "piped",
-    })
-      .output();
-  } catch (error) {
-    throw new JavaProducerError(
-      `Cannot run java (${(error as Error).message}): install a JDK 17+ and put java on PATH.`,
-    );
-  }
-  const text = new TextDecoder().decode(output.stdout);
-  if (!output.success) {
-    throw new JavaProducerError(
-      `ProducerPerformance exited with ${output.code}: ${
-        new TextDecoder().decode(output.stderr).trim().slice(-1000)
-      }`,
-    );
-  }
+  const text = await runKafkaTool("org.apache.kafka.tools.ProducerPerformance", args, {
+    jarsDir: options.jarsDir,
+    java: options.java,
+    error: (message) => new JavaProducerError(message),
+  });
   const summary = parseProducerPerformance(text);
   const elapsedMs = (summary.records / summary.recordsPerSec) * 1000;
   return producerFigure(summary.records, elapsedMs, options.recordBytes);

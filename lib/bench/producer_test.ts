@@ -19,7 +19,7 @@ Deno.test("benchProducer sends every record to the topic and measures a rate", a
   const kafka = createKafka({ brokers });
   await using topics = new BenchTopics(kafka, `t${Date.now().toString(36)}`);
   const topic = await topics.create("producer");
-  const figure = await benchProducer(kafka, { topic, records: 2_000, compression: "gzip" });
+  const figure = await benchProducer({ brokers }, { topic, records: 2_000, compression: "gzip" });
   assert.equal(figure.records, 2_000);
   assert.ok(figure.recordsPerSec > 0 && figure.mbPerSec > 0);
   const admin = kafka.admin();

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { type Spread, spread } from "./stats.ts";
+
 /** Where the figures came from. */
 export interface Machine {
   /** CPU model from `/proc/cpuinfo`. */
@@ -24,8 +26,10 @@ export interface Machine {
 export interface Reference {
   /** What the reference is, e.g. `Java ProducerPerformance (kafka-tools 3.9.1)`. */
   name: string;
-  /** Its value, in the figure's unit. */
+  /** Its value, in the figure's unit (the median when it was measured more than once). */
   value: number;
+  /** Median, min, max and every run, when measured more than once. */
+  spread?: Spread;
 }
 
 /** One measured figure. */
@@ -34,8 +38,10 @@ export interface Figure {
   id: string;
   /** What was measured, for people. */
   label: string;
-  /** The measured value. */
+  /** The measured value (the median when it was measured more than once). */
   value: number;
+  /** Median, min, max and every run, when measured more than once. */
+  spread?: Spread;
   /** Unit of value and reference, e.g. `records/s`, `ms`, `MiB`. */
   unit: string;
   /** The reference measured (or set) in the same run. */
@@ -64,10 +70,13 @@ export interface BenchReport {
   figures: Figure[];
   /** Parts skipped with `--skip`. */
   skipped: string[];
+  /** Every setting in which our side and its reference differ, one sentence each. */
+  differences?: string[];
 }
 
 /**
- * Builds a figure whose target is a bound on `value / reference`.
+ * Builds a figure whose target is a bound on `value / reference`. A value or reference given as
+ * the runs of a repeated measurement counts by its median, and keeps its min and max.
  *
  * @example
  * ```ts
@@ -83,24 +92,35 @@ export interface BenchReport {
 export function ratioFigure(input: {
   id: string;
   label: string;
-  value: number;
+  value: number | readonly number[];
   unit: string;
-  reference: Reference;
+  reference: { name: string; value: number | readonly number[] };
   atLeast?: number;
   atMost?: number;
 }): Figure {
   if ((input.atLeast === undefined) === (input.atMost === undefined)) {
     throw new RangeError(`Figure ${input.id} needs exactly one of atLeast and atMost.`);
   }
-  const ratio = input.reference.value === 0 ? Infinity : input.value / input.reference.value;
+  const measured = typeof input.value === "number" ? undefined : spread(input.value);
+  const value = measured?.median ?? input.value as number;
+  const referenceSpread = typeof input.reference.value === "number"
+    ? undefined
+    : spread(input.reference.value);
+  const reference: Reference = {
+    name: input.reference.name,
+    value: referenceSpread?.median ?? input.reference.value as number,
+    ...(referenceSpread ? { spread: referenceSpread } : {}),
+  };
+  const ratio = reference.value === 0 ? Infinity : value / reference.value;
   const met = input.atLeast !== undefined ? ratio >= input.atLeast : ratio <= input.atMost!;
   const bound = input.atLeast !== undefined ? `≥ ${input.atLeast}×` : `≤ ${input.atMost}×`;
   return {
     id: input.id,
     label: input.label,
-    value: input.value,
+    value,
+    ...(measured ? { spread: measured } : {}),
     unit: input.unit,
-    reference: input.reference,
+    reference,
     ratio,
     target: `${bound} ${input.reference.name}`,
     met,
@@ -122,6 +142,21 @@ export function formatNumber(n: number, digits = 1): string {
   const abs = Math.abs(n);
   const decimals = abs >= 100 ? 0 : abs >= 10 ? digits : digits + 1;
   return n.toLocaleString("en-US", { maximumFractionDigits: decimals, minimumFractionDigits: 0 });
+}
+
+/**
+ * A value with the min and max of its runs: `52,000 (48,100–55,300)`; just the value when it was
+ * measured once.
+ *
+ * @example
+ * ```ts
+ * import { spreadText } from "./report.ts";
+ * spreadText(20, { median: 20, min: 10, max: 30, runs: [30, 10, 20] }); // "20 (10–30)"
+ * ```
+ */
+export function spreadText(value: number, range?: Spread): string {
+  if (!range || range.runs.length < 2) return formatNumber(value);
+  return `${formatNumber(value)} (${formatNumber(range.min)}–${formatNumber(range.max)})`;
 }
 
 function ratioText(ratio: number): string {
@@ -147,8 +182,8 @@ export function formatReport(report: BenchReport): string {
   const header = ["figure", "value", "reference", "ratio", "target", "met"];
   const rows = report.figures.map((f) => [
     f.label,
-    `${formatNumber(f.value)} ${f.unit}`,
-    `${formatNumber(f.reference.value)} (${f.reference.name})`,
+    `${spreadText(f.value, f.spread)} ${f.unit}`,
+    `${spreadText(f.reference.value, f.reference.spread)} (${f.reference.name})`,
     ratioText(f.ratio),
     f.target,
     f.met ? "yes" : "NO",
@@ -163,6 +198,13 @@ export function formatReport(report: BenchReport): string {
     line(header),
     line(widths.map((w) => "-".repeat(w))),
     ...rows.map(line),
+    ...(report.differences?.length
+      ? [
+        "",
+        "Settings that differ from the references:",
+        ...report.differences.map((d) => `- ${d}`),
+      ]
+      : []),
   ].join("\n");
 }
 
@@ -181,11 +223,46 @@ export function markdownTable(report: BenchReport): string {
     "| Figure | Value | Reference (same run) | Ratio | Target | Met |",
     "| --- | ---: | ---: | ---: | --- | :---: |",
     ...report.figures.map((f) =>
-      `| ${escape(f.label)} | ${formatNumber(f.value)} ${f.unit} | ${
-        formatNumber(f.reference.value)
+      `| ${escape(f.label)} | ${spreadText(f.value, f.spread)} ${f.unit} | ${
+        spreadText(f.reference.value, f.reference.spread)
       } ${f.unit} (${escape(f.reference.name)}) | ${ratioText(f.ratio)} | ${escape(f.target)} | ${
         f.met ? "yes" : "**no**"
       } |`
     ),
+  ].join("\n");
+}
+
+/**
+ * The body of the README's Performance section, generated from a run: the machine and command,
+ * the table, and the settings that differ from the references. `deno task bench --markdown`
+ * prints it; paste it over the section's generated part.
+ *
+ * @example
+ * ```ts ignore
+ * import { markdownSection } from "./report.ts";
+ * console.log(markdownSection(report));
+ * ```
+ */
+export function markdownSection(report: BenchReport): string {
+  const command = report.quick
+    ? "deno task bench --quick --markdown"
+    : "deno task bench --markdown";
+  return [
+    `Measured with \`${command}\` on ${machineLine(report.machine)}, ${
+      report.startedAt.slice(0, 10)
+    } (took ${(report.durationMs / 60_000).toFixed(1)} min${
+      report.skipped.length ? `; skipped: ${report.skipped.join(", ")}` : ""
+    }). Values are the median of the runs with (min–max); each reference ran in the same run, ` +
+    "interleaved with our side.",
+    "",
+    markdownTable(report),
+    ...(report.differences?.length
+      ? [
+        "",
+        "Settings that differ between our side and its reference:",
+        "",
+        ...report.differences.map((d) => `- ${d}`),
+      ]
+      : []),
   ].join("\n");
 }

@@ -4,8 +4,10 @@ import {
   formatNumber,
   formatReport,
   machineLine,
+  markdownSection,
   markdownTable,
   ratioFigure,
+  spreadText,
 } from "./report.ts";
 
 const machine = {
@@ -127,4 +129,29 @@ Deno.test("markdownTable has one row per figure and escapes pipes", () => {
   assert.match(table[2], /^\| Producer, gzip, acks=all \| 45,000 records\/s \| 60,000 records\/s/);
   assert.match(table[3], /Monthly OHLC \\\| 300k rows/);
   assert.match(table[3], /\*\*no\*\* \|$/);
+});
+
+Deno.test("a figure measured several times counts by its medians and shows min–max", () => {
+  const f = ratioFigure({
+    id: "producer.none.records_per_sec",
+    label: "Producer",
+    value: [50, 40, 60],
+    unit: "records/s",
+    reference: { name: "Java", value: [100, 90, 120] },
+    atLeast: 0.5,
+  });
+  assert.equal(f.value, 50);
+  assert.equal(f.reference.value, 100);
+  assert.equal(f.ratio, 0.5);
+  assert.deepEqual([f.spread!.min, f.spread!.max], [40, 60]);
+  assert.equal(spreadText(f.value, f.spread), "50 (40–60)");
+  const r = { ...report(), figures: [f], differences: ["Producer keys: ours key=symbol."] };
+  const section = markdownSection(r);
+  assert.match(section, /deno task bench --quick --markdown/);
+  assert.match(
+    section,
+    /\| Producer \| 50 \(40–60\) records\/s \| 100 \(90–120\) records\/s \(Java\) \| 0\.50× \|/,
+  );
+  assert.match(section, /- Producer keys: ours key=symbol\./);
+  assert.match(formatReport(r), /Settings that differ from the references:\n- Producer keys/);
 });

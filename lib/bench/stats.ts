@@ -57,3 +57,29 @@ export function median(values: ArrayLike<number>): number {
 export function perSecond(count: number, elapsedMs: number): number {
   return elapsedMs > 0 ? count / (elapsedMs / 1000) : 0;
 }
+
+/** The median, min and max of repeated measurements of one figure. */
+export interface Spread {
+  /** Median (nearest rank, so one of the runs). */
+  median: number;
+  /** Smallest run. */
+  min: number;
+  /** Largest run. */
+  max: number;
+  /** Every run, in the order measured. */
+  runs: number[];
+}
+
+/**
+ * The {@linkcode Spread} of repeated measurements.
+ *
+ * @example
+ * ```ts
+ * import { spread } from "./stats.ts";
+ * spread([30, 10, 20]); // { median: 20, min: 10, max: 30, runs: [30, 10, 20] }
+ * ```
+ * @throws {RangeError} for an empty list.
+ */
+export function spread(runs: readonly number[]): Spread {
+  return { median: median(runs), min: Math.min(...runs), max: Math.max(...runs), runs: [...runs] };
+}

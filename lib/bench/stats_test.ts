@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { median, percentile, perSecond } from "./stats.ts";
+import { median, percentile, perSecond, spread } from "./stats.ts";
 
 Deno.test("percentile takes the nearest rank of unsorted values", () => {
   const values = [50, 10, 40, 20, 30];
@@ -41,4 +41,9 @@ Deno.test("perSecond turns a count over milliseconds into a rate, 0 for no time"
   assert.equal(perSecond(5000, 2000), 2500);
   assert.equal(perSecond(10, 0), 0);
   assert.equal(perSecond(10, -5), 0);
+});
+
+Deno.test("spread keeps the median, min, max and every run in measured order", () => {
+  assert.deepEqual(spread([30, 10, 20]), { median: 20, min: 10, max: 30, runs: [30, 10, 20] });
+  assert.throws(() => spread([]), RangeError);
 });
