@@ -74,7 +74,8 @@ export function barsDailyFrame(ticks: readonly Tick[] | pl.DataFrame): pl.DataFr
   const typical = pl.when(hlc.isNull()).then(close).otherwise(hlc);
   const volume = sqlSum(pl.col("volume"));
   return frame
-    .sort(["symbol", "ts"])
+    // Ticks at the same time keep the lake's order (object key, then row): same input, same bars.
+    .sort({ by: ["symbol", "ts"], maintainOrder: true })
     .withColumns(pl.col("ts").cast(pl.Date).alias("day"), typical.mul(pl.col("volume")).alias("_w"))
     .groupBy(["symbol", "day"])
     .agg(
