@@ -1,4 +1,10 @@
 import assert from "node:assert/strict";
+import {
+  AddRoleToInstanceProfileCommand,
+  CreateInstanceProfileCommand,
+  CreateRoleCommand,
+  IAMClient,
+} from "@aws-sdk/client-iam";
 import { CreateBucketCommand, DeleteBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import {
   CreateDatabaseCommand,
@@ -172,10 +178,31 @@ Deno.test("no log line of doctor, iam or ec2 apply/destroy carries the credentia
   };
   const name = `secret-test-${unique()}`;
   const script = (file: string) => new URL(`../../../scripts/${file}`, import.meta.url).pathname;
+  const iam = new IAMClient({ region: "us-east-1", endpoint });
+  await iam.send(
+    new CreateRoleCommand({ RoleName: `${name}-broker`, AssumeRolePolicyDocument: "{}" }),
+  );
+  await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: `${name}-broker` }));
+  await iam.send(
+    new AddRoleToInstanceProfileCommand({
+      InstanceProfileName: `${name}-broker`,
+      RoleName: `${name}-broker`,
+    }),
+  );
+  iam.destroy();
   const runs = [
     [script("doctor.ts")],
     [script("iam.ts")],
-    [script("ec2.ts"), "apply", "--my-ip", "203.0.113.7", "--name", name],
+    [
+      script("ec2.ts"),
+      "apply",
+      "--my-ip",
+      "203.0.113.7",
+      "--name",
+      name,
+      "--kafka-sha512",
+      "ab".repeat(64),
+    ],
     [script("ec2.ts"), "destroy", "--name", name],
     [script("ec2.ts"), "destroy", "--name", name, "--endpoint", "http://127.0.0.1:1"],
   ];
