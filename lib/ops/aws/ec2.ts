@@ -37,7 +37,7 @@ import {
 import { heapForInstanceType } from "../broker_config.ts";
 import { toHostCidr } from "./my_ip.ts";
 import { kafkaParameterPath } from "./ssm_parameters.ts";
-import { renderUserData } from "./user_data.ts";
+import { KAFKA_TARBALL_SHA512, renderUserData, UNPINNED_KAFKA } from "./user_data.ts";
 import { instanceRoleName } from "./iam.ts";
 import { GetParameterCommand, type SSMClient } from "@aws-sdk/client-ssm";
 import { type Logger, silentLogger } from "../../log.ts";
@@ -161,6 +161,8 @@ export interface Ec2Plan {
     httpTokens: "required";
     /** The user-data script the instance runs at first boot. */
     userData: string;
+    /** Whether the user data checks Kafka against a known SHA-512; apply refuses when not. */
+    kafkaPinned: boolean;
   };
 }
 
@@ -252,7 +254,9 @@ export function planEc2(options: Ec2PlanOptions): Ec2Plan {
         partitions: options.partitions,
         name,
         kafkaSha512: options.kafkaSha512,
+        allowUnpinned: true,
       }),
+      kafkaPinned: (options.kafkaSha512 ?? KAFKA_TARBALL_SHA512).trim() !== "",
     },
   };
 }
@@ -304,9 +308,11 @@ export function formatPlan(plan: Ec2Plan, options: { userData?: boolean } = {}):
     "    network   default subnet, public IP and DNS name",
     `    access    ${access}`,
     `    role      "${instance.instanceProfile}" (producer-host policy of \`deno task iam\`): stores the broker's CA and credentials in Parameter Store`,
-    `    user-data ${
-      new TextEncoder().encode(instance.userData).length
-    } bytes of bash: Java 17, Kafka 3.9.1 (pinned SHA-512), hardened systemd unit, topics, ACLs`,
+    instance.kafkaPinned
+      ? `    user-data ${
+        new TextEncoder().encode(instance.userData).length
+      } bytes of bash: Java 17, Kafka 3.9.1 (pinned SHA-512), hardened systemd unit, topics, ACLs`
+      : `    user-data NOT READY: ${UNPINNED_KAFKA} Apply refuses until then.`,
     `    kafka     SASL_SSL + SCRAM-SHA-512 on 9092 (CA and password generated on the instance, kept in SSM Parameter Store ${
       kafkaParameterPath(plan.name)
     }/); ACLs, no allow.everyone; PLAINTEXT only on 127.0.0.1`,
@@ -498,6 +504,7 @@ interface ApplyLedger {
  */
 export async function applyEc2(plan: Ec2Plan, options: Ec2RunOptions): Promise<Ec2Deployment> {
   const { client } = options;
+  if (!plan.instance.kafkaPinned) throw new Ec2Error(UNPINNED_KAFKA);
   const ledger: ApplyLedger = { created: [], kept: [], logger: options.logger ?? silentLogger };
   const vpcId = await defaultVpcId(client, plan.region);
   const groupId = await ensureSecurityGroup(client, plan, vpcId, ledger);

@@ -313,3 +313,17 @@ Deno.test("apply names a missing instance profile and how to create it", async (
     await destroyEc2(plan.name, { client: motoClient(), ...fast });
   }
 });
+
+Deno.test("without a pinned or given Kafka SHA-512 the plan shows it is not ready and apply refuses", async () => {
+  const plan = planEc2({ myIp: "203.0.113.7", region: "us-east-1", name: uniqueName() });
+  assert.equal(plan.instance.kafkaPinned, false);
+  assert.match(
+    formatPlan(plan),
+    /user-data NOT READY: No SHA-512 is pinned.*--kafka-sha512.*Apply refuses/,
+  );
+  await assert.rejects(applyEc2(plan, { client: motoClient(), ...fast }), /No SHA-512 is pinned/);
+  assert.deepEqual(await destroyEc2(plan.name, { client: motoClient(), ...fast }), {
+    instances: [],
+    securityGroups: [],
+  });
+});

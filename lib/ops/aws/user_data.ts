@@ -63,6 +63,10 @@ export const RENDER_CONFIG_PATH = "/usr/local/bin/kafka-render-config";
  */
 export const KAFKA_TARBALL_SHA512 = "";
 
+/** What is wrong, and what to do, when no SHA-512 of the Kafka tarball is known. */
+export const UNPINNED_KAFKA =
+  `No SHA-512 is pinned for Kafka ${KAFKA_VERSION}: pass --kafka-sha512 with the value published at ${KAFKA_TARBALL_URL}.sha512 (or pin it in KAFKA_TARBALL_SHA512, lib/ops/aws/user_data.ts).`;
+
 /** The SCRAM user with every right (`super.users`); no password exists for it, so nobody logs in as it. */
 const ADMIN_USER = "admin";
 
@@ -95,6 +99,11 @@ export interface UserDataOptions {
   groupPrefixes?: string[];
   /** The Kafka tarball's SHA-512 (128 hex digits). @default {KAFKA_TARBALL_SHA512} */
   kafkaSha512?: string;
+  /**
+   * Render even when no SHA-512 is known: the script then stops before downloading Kafka, saying
+   * why (for showing a plan; `applyEc2` refuses such a script). @default {false}
+   */
+  allowUnpinned?: boolean;
 }
 
 /** Raised for a user-data option that cannot produce a working script. */
@@ -223,7 +232,8 @@ interface UserDataSettings {
   name: string;
   pipelineUser: string;
   groupPrefixes: string[];
-  sha512: string;
+  /** Undefined only with `allowUnpinned`. */
+  sha512: string | undefined;
 }
 
 function userDataSettings(options: UserDataOptions): UserDataSettings {
@@ -242,14 +252,14 @@ function userDataSettings(options: UserDataOptions): UserDataSettings {
   if (!Number.isInteger(swapMb) || swapMb < 0 || swapMb > 16384) {
     throw new UserDataError(`swapMb must be a whole number from 0 to 16384, got ${swapMb}.`);
   }
-  const sha512 = (options.kafkaSha512 ?? KAFKA_TARBALL_SHA512).trim().toLowerCase();
-  if (!/^[0-9a-f]{128}$/.test(sha512)) {
+  const given = (options.kafkaSha512 ?? KAFKA_TARBALL_SHA512).trim().toLowerCase();
+  if (given === "" && !options.allowUnpinned) throw new UserDataError(UNPINNED_KAFKA);
+  if (given !== "" && !/^[0-9a-f]{128}$/.test(given)) {
     throw new UserDataError(
-      sha512 === ""
-        ? `No SHA-512 is pinned for Kafka ${KAFKA_VERSION}: pass --kafka-sha512 with the value published at ${KAFKA_TARBALL_URL}.sha512 (or pin it in KAFKA_TARBALL_SHA512, lib/ops/aws/user_data.ts).`
-        : `The Kafka SHA-512 must be 128 hex digits (as in ${KAFKA_TARBALL_URL}.sha512, spaces removed), got ${sha512.length} characters.`,
+      `The Kafka SHA-512 must be 128 hex digits (as in ${KAFKA_TARBALL_URL}.sha512, spaces removed), got ${given.length} characters.`,
     );
   }
+  const sha512 = given === "" ? undefined : given;
   const name = options.name ?? "stock-market-kafka";
   const pipelineUser = options.pipelineUser ?? PIPELINE_KAFKA_USER;
   const groupPrefixes = options.groupPrefixes ?? ["stock_market", "tail-"];
@@ -325,6 +335,11 @@ fi
 
 /** Java, OpenSSL, the AWS CLI, the kafka user, and the tarball, checked against the pinned SHA-512. */
 function installKafkaSection({ sha512 }: UserDataSettings): string {
+  if (sha512 === undefined) {
+    return `echo ${shellQuote(`kafka-setup: ${UNPINNED_KAFKA}`)} >&2
+exit 1
+`;
+  }
   return `echo "kafka-setup: installing Java 17, OpenSSL and the AWS CLI"
 dnf install -y java-17-amazon-corretto-headless tar gzip openssl awscli-2
 

@@ -132,6 +132,14 @@ Deno.test("user-data refuses bad topics, swap sizes and instance types", () => {
   assert.throws(() => render({ kafkaSha512: "abc" }), /128 hex digits/);
 });
 
+Deno.test("without a known SHA-512 the script (for showing a plan only) stops before downloading Kafka", async () => {
+  const script = render({ kafkaSha512: "", allowUnpinned: true });
+  const [before] = script.split("kafka-setup: No SHA-512 is pinned");
+  assert.doesNotMatch(before, /curl .*KAFKA_URL/);
+  assert.match(script, /No SHA-512 is pinned for Kafka 3\.9\.1.*' >&2\nexit 1\n/);
+  assert.equal((await runOnScript(["bash", "-n"], script)).code, 0);
+});
+
 Deno.test("the broker is secure by default: SASL_SSL outside, loopback PLAINTEXT inside, ACLs, no allow.everyone", () => {
   const script = renderUserData();
   const props = parseProperties(templateOf(script));
