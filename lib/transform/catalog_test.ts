@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { GetPartitionsCommand, GetTableCommand, GlueClient } from "@aws-sdk/client-glue";
+import {
+  DeleteDatabaseCommand,
+  GetPartitionsCommand,
+  GetTableCommand,
+  GlueClient,
+} from "@aws-sdk/client-glue";
 import { readLocalCatalog } from "../catalog/local.ts";
 import { encodeTicks } from "../lake/encode.ts";
 import { objectKey } from "../lake/layout.ts";
@@ -98,6 +103,7 @@ Deno.test("Glue learns bars_daily with projection, symbols unpartitioned; a rebu
     assert.match(located.get(day)!, new RegExp(`/${BARS_DAILY}/dt=${day}/_g000001-[a-z0-9]+/$`));
     assert.equal(located.get(DAYS[0]), `s3://${s3.bucket}/${BARS_DAILY}/dt=${DAYS[0]}/`);
   } finally {
+    await glue.send(new DeleteDatabaseCommand({ Name: database })).catch(() => {});
     glue.destroy();
   }
 });
