@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
-import { parseProperties } from "../broker_config.ts";
+import { parseProperties, scramFormatArgs } from "../broker_config.ts";
+import { createKafka } from "../../kafka/client.ts";
+import { REPO_ROOT } from "../../testing/kafka.ts";
 import {
   renderConfigScript,
   renderUserData as render,
+  topicsAndAclsSection,
   USER_DATA_LIMIT_BYTES,
   type UserDataOptions,
 } from "./user_data.ts";
@@ -305,4 +308,166 @@ Deno.test("the boot script fails with an explanation when the instance has no pu
     await imds.shutdown();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** A free TCP port on 127.0.0.1. */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+async function waitForPort(port: number, child: Deno.ChildProcess, log: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  child.kill();
+  assert.fail(`the broker did not listen on ${port} within 60 s:\n${await Deno.readTextFile(log)}`);
+}
+
+Deno.test({
+  name:
+    "the EC2 broker as the user data configures it: the pipeline user produces and consumes its topic over SASL_SSL, and nothing else",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const jars = `${REPO_ROOT}.cache/kafka/jars`;
+    await Deno.stat(`${jars}/kafka_2.13-3.9.1.jar`).catch(() =>
+      assert.fail(`No Kafka jars in ${jars}: run \`deno task up\` once (it downloads them).`)
+    );
+    const [port, internalPort, controllerPort] = [freePort(), freePort(), freePort()];
+    const etc = await fakeEtc();
+    const data = `${etc}/data`;
+    const password = "pipeline-secret-123";
+    // The user data's template, moved to free ports and temporary folders, EXTERNAL on loopback.
+    const template = templateOf(renderUserData({ port, internalPort }))
+      .replaceAll("/var/lib/kafka/data", data)
+      .replaceAll("/etc/kafka/tls/", `${etc}/tls/`)
+      .replaceAll(":9093", `:${controllerPort}`)
+      .replace("EXTERNAL://0.0.0.0:", "EXTERNAL://127.0.0.1:");
+    await Deno.writeTextFile(`${etc}/server.properties.template`, template);
+    const imds = fakeImds({ name: "localhost" });
+    let broker: Deno.ChildProcess | undefined;
+    try {
+      const rendered = await runOnScript(["bash"], renderConfigScript(etc), {
+        IMDS_ENDPOINT: `http://127.0.0.1:${imds.addr.port}`,
+        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      });
+      assert.equal(rendered.code, 0, rendered.output);
+      const java = (...args: string[]) =>
+        new Deno.Command("java", { args: ["-Xmx256m", "-cp", `${jars}/*`, ...args] });
+      const format = await java(
+        "kafka.tools.StorageTool",
+        "format",
+        "-t",
+        "q1Sh-9_ISia_zwGINzRvyQ",
+        "-c",
+        `${etc}/server.properties`,
+        ...scramFormatArgs([{ name: "pipeline", password }]),
+      ).output();
+      assert.equal(format.code, 0, new TextDecoder().decode(format.stderr));
+      const log = `${etc}/broker.log`;
+      const logFile = await Deno.open(log, { write: true, create: true });
+      broker = new Deno.Command("java", {
+        args: ["-Xmx384m", "-cp", `${jars}/*`, "kafka.Kafka", `${etc}/server.properties`],
+        stdout: "piped",
+        stderr: "null",
+      }).spawn();
+      broker.stdout.pipeTo(logFile.writable).catch(() => {});
+      await waitForPort(internalPort, broker, log);
+      // The user data's own topic and ACL commands, with the Kafka tools from the same jars.
+      const home = `${etc}/home`;
+      await Deno.mkdir(`${home}/bin`, { recursive: true });
+      for (
+        const [tool, main] of [
+          ["kafka-topics.sh", "org.apache.kafka.tools.TopicCommand"],
+          ["kafka-acls.sh", "kafka.admin.AclCommand"],
+        ]
+      ) {
+        await Deno.writeTextFile(
+          `${home}/bin/${tool}`,
+          `#!/bin/bash\nexec java -Xmx128m -cp '${jars}/*' ${main} "$@"\n`,
+          { mode: 0o755 },
+        );
+      }
+      const section = topicsAndAclsSection({
+        topics: ["stock_market", "stock_market.dlq", "not_the_pipelines"],
+        internalPort,
+        partitions: 1,
+        pipelineUser: "pipeline",
+        groupPrefixes: ["stock_market", "tail-"],
+      }).replace(
+        /"\$KAFKA_HOME\/bin\/kafka-acls\.sh"[^\n]*\\\n[^\n]*\\\n {2}--topic 'not_the_pipelines'\n/,
+        "",
+      );
+      const acls = await runOnScript(["bash", "-e"], section, {
+        KAFKA_HOME: home,
+        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      });
+      assert.equal(acls.code, 0, acls.output);
+
+      const client = (user: string, secret: string) =>
+        createKafka({
+          brokers: [`localhost:${port}`],
+          retries: 1,
+          security: {
+            securityProtocol: "SASL_SSL",
+            saslMechanism: "SCRAM-SHA-512",
+            saslUsername: user,
+            saslPassword: secret,
+            sslCaLocation: `${etc}/tls/ca.pem`,
+          },
+        });
+      const kafka = client("pipeline", password);
+      const producer = kafka.producer({ idempotent: true });
+      await producer.connect();
+      try {
+        await producer.send({ topic: "stock_market", messages: [{ value: "tick" }] });
+        await assert.rejects(
+          producer.send({ topic: "not_the_pipelines", messages: [{ value: "x" }] }),
+          /authoriz/i,
+          "a topic without an ACL is refused",
+        );
+      } finally {
+        await producer.disconnect();
+      }
+      // The first message a consumer of `groupId` reads, or why it could not join.
+      const firstMessage = async (groupId: string): Promise<string | Error> => {
+        const consumer = kafka.consumer({ groupId });
+        await consumer.connect();
+        try {
+          await consumer.subscribe({ topic: "stock_market", fromBeginning: true });
+          return await new Promise<string | Error>((resolve) => {
+            consumer.on(consumer.events.CRASH, (e) => resolve(e.payload.error));
+            consumer.run({
+              eachMessage: ({ message }) => Promise.resolve(resolve(String(message.value))),
+            })
+              .catch(resolve);
+          });
+        } finally {
+          await consumer.disconnect();
+        }
+      };
+      assert.equal(await firstMessage("stock_market_lake"), "tick");
+      assert.equal(await firstMessage("tail-0a1b2c3d"), "tick", "deno task tail's groups");
+      // Kafka answers FindCoordinator with GROUP_AUTHORIZATION_FAILED; kafkajs reports that as
+      // no coordinator, on the same broker that just gave the two groups above theirs.
+      const outsider = await firstMessage("someone_else");
+      assert.ok(outsider instanceof Error, `joined: ${outsider}`);
+      assert.match(outsider.message, /group coordinator/i);
+      const wrong = client("pipeline", "not-the-password");
+      await assert.rejects(wrong.admin().connect(), /authentication|SASL/i);
+    } finally {
+      broker?.kill();
+      await broker?.status;
+      await imds.shutdown();
+      await Deno.remove(etc, { recursive: true });
+    }
+  },
 });
