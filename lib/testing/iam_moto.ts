@@ -19,12 +19,16 @@
  */
 
 import {
+  AddRoleToInstanceProfileCommand,
   CreateAccessKeyCommand,
+  CreateInstanceProfileCommand,
+  CreateRoleCommand,
   CreateUserCommand,
   IAMClient,
+  type IAMClientConfig,
   PutUserPolicyCommand,
 } from "@aws-sdk/client-iam";
-import type { PolicyDocument } from "../ops/aws/iam.ts";
+import { instanceRoleName, type PolicyDocument } from "../ops/aws/iam.ts";
 import { venvBin } from "../ops/local/python_env.ts";
 import { tcpProbe } from "../ops/tcp_probe.ts";
 import { sleep } from "../time.ts";
@@ -153,4 +157,22 @@ export function without(policy: PolicyDocument, action: string): PolicyDocument 
       .map((s) => ({ ...s, Action: s.Action.filter((a) => a !== action) }))
       .filter((s) => s.Action.length > 0),
   };
+}
+
+/**
+ * Creates the instance role and profile `deno task ec2 apply` passes to deployment `name`
+ * (`<name>-broker`), as the README has the learner do once; on moto, apply fails without it.
+ */
+export async function createInstanceProfile(aws: IAMClientConfig, name: string): Promise<void> {
+  const iam = new IAMClient(aws);
+  const role = instanceRoleName(name);
+  try {
+    await iam.send(new CreateRoleCommand({ RoleName: role, AssumeRolePolicyDocument: "{}" }));
+    await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: role }));
+    await iam.send(
+      new AddRoleToInstanceProfileCommand({ InstanceProfileName: role, RoleName: role }),
+    );
+  } finally {
+    iam.destroy();
+  }
 }

@@ -1,10 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  AddRoleToInstanceProfileCommand,
-  CreateInstanceProfileCommand,
-  CreateRoleCommand,
-  IAMClient,
-} from "@aws-sdk/client-iam";
+import { createInstanceProfile } from "../../testing/iam_moto.ts";
 import { CreateBucketCommand, DeleteBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import {
   CreateDatabaseCommand,
@@ -178,18 +173,7 @@ Deno.test("no log line of doctor, iam or ec2 apply/destroy carries the credentia
   };
   const name = `secret-test-${unique()}`;
   const script = (file: string) => new URL(`../../../scripts/${file}`, import.meta.url).pathname;
-  const iam = new IAMClient({ region: "us-east-1", endpoint });
-  await iam.send(
-    new CreateRoleCommand({ RoleName: `${name}-broker`, AssumeRolePolicyDocument: "{}" }),
-  );
-  await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: `${name}-broker` }));
-  await iam.send(
-    new AddRoleToInstanceProfileCommand({
-      InstanceProfileName: `${name}-broker`,
-      RoleName: `${name}-broker`,
-    }),
-  );
-  iam.destroy();
+  await createInstanceProfile({ region: "us-east-1", endpoint }, name);
   const runs = [
     [script("doctor.ts")],
     [script("iam.ts")],

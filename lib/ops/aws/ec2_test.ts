@@ -5,13 +5,8 @@ import {
   EC2Client,
 } from "@aws-sdk/client-ec2";
 import { SSMClient } from "@aws-sdk/client-ssm";
-import {
-  AddRoleToInstanceProfileCommand,
-  CreateInstanceProfileCommand,
-  CreateRoleCommand,
-  IAMClient,
-} from "@aws-sdk/client-iam";
 import { MemoryLogger } from "../../log.ts";
+import { createInstanceProfile } from "../../testing/iam_moto.ts";
 import { parseProperties } from "../broker_config.ts";
 import { applyEc2, destroyEc2, formatPlan, planEc2, PROJECT_TAG, resolveAmi } from "./ec2.ts";
 
@@ -35,16 +30,9 @@ const SHA512 = "0123456789abcdef".repeat(8);
 
 const uniqueName = () => `test-kafka-${crypto.randomUUID().slice(0, 8)}`;
 
-/** Creates the `<name>-broker` role and instance profile apply passes to the instance. */
-async function createInstanceProfile(name: string): Promise<void> {
-  const iam = new IAMClient({ region: "us-east-1", endpoint: Deno.env.get("AWS_ENDPOINT_URL") });
-  const role = `${name}-broker`;
-  await iam.send(new CreateRoleCommand({ RoleName: role, AssumeRolePolicyDocument: "{}" }));
-  await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: role }));
-  await iam.send(
-    new AddRoleToInstanceProfileCommand({ InstanceProfileName: role, RoleName: role }),
-  );
-}
+/** The `<name>-broker` role and instance profile apply passes to the instance. */
+const createProfile = (name: string) =>
+  createInstanceProfile({ region: "us-east-1", endpoint: Deno.env.get("AWS_ENDPOINT_URL") }, name);
 const fast = { timeoutMs: 30_000, pollMs: 200, ssm: motoSsm() };
 
 Deno.test("plan opens 9092 to the caller's /32 only, and SSH only with a key pair", () => {
@@ -185,7 +173,7 @@ Deno.test("apply creates a tagged group and IMDSv2-only instance, is idempotent,
   const client = motoClient();
   const name = uniqueName();
   const logger = new MemoryLogger();
-  await createInstanceProfile(name);
+  await createProfile(name);
   try {
     const plan = planEc2({ myIp: "203.0.113.7", region: "us-east-1", kafkaSha512: SHA512, name });
     const first = await applyEc2(plan, { client, logger, ...fast });
@@ -257,7 +245,7 @@ Deno.test("apply creates a tagged group and IMDSv2-only instance, is idempotent,
 Deno.test("destroy leaves resources of other names alone", async () => {
   const client = motoClient();
   const keep = uniqueName();
-  await createInstanceProfile(keep);
+  await createProfile(keep);
   try {
     const kept = await applyEc2(
       planEc2({

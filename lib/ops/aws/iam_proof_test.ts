@@ -10,12 +10,6 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  AddRoleToInstanceProfileCommand,
-  CreateInstanceProfileCommand,
-  CreateRoleCommand,
-  IAMClient,
-} from "@aws-sdk/client-iam";
 import { PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { AwsAccessDeniedError, nameDeniedActions } from "../../aws_denied.ts";
 import { loadConfig } from "../../config.ts";
@@ -24,6 +18,7 @@ import { KafkaUnavailableError } from "../../kafka/client.ts";
 import { S3Store, S3StoreError } from "../../lake/s3_store.ts";
 import { simulateTicks } from "../../source/simulate.ts";
 import {
+  createInstanceProfile,
   enforceableByMoto,
   IamMoto,
   type MotoCredentials,
@@ -203,13 +198,7 @@ Deno.test({
     });
 
     await t.step("ec2-operator: ec2 apply, ec2 credentials, teardown --yes", async () => {
-      const iam = new IAMClient(moto.client());
-      const role = `${NAME}-broker`;
-      await iam.send(new CreateRoleCommand({ RoleName: role, AssumeRolePolicyDocument: "{}" }));
-      await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: role }));
-      await iam.send(
-        new AddRoleToInstanceProfileCommand({ InstanceProfileName: role, RoleName: role }),
-      );
+      await createInstanceProfile(moto.client(), NAME);
       const admin = new SSMClient(moto.client());
       for (
         const [p, value] of [["ca.pem", "-----BEGIN CERTIFICATE-----"], ["password", "s3cret-pass"]]

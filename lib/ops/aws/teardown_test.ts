@@ -6,16 +6,11 @@ import {
   CreateTableCommand,
   GlueClient,
 } from "@aws-sdk/client-glue";
-import {
-  AddRoleToInstanceProfileCommand,
-  CreateInstanceProfileCommand,
-  CreateRoleCommand,
-  IAMClient,
-} from "@aws-sdk/client-iam";
 import { PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { loadConfig } from "../../config.ts";
 import { parseS3Uri } from "../../lake/layout.ts";
 import { S3Store } from "../../lake/s3_store.ts";
+import { createInstanceProfile } from "../../testing/iam_moto.ts";
 import { applyEc2, planEc2 } from "./ec2.ts";
 import { kafkaParameterPath } from "./ssm_parameters.ts";
 import { describeItem, planTeardown, runTeardown } from "./teardown.ts";
@@ -54,13 +49,7 @@ async function walkthrough(id: string) {
     glue: new GlueClient(aws()),
     s3: store,
   };
-  const iam = new IAMClient(aws());
-  const role = `${name}-broker`;
-  await iam.send(new CreateRoleCommand({ RoleName: role, AssumeRolePolicyDocument: "{}" }));
-  await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: role }));
-  await iam.send(
-    new AddRoleToInstanceProfileCommand({ InstanceProfileName: role, RoleName: role }),
-  );
+  await createInstanceProfile(aws(), name);
   const deployment = await applyEc2(
     planEc2({ myIp: "203.0.113.7", region: "us-east-1", name, kafkaSha512: "ab".repeat(64) }),
     { client: clients.ec2, ssm: clients.ssm, ...fast },
