@@ -9,6 +9,7 @@ import { MemoryLogger } from "../../log.ts";
 import { createInstanceProfile } from "../../testing/iam_moto.ts";
 import { parseProperties } from "../broker_config.ts";
 import { applyEc2, destroyEc2, formatPlan, planEc2, PROJECT_TAG, resolveAmi } from "./ec2.ts";
+import { KAFKA_TARBALL_SHA512 } from "./user_data.ts";
 
 function motoClient(): EC2Client {
   const endpoint = Deno.env.get("AWS_ENDPOINT_URL");
@@ -302,8 +303,21 @@ Deno.test("apply names a missing instance profile and how to create it", async (
   }
 });
 
-Deno.test("without a pinned or given Kafka SHA-512 the plan shows it is not ready and apply refuses", async () => {
+Deno.test("the Kafka tarball's SHA-512 is pinned in the code, so a plan is ready without --kafka-sha512", () => {
   const plan = planEc2({ myIp: "203.0.113.7", region: "us-east-1", name: uniqueName() });
+  assert.equal(plan.instance.kafkaPinned, true);
+  assert.match(KAFKA_TARBALL_SHA512, /^[0-9a-f]{128}$/);
+  assert.match(plan.instance.userData, new RegExp(KAFKA_TARBALL_SHA512));
+});
+
+Deno.test("without a pinned or given Kafka SHA-512 the plan shows it is not ready and apply refuses", async () => {
+  // An empty --kafka-sha512 stands for a version with no pin (KAFKA_TARBALL_SHA512 is set).
+  const plan = planEc2({
+    myIp: "203.0.113.7",
+    region: "us-east-1",
+    name: uniqueName(),
+    kafkaSha512: "",
+  });
   assert.equal(plan.instance.kafkaPinned, false);
   assert.match(
     formatPlan(plan),
