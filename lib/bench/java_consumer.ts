@@ -1,7 +1,7 @@
 /**
  * The reference consumer: Kafka's own consumer perf test (`org.apache.kafka.tools.ConsumerPerformance`
  * from `kafka-tools`, Java client) reading the same topic from the same broker with the same fetch
- * sizes as the lake consumer (`max.partition.fetch.bytes` 1 MiB, `fetch.max.bytes` 32 MiB), in a
+ * sizes as the lake consumer (`max.partition.fetch.bytes` 256 KiB, `fetch.max.bytes` 32 MiB), in a
  * fresh group from the beginning. It only counts the records; the lake consumer also decodes,
  * validates, encodes Parquet and writes objects.
  *
@@ -81,7 +81,7 @@ export interface JavaConsumerOptions {
   records: number;
   /** A scratch folder for the consumer config file. */
   scratch: string;
-  /** `max.partition.fetch.bytes`, as the lake consumer's `maxBytesPerPartition`. @default 1 MiB */
+  /** `max.partition.fetch.bytes`, as the lake consumer's `maxBytesPerPartition`. @default 256 KiB */
   maxBytesPerPartition?: number;
   /** `fetch.max.bytes`, as the lake consumer's `maxBytes`. @default 32 MiB */
   maxBytes?: number;
@@ -113,7 +113,7 @@ export async function benchJavaConsumer(options: JavaConsumerOptions): Promise<J
     "--messages",
     String(options.records),
     "--fetch-size",
-    String(options.maxBytesPerPartition ?? 1024 * 1024),
+    String(options.maxBytesPerPartition ?? 256 * 1024),
     "--timeout",
     "30000",
     "--consumer.config",

@@ -498,14 +498,14 @@ async function measureConsumers(bench: BenchRun, lakes: ConsumedLakes): Promise<
     format: "parquet (snappy)",
     process: "child deno process (the consume task's V8 flags)",
     rate: "rows written after the first progress report with messages / time to the last commit",
-    java: "ConsumerPerformance fetch.nMsg.sec (group join excluded), --fetch-size 1 MiB, " +
+    java: "ConsumerPerformance fetch.nMsg.sec (group join excluded), --fetch-size 256 KiB, " +
       "fetch.max.bytes 32 MiB",
     runs: { local: lakes.small, s3, java },
   };
   bench.differences.push(
     "Consumer: ours decodes and validates every record, encodes Parquet, writes objects (folder " +
       "or S3), checkpoints and commits; Java ConsumerPerformance only counts records. Same broker, " +
-      "topic, fresh group from the earliest offset, max.partition.fetch.bytes 1 MiB, fetch.max.bytes " +
+      "topic, fresh group from the earliest offset, max.partition.fetch.bytes 256 KiB, fetch.max.bytes " +
       "32 MiB; both rates exclude the group join.",
   );
   const reference = { name: JAVA_CONSUMER, value: java };
