@@ -76,8 +76,8 @@ const FLAGS = {
   "batch-size": { type: "string", description: "Most messages per request", default: "1000" },
   workers: {
     type: "string",
-    description: "Producer workers, each an idempotent producer owning a share of the partitions " +
-      "(1: one producer on the main thread)",
+    description: "Producer workers, each an idempotent producer (per-symbol order kept; " +
+      "1: one producer on the main thread)",
     default: String(DEFAULT_PRODUCER_WORKERS),
   },
 } as const;

@@ -1,14 +1,17 @@
 /**
  * Sends ticks through several producer workers (Deno Workers, {@linkcode ./producer_worker.ts}),
- * each an idempotent producer of its own that owns a share of the topic's partitions, so that
- * kafkajs' per-message work (record batches, CRC, compression) runs on more than one core and
- * several produce requests are in flight at once.
+ * each an idempotent producer of its own, so that kafkajs' per-message work (record batches, CRC,
+ * compression) runs on more than one core and several produce requests are in flight at once.
+ * Each request goes to the worker with the fewest requests in flight: symbols do not spread
+ * evenly over partitions (the 14 indices fall 7/4/3 on 3 partitions), so fixed owners would leave
+ * one worker with most of the work.
  *
  * What stays as {@linkcode produceTicks} promises:
  * - key = symbol, the Java client's partitioner: a symbol's partition is computed once, on the
- *   main thread, and every tick of a partition goes through the one worker that owns it;
- * - per-symbol order: a partition has at most one request in flight, the next one is sent only
- *   after the previous one is acknowledged;
+ *   main thread;
+ * - per-symbol order: a partition has at most one request in flight, whichever worker sends it;
+ *   the next one is sent only after the previous one is acknowledged (each worker's idempotent
+ *   sequence numbers then de-duplicate its own retries);
  * - one partition per request (the kafkajs#1303 rule in `producer.ts`), acks=all, idempotent,
  *   the same retries ({@linkcode PRODUCER_RETRY});
  * - the workers build their clients with {@linkcode createKafka} from the same client options as
@@ -95,6 +98,11 @@ class ProducerWorker {
       for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(error);
     };
     this.#worker.postMessage(init);
+  }
+
+  /** Requests sent and not yet answered. */
+  get inFlight(): number {
+    return this.#pending.size;
   }
 
   /** Resolves once the worker's producer is connected. */
@@ -236,7 +244,7 @@ export async function produceTicksInWorkers(
   }
 }
 
-/** The main loop: read, split by partition, encode, hand to the owner, count the acks. */
+/** The main loop: read, split by partition, encode, hand to the least busy worker, count acks. */
 async function sendAll(
   ticks: AsyncIterable<Tick> | Iterable<Tick>,
   options: WorkerProduceOptions,
@@ -261,7 +269,8 @@ async function sendAll(
     const encoded = encodeBatch(group);
     // Characters = bytes for the ASCII wire form; read before the boundaries move to the worker.
     const bytes = encoded.ends[encoded.ends.length - 1];
-    const acked = workers[partition % workers.length].send(nextId++, partition, encoded).then(
+    const worker = workers.reduce((best, w) => w.inFlight < best.inFlight ? w : best);
+    const acked = worker.send(nextId++, partition, encoded).then(
       () => {
         progress.sent += group.length;
         progress.bytes += bytes;
