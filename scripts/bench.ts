@@ -14,7 +14,7 @@ import { formatReport, markdownSection } from "../lib/bench/report.ts";
 import { BENCH_PARTS, type BenchPart, runBench } from "../lib/bench/run.ts";
 
 const FLAGS = {
-  quick: { type: "boolean", description: "CI-sized run (about 4 minutes on 2 cores)" },
+  quick: { type: "boolean", description: "CI-sized run (about 6 minutes on 2 cores)" },
   json: { type: "boolean", description: "Print the report as JSON on stdout (progress on stderr)" },
   markdown: {
     type: "boolean",
