@@ -242,7 +242,7 @@ Deno.test({
         assert.doesNotMatch(fetched.out, /s3cret-pass/, "the password is never printed");
         assert.match(
           await Deno.readTextFile(`${out}/client.env`),
-          /KAFKA_SASL_PASSWORD='s3cret-pass'/,
+          /^KAFKA_SASL_PASSWORD=s3cret-pass$/m,
         );
       } finally {
         await Deno.remove(out, { recursive: true });

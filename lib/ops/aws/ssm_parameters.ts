@@ -15,6 +15,8 @@ import {
 } from "@aws-sdk/client-ssm";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { renderClientEnv } from "../../kafka/security.ts";
+import { SCRAM_MECHANISM } from "../broker_config.ts";
 
 /** The root of every parameter this project creates (the `Project` tag's value). */
 export const PARAMETER_ROOT = "/stock-market-pipeline";
@@ -108,24 +110,6 @@ export interface WriteClientEnvOptions {
 }
 
 /**
- * The `client.env` text: `KEY=value` lines a shell can `source` (values are single-quoted) and
- * `loadConfig` reads, the same keys `deno task up --secure` writes for the local secure broker.
- */
-export function renderClientEnv(brokers: string, caPath: string, c: KafkaCredentials): string {
-  const quote = (v: string) => `'${v.replaceAll("'", `'"'"'`)}'`;
-  return [
-    "# Kafka client settings of the EC2 broker (deno task ec2 credentials). Secret: keep it out of git.",
-    `KAFKA_BROKERS=${quote(brokers)}`,
-    "KAFKA_SECURITY_PROTOCOL=SASL_SSL",
-    "KAFKA_SASL_MECHANISM=SCRAM-SHA-512",
-    `KAFKA_SASL_USERNAME=${quote(c.username)}`,
-    `KAFKA_SASL_PASSWORD=${quote(c.password)}`,
-    `KAFKA_SSL_CA_LOCATION=${quote(caPath)}`,
-    "",
-  ].join("\n");
-}
-
-/**
  * Writes `<dir>/ca.pem` and `<dir>/client.env` (both 0600, the folder 0700); returns their paths.
  */
 export async function writeClientEnv(
@@ -136,9 +120,17 @@ export async function writeClientEnv(
   const caFile = join(dir, "ca.pem");
   const envFile = join(dir, "client.env");
   await writeFile(caFile, options.credentials.caPem.trimEnd() + "\n", { mode: 0o600 });
-  await writeFile(envFile, renderClientEnv(options.brokers, caFile, options.credentials), {
-    mode: 0o600,
-  });
+  const { username, password } = options.credentials;
+  const text = "# Kafka client settings of the EC2 broker (deno task ec2 credentials). " +
+    "Secret: keep it out of git.\n" +
+    renderClientEnv(options.brokers.split(","), {
+      securityProtocol: "SASL_SSL",
+      saslMechanism: SCRAM_MECHANISM,
+      saslUsername: username,
+      saslPassword: password,
+      sslCaLocation: caFile,
+    });
+  await writeFile(envFile, text, { mode: 0o600 });
   return { envFile, caFile };
 }
 
