@@ -47,6 +47,20 @@ export interface CheckOptions {
   timeoutMs?: number;
 }
 
+/** The client a check uses: the caller's, else one that gives up fast (3 s to connect, 1 retry). */
+function checkClient(
+  settings: Pick<NotebookSettings, "brokers"> & KafkaSecurity,
+  options: CheckOptions,
+): Kafka {
+  return options.kafka ??
+    createKafka({
+      brokers: settings.brokers,
+      security: settings,
+      connectionTimeoutMs: 3000,
+      retries: 1,
+    });
+}
+
 /**
  * Checks the prerequisites in order and returns what it found as a table to show; throws a
  * {@linkcode PrerequisiteError} at the first one missing.
@@ -63,13 +77,7 @@ export async function checkPrerequisites(
   options: CheckOptions = {},
 ): Promise<TableView> {
   const found: Record<string, string> = {};
-  const kafka = options.kafka ??
-    createKafka({
-      brokers: settings.brokers,
-      security: settings,
-      connectionTimeoutMs: 3000,
-      retries: 1,
-    });
+  const kafka = checkClient(settings, options);
   for (const need of needs) {
     if (need === "broker") {
       const brokers = await requireBroker(settings, { kafka, timeoutMs: options.timeoutMs });
@@ -112,13 +120,7 @@ export async function requireBroker(
   settings: Pick<NotebookSettings, "brokers"> & KafkaSecurity,
   options: CheckOptions = {},
 ): Promise<AdvertisedBroker[]> {
-  const kafka = options.kafka ??
-    createKafka({
-      brokers: settings.brokers,
-      security: settings,
-      connectionTimeoutMs: 3000,
-      retries: 1,
-    });
+  const kafka = checkClient(settings, options);
   const admin = kafka.admin();
   let brokers: AdvertisedBroker[];
   try {
@@ -184,13 +186,7 @@ export async function requireMessages(
   settings: Pick<NotebookSettings, "brokers" | "topic"> & KafkaSecurity,
   options: CheckOptions = {},
 ): Promise<{ partitions: number; messages: number }> {
-  const kafka = options.kafka ??
-    createKafka({
-      brokers: settings.brokers,
-      security: settings,
-      connectionTimeoutMs: 3000,
-      retries: 1,
-    });
+  const kafka = checkClient(settings, options);
   const admin = kafka.admin();
   try {
     await admin.connect();
