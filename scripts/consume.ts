@@ -8,7 +8,7 @@
 import { choiceFlag, numberFlag, runCommand } from "../lib/cli.ts";
 import { configFlags, loadConfig, SECURITY_FIELDS } from "../lib/config.ts";
 import { createKafka } from "../lib/kafka/client.ts";
-import { consumeToLake } from "../lib/ingest/consume_to_lake.ts";
+import { type ConsumeOptions, consumeToLake } from "../lib/ingest/consume_to_lake.ts";
 import { DT_GRANULARITIES } from "../lib/lake/layout.ts";
 import { openStore } from "../lib/lake/open_store.ts";
 import { consoleLogger } from "../lib/log.ts";
@@ -76,6 +76,46 @@ if (import.meta.main) {
       consoleLogger.info(n === 1 ? "\nStopping: flushing and committing…" : "Stopping now.")
     );
     const progress = terminalProgress();
+    // Every flag is read (and a bad one refused) before anything is printed or connected.
+    const options: ConsumeOptions = {
+      topic: config.topic,
+      group: config.group,
+      brokers: config.brokers,
+      store,
+      format: choiceFlag("format", values.format, ["parquet", "jsonl"] as const),
+      gzip: values.gzip === true,
+      partitionBy: choiceFlag(
+        "partition-by",
+        values["partition-by"],
+        ["event", "ingest"] as const,
+      ),
+      dtGranularity: choiceFlag(
+        "dt-granularity",
+        values["dt-granularity"],
+        DT_GRANULARITIES,
+      ),
+      flushRows: numberFlag("flush-rows", values["flush-rows"], {
+        integer: true,
+        positive: true,
+      }),
+      flushBytes: numberFlag("flush-bytes", values["flush-bytes"], {
+        integer: true,
+        positive: true,
+      }),
+      flushSeconds: numberFlag("flush-seconds", values["flush-seconds"], { positive: true }),
+      idleExitSeconds: numberFlag("idle-exit", values["idle-exit"], { positive: true }),
+      maxMessages: numberFlag("max-messages", values["max-messages"], {
+        integer: true,
+        positive: true,
+      }),
+      fromBeginning: values["from-beginning"] === true,
+      sessionTimeoutMs: (numberFlag("session-timeout", values["session-timeout"], { min: 6 }) ??
+        30) * 1000,
+      signal: stop.graceful,
+      abortRetries: stop.immediate,
+      logger: values.verbose === true ? consoleLogger : { ...consoleLogger, info: () => {} },
+      onProgress: (p) => progress.update(consumeLine(p)),
+    };
     consoleLogger.info(
       `Consuming ${config.topic} (group ${config.group}) from ${
         config.brokers.join(",")
@@ -83,45 +123,7 @@ if (import.meta.main) {
     );
     const result = await consumeToLake(
       createKafka({ brokers: config.brokers, security: config, logger: consoleLogger }),
-      {
-        topic: config.topic,
-        group: config.group,
-        brokers: config.brokers,
-        store,
-        format: choiceFlag("format", values.format, ["parquet", "jsonl"] as const),
-        gzip: values.gzip === true,
-        partitionBy: choiceFlag(
-          "partition-by",
-          values["partition-by"],
-          ["event", "ingest"] as const,
-        ),
-        dtGranularity: choiceFlag(
-          "dt-granularity",
-          values["dt-granularity"],
-          DT_GRANULARITIES,
-        ),
-        flushRows: numberFlag("flush-rows", values["flush-rows"], {
-          integer: true,
-          positive: true,
-        }),
-        flushBytes: numberFlag("flush-bytes", values["flush-bytes"], {
-          integer: true,
-          positive: true,
-        }),
-        flushSeconds: numberFlag("flush-seconds", values["flush-seconds"], { positive: true }),
-        idleExitSeconds: numberFlag("idle-exit", values["idle-exit"], { positive: true }),
-        maxMessages: numberFlag("max-messages", values["max-messages"], {
-          integer: true,
-          positive: true,
-        }),
-        fromBeginning: values["from-beginning"] === true,
-        sessionTimeoutMs: (numberFlag("session-timeout", values["session-timeout"], { min: 6 }) ??
-          30) * 1000,
-        signal: stop.graceful,
-        abortRetries: stop.immediate,
-        logger: values.verbose === true ? consoleLogger : { ...consoleLogger, info: () => {} },
-        onProgress: (p) => progress.update(consumeLine(p)),
-      },
+      options,
     );
     stop.dispose();
     progress.done(consumeLine(result));

@@ -157,6 +157,14 @@ export function diagnoseAdvertised(
 }
 
 /**
+ * The command that starts the local broker these client settings talk to: the SASL_SSL one of
+ * `deno task up --secure` when the client uses SASL_SSL, else the plaintext one.
+ */
+function localUpCommand(security: KafkaSecurity | undefined): string {
+  return security?.securityProtocol === "SASL_SSL" ? "deno task up --secure" : "deno task up";
+}
+
+/**
  * Checks the Kafka broker: TCP reachability of each bootstrap address, the metadata it returns
  * (advertised addresses must be reachable too) and that the topic exists.
  */
@@ -173,7 +181,9 @@ export async function checkBroker(
     const error = await tcpProbe(broker.slice(0, at), Number(broker.slice(at + 1)), timeoutMs);
     if (!error) continue;
     const hint = error === "ECONNREFUSED"
-      ? "Nothing listens there: start the local broker with `deno task up`, or on EC2 wait for the user-data to finish (`sudo tail /var/log/kafka-setup.log`) and check `systemctl status kafka`."
+      ? `Nothing listens there: start the local broker with \`${
+        localUpCommand(options.security)
+      }\`, or on EC2 wait for the user-data to finish (\`sudo tail /var/log/kafka-setup.log\`) and check \`systemctl status kafka\`.`
       : error === "ENOTFOUND"
       ? "The name does not resolve: copy KAFKA_BROKERS again from `deno task ec2 apply` (the public DNS name changes when an instance is stopped and started)."
       : "No answer: the security group must open 9092 to your current public IP (re-run `deno task ec2 apply --my-ip <your ip>` after your IP changes), and the instance must be running.";
@@ -204,7 +214,9 @@ export async function checkBroker(
       return fail(
         name,
         `${bootstrap} answers, but topic "${topic}" does not exist.`,
-        "Topics are created up front (auto-creation is off): `deno task up` does it locally, the EC2 user-data on first boot; or set KAFKA_TOPIC to the topic you use.",
+        `Topics are created up front (auto-creation is off): \`${
+          localUpCommand(options.security)
+        }\` does it locally, the EC2 user-data on first boot; or set KAFKA_TOPIC to the topic you use.`,
       );
     }
     return {

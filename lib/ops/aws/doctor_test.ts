@@ -54,6 +54,7 @@ Deno.test("the broker check passes against a running broker with the topic", asy
     const missing = await checkBroker(brokers, { topic: `${topic}-missing` });
     assert.equal(missing.status, "fail");
     assert.match(missing.hint!, /created up front/);
+    assert.match(missing.hint!, /`deno task up` does it locally/);
   } finally {
     await admin.deleteTopics({ topics: [topic] }).catch(() => {});
     await admin.disconnect();
@@ -64,7 +65,15 @@ Deno.test("the broker check explains a refused connection", async () => {
   const result = await checkBroker(["127.0.0.1:1"]);
   assert.equal(result.status, "fail");
   assert.match(result.detail, /Cannot connect to 127\.0\.0\.1:1 \(ECONNREFUSED\)/);
-  assert.match(result.hint!, /deno task up/);
+  assert.match(result.hint!, /`deno task up`/);
+});
+
+Deno.test("a SASL_SSL client that finds no broker is told to start the secure one", async () => {
+  const result = await checkBroker(["127.0.0.1:1"], {
+    security: { securityProtocol: "SASL_SSL", saslMechanism: "SCRAM-SHA-512" },
+  });
+  assert.equal(result.status, "fail");
+  assert.match(result.hint!, /`deno task up --secure`/);
 });
 
 Deno.test("an advertised address the client cannot reach is blamed on advertised.listeners", () => {

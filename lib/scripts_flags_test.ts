@@ -1,0 +1,43 @@
+/**
+ * The long-running scripts read every flag before they print a banner or connect: a bad flag ends
+ * with the fix and exit code 2, never with "Consuming …" followed by an error (or a hang on a
+ * broker that does not answer).
+ */
+import assert from "node:assert/strict";
+
+const ROOT = new URL("../", import.meta.url);
+
+async function run(script: string, args: string[]) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(`scripts/${script}`, ROOT).pathname, ...args],
+    // A broker address that never answers: a script that connected first would hang here.
+    env: { KAFKA_BROKERS: "10.255.255.1:9092" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+for (
+  const [script, args, message] of [
+    ["consume.ts", ["--flush-rows", "abc"], /--flush-rows must be a whole number above 0/],
+    ["consume.ts", ["--format", "csv"], /--format/],
+    ["consume.ts", ["--session-timeout", "2"], /--session-timeout/],
+    ["produce.ts", ["--limit", "abc"], /--limit must be a whole number/],
+  ] as const
+) {
+  Deno.test(`${script} ${args.join(" ")} is refused before anything is printed`, async () => {
+    const { code, stdout, stderr } = await run(script, [...args]);
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, message);
+    // The logger writes to stderr: the flag error must be the first and only thing there.
+    assert.match(stderr, /^error: /, "nothing logged before the flag error");
+    assert.equal(stderr.trim().split("\n").length, 1, stderr);
+    assert.equal(stdout, "");
+  });
+}
