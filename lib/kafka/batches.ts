@@ -33,9 +33,11 @@ export async function* batches<T>(
   source: AsyncIterable<T> | Iterable<T>,
   options: BatchesOptions,
 ): AsyncGenerator<T[]> {
-  const iterator = Symbol.asyncIterator in source
-    ? (source as AsyncIterable<T>)[Symbol.asyncIterator]()
-    : toAsync((source as Iterable<T>)[Symbol.iterator]());
+  if (!(Symbol.asyncIterator in source)) {
+    yield* syncBatches(source, options);
+    return;
+  }
+  const iterator = source[Symbol.asyncIterator]();
   const signal = options.signal;
   let pending: Promise<IteratorResult<T>> | undefined;
   let batch: T[] = [];
@@ -92,6 +94,29 @@ function wakeUp(signal?: AbortSignal, lingerMs?: number) {
   };
 }
 
-async function* toAsync<T>(iterator: Iterator<T>): AsyncGenerator<T> {
-  for (let r = iterator.next(); !r.done; r = iterator.next()) yield r.value;
+/**
+ * Batches of a synchronous source: its next item is always there at once, so every batch but the
+ * last is full and none waits for the linger; taken item by item without a promise each (the
+ * async path costs 1–2 µs an item). The signal is checked between batches: nothing else runs
+ * while one is taken.
+ */
+function* syncBatches<T>(source: Iterable<T>, options: BatchesOptions): Generator<T[]> {
+  const iterator = source[Symbol.iterator]();
+  let done = false;
+  try {
+    while (!done && !options.signal?.aborted) {
+      const batch: T[] = [];
+      while (batch.length < options.size) {
+        const next = iterator.next();
+        if (next.done) {
+          done = true;
+          break;
+        }
+        batch.push(next.value);
+      }
+      if (batch.length > 0) yield batch;
+    }
+  } finally {
+    if (!done) iterator.return?.();
+  }
 }

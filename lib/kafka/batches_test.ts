@@ -50,3 +50,27 @@ Deno.test("batches keeps memory flat over a long stream with a signal", async ()
   const grownMb = (Deno.memoryUsage().heapUsed - before) / 1e6;
   assert.ok(grownMb < 100, `heap grew by ${grownMb.toFixed(0)} MB over 1M items`);
 });
+
+Deno.test("batches takes a synchronous source in full batches and stops between them on abort", async () => {
+  const controller = new AbortController();
+  let taken = 0;
+  function* counting() {
+    for (let i = 0; i < 10_000; i++) {
+      taken++;
+      yield i;
+    }
+  }
+  const out: number[] = [];
+  const options = { size: 1000, lingerMs: 5000, signal: controller.signal };
+  for await (const b of batches(counting(), options)) {
+    out.push(b.length);
+    if (out.length === 3) controller.abort();
+  }
+  assert.deepEqual(out, [1000, 1000, 1000]);
+  assert.equal(taken, 3000, "no item read after the abort");
+  const all: number[] = [];
+  for await (const b of batches(new Set([1, 2, 3, 4, 5]), { size: 2, lingerMs: 1000 })) {
+    all.push(...b);
+  }
+  assert.deepEqual(all, [1, 2, 3, 4, 5]);
+});

@@ -15,14 +15,14 @@
 import {
   CompressionTypes,
   type Kafka,
-  type Message,
   Partitioners,
   type PartitionMetadata,
   type Producer,
 } from "kafkajs";
-import { encodeTick, type Tick } from "../tick.ts";
+import type { Tick } from "../tick.ts";
 import { batches } from "./batches.ts";
 import { isConnectionError, KafkaUnavailableError } from "./client.ts";
+import { encodeTicks, tickMessages } from "./tick_batch.ts";
 
 /** Compression codecs kafkajs supports without extra packages. */
 export type Compression = "gzip" | "none";
@@ -118,19 +118,21 @@ export function keyPartitioner(topic: string, partitions: number): (key: string)
 }
 
 /**
- * Splits messages by the partition the producer's partitioner (murmur2 of the key, as the Java
- * client) gives them on a topic of `partitions` partitions, each message marked with it.
+ * Splits ticks by the partition the producer's partitioner gives their symbol (see
+ * {@linkcode keyPartitioner}), in order: partition → its ticks.
  */
-export function byPartition(messages: Message[], topic: string, partitions: number): Message[][] {
-  const partitionOf = keyPartitioner(topic, partitions);
-  const groups = new Map<number, Message[]>();
-  for (const message of messages) {
-    const partition = partitionOf(String(message.key));
-    const group = groups.get(partition) ?? [];
-    group.push({ ...message, partition });
-    groups.set(partition, group);
+function ticksByPartition(
+  ticks: readonly Tick[],
+  partitionOf: (key: string) => number,
+): Map<number, Tick[]> {
+  const groups = new Map<number, Tick[]>();
+  for (const tick of ticks) {
+    const partition = partitionOf(tick.symbol);
+    const group = groups.get(partition);
+    if (group === undefined) groups.set(partition, [tick]);
+    else group.push(tick);
   }
-  return [...groups.values()];
+  return groups;
 }
 
 /** Counters reported while producing. */
@@ -200,20 +202,26 @@ export async function produceTicks(
   });
   try {
     const partitions = await partitionCount(producer, options.topic);
+    const partitionOf = partitions === undefined
+      ? undefined
+      : keyPartitioner(options.topic, partitions);
     for await (const batch of source) {
+      // Each partition's ticks encoded once into one byte array (see tick_batch.ts).
+      const groups = partitionOf === undefined
+        ? [[undefined, batch] as const]
+        : [...ticksByPartition(batch, partitionOf)];
       let bytes = 0;
-      const messages = batch.map((tick) => {
-        const value = encodeTick(tick);
-        bytes += value.length + tick.symbol.length;
-        return { key: tick.symbol, value };
+      const requests = groups.map(([partition, group]) => {
+        const encoded = encodeTicks(group);
+        bytes += encoded.bytes.length;
+        return tickMessages(encoded, partition);
       });
       // One send per partition, all at once (see the module doc); the batch counts once every
       // partition's send is acknowledged, and no send is left running when one fails.
       const sends = await Promise.allSettled(
-        (partitions === undefined ? [messages] : byPartition(messages, options.topic, partitions))
-          .map((group) =>
-            producer.send({ topic: options.topic, acks: -1, compression, messages: group })
-          ),
+        requests.map((messages) =>
+          producer.send({ topic: options.topic, acks: -1, compression, messages })
+        ),
       );
       const failed = sends.find((s): s is PromiseRejectedResult => s.status === "rejected");
       if (failed) throw failed.reason;

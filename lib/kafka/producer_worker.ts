@@ -3,16 +3,18 @@
  * builds its own kafkajs client from the client options it is given (the same
  * {@linkcode createKafka} and settings as the main thread's), one idempotent producer of
  * {@linkcode createTickProducer}, and sends the partition batches it receives. Each batch is one
- * partition's records, encoded once by the main thread into one string, so the worker's
- * time goes to kafkajs: record batches, CRC, compression and the round trip.
+ * partition's records, encoded once by the main thread into one byte array that is transferred,
+ * not copied (see `tick_batch.ts`), so the worker's time goes to kafkajs: the request (see
+ * `kafkajs_override.ts`), CRC, compression and the round trip.
  *
  * @module
  */
 
-import { CompressionTypes, type Message } from "kafkajs";
+import { CompressionTypes } from "kafkajs";
 import { createKafka, type KafkaClientOptions } from "./client.ts";
 import { createTickProducer } from "./producer.ts";
 import type { Logger } from "../log.ts";
+import { tickMessages } from "./tick_batch.ts";
 
 /** Main thread → worker. */
 export type ToWorker =
@@ -28,9 +30,9 @@ export type ToWorker =
     /** Batch id, echoed in the answer. */
     id: number;
     partition: number;
-    /** Keys and values back to back: message i's key is `text[ends[2i] .. ends[2i+1]]`, its value `text[ends[2i+1] .. ends[2i+2]]`. */
-    text: string;
-    /** `2n + 1` boundaries into `data`, the first 0. */
+    /** Keys and values back to back, UTF-8 (see `EncodedTicks`). */
+    bytes: Uint8Array;
+    /** `2n + 1` boundaries into `bytes`, the first 0. */
     ends: Uint32Array;
   }
   | { type: "close" };
@@ -49,28 +51,6 @@ export interface WorkerError {
   name: string;
   /** The message. */
   message: string;
-}
-
-/**
- * The kafkajs messages of one batch for `partition`: string slices of `text` (kafkajs encodes a
- * string value straight into its record buffer).
- *
- * @example
- * ```ts
- * import { decodeBatch } from "./producer_worker.ts";
- * decodeBatch("AB{}", Uint32Array.of(0, 2, 4), 1); // [{ key: "AB", value: "{}", partition: 1 }]
- * ```
- */
-export function decodeBatch(text: string, ends: Uint32Array, partition: number): Message[] {
-  const messages: Message[] = new Array(Math.floor(ends.length / 2));
-  for (let i = 0; i < messages.length; i++) {
-    messages[i] = {
-      key: text.slice(ends[2 * i], ends[2 * i + 1]),
-      value: text.slice(ends[2 * i + 1], ends[2 * i + 2]),
-      partition,
-    };
-  }
-  return messages;
 }
 
 function errorOf(error: unknown): WorkerError {
@@ -110,7 +90,7 @@ function serve(scope: {
           topic,
           acks: -1,
           compression,
-          messages: decodeBatch(message.text, message.ends, message.partition),
+          messages: tickMessages(message, message.partition),
         });
         post({ type: "acked", id: message.id });
       } catch (error) {

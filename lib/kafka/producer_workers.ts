@@ -17,8 +17,8 @@
  * - the workers build their clients with {@linkcode createKafka} from the same client options as
  *   the main thread (brokers and every connection or security setting), so they connect the same way.
  *
- * The main thread reads the source, encodes each tick once (key and JSON value into one string per
- * request, see {@linkcode encodeBatch}) and keeps the counts.
+ * The main thread reads the source, encodes each tick once (keys and JSON values into one byte
+ * array per request, see {@linkcode encodeTicks}), transfers it to the worker and keeps the counts.
  *
  * @module
  */
@@ -35,7 +35,8 @@ import {
   topicPartitionCount,
 } from "./producer.ts";
 import type { FromWorker, ToWorker, WorkerError } from "./producer_worker.ts";
-import { encodeTick, type Tick } from "../tick.ts";
+import type { Tick } from "../tick.ts";
+import { type EncodedTicks, encodeTicks } from "./tick_batch.ts";
 import { type Logger, silentLogger } from "../log.ts";
 
 /**
@@ -117,16 +118,16 @@ class ProducerWorker {
   }
 
   /** Sends one partition's encoded records; resolves once the broker acknowledged them. */
-  send(
-    id: number,
-    partition: number,
-    encoded: { text: string; ends: Uint32Array },
-  ): Promise<void> {
+  send(id: number, partition: number, encoded: EncodedTicks): Promise<void> {
     const acked = new Promise<void>((resolve, reject) =>
       this.#pending.set(id, { resolve, reject })
     );
     const message: ToWorker = { type: "send", id, partition, ...encoded };
-    this.#worker.postMessage(message, [encoded.ends.buffer as ArrayBuffer]);
+    // Both buffers move to the worker (no copy); they are unusable here afterwards.
+    this.#worker.postMessage(message, [
+      encoded.bytes.buffer as ArrayBuffer,
+      encoded.ends.buffer as ArrayBuffer,
+    ]);
     return acked;
   }
 
@@ -161,35 +162,6 @@ function workerError(error: WorkerError): Error {
   const e = new Error(error.message);
   e.name = error.name;
   return e;
-}
-
-/**
- * Encodes ticks' keys and JSON values once, back to back into one string with their boundaries
- * (see `ToWorker`): one string crosses to the worker in one copy, and kafkajs writes string
- * values straight into its record buffer, which in Deno is cheaper than a Buffer per value.
- *
- * @example
- * ```ts
- * import { encodeBatch } from "./producer_workers.ts";
- * const tick = { symbol: "NYA", ts: 0, open: 1, high: 1, low: 1, close: 1, adj_close: 1,
- *   volume: 1, close_usd: 1 };
- * const { text, ends } = encodeBatch([tick]);
- * text.slice(ends[0], ends[1]); // "NYA"
- * ```
- */
-export function encodeBatch(ticks: Tick[]): { text: string; ends: Uint32Array } {
-  const ends = new Uint32Array(2 * ticks.length + 1);
-  const parts: string[] = new Array(2 * ticks.length);
-  let at = 0;
-  for (let i = 0; i < ticks.length; i++) {
-    const key = ticks[i].symbol;
-    const value = encodeTick(ticks[i]);
-    parts[2 * i] = key;
-    parts[2 * i + 1] = value;
-    ends[2 * i + 1] = at += key.length;
-    ends[2 * i + 2] = at += value.length;
-  }
-  return { text: parts.join(""), ends };
 }
 
 /**
@@ -266,9 +238,9 @@ async function sendAll(
     // One request per partition in flight: the next starts after the previous is acknowledged.
     await inFlight[partition];
     if (failure) throw failure;
-    const encoded = encodeBatch(group);
-    // Characters = bytes for the ASCII wire form; read before the boundaries move to the worker.
-    const bytes = encoded.ends[encoded.ends.length - 1];
+    const encoded = encodeTicks(group);
+    // Read before the buffers move to the worker.
+    const bytes = encoded.bytes.length;
     const worker = workers.reduce((best, w) => w.inFlight < best.inFlight ? w : best);
     const acked = worker.send(nextId++, partition, encoded).then(
       () => {

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { simulateTicks } from "../source/simulate.ts";
-import { decodeTick } from "../tick.ts";
 import { MemoryLogger } from "../log.ts";
 import {
   assertKeyedInOrder,
@@ -10,8 +9,7 @@ import {
   testTopic,
   uniqueName,
 } from "../testing/kafka.ts";
-import { decodeBatch } from "./producer_worker.ts";
-import { encodeBatch, ProducerWorkersError, produceTicksInWorkers } from "./producer_workers.ts";
+import { ProducerWorkersError, produceTicksInWorkers } from "./producer_workers.ts";
 
 Deno.test("producer workers send every tick once, keyed by symbol, in order per symbol", async () => {
   const kafka = testKafka();
@@ -59,16 +57,4 @@ Deno.test("producer workers refuse a missing topic with what to do, and start no
     }),
     (error) => error instanceof ProducerWorkersError && /create it first/.test(error.message),
   );
-});
-
-Deno.test("a batch's keys and values cross to the worker as slices of one string", () => {
-  const ticks = [...simulateTicks({ symbols: 3, count: 5, intervalMs: 60_000, seed: 1 })];
-  const { text, ends } = encodeBatch(ticks);
-  const messages = decodeBatch(text, ends, 2);
-  assert.equal(messages.length, ticks.length);
-  messages.forEach((m, i) => {
-    assert.equal(m.key, ticks[i].symbol);
-    assert.deepEqual(decodeTick(m.value as string), ticks[i]);
-    assert.equal(m.partition, 2);
-  });
 });
