@@ -13,7 +13,9 @@ import {
 } from "./encode.ts";
 import { LayoutError } from "./layout.ts";
 import { encodeTick, type Tick, TICK_COLUMNS } from "../tick.ts";
-import { edgeTicks, runTestPython } from "../testing/lake.ts";
+import { edgeTicks, runTestPython, tempLake } from "../testing/lake.ts";
+import { discoverLake } from "../catalog/discover.ts";
+import { queryLocal } from "../query/local.ts";
 
 Deno.test("parquet round-trips ticks with nulls, dotted symbols and millisecond times", () => {
   const ticks = edgeTicks();
@@ -66,6 +68,37 @@ Deno.test("parquet decoding names the missing lake columns", () => {
 
 Deno.test("parquet decoding rejects bytes that are not parquet", () => {
   assert.throws(() => decodeParquet(new TextEncoder().encode("not parquet")), DecodeError);
+});
+
+Deno.test("objects written through Polars by earlier versions and new ones read as one table", async () => {
+  // Earlier versions wrote Parquet with nodejs-polars; lakes hold both kinds side by side.
+  const polarsParquet = (ticks: Tick[]) =>
+    new Uint8Array(ticksToFrame(ticks).writeParquet({ compression: "snappy" }));
+  const [a, b, c, d, e] = edgeTicks();
+  await using lake = await tempLake();
+  const objects = [
+    ["ticks/dt=2021-05-30/t+0+00000000000000000000.parquet", polarsParquet([a, b])],
+    ["ticks/dt=2021-05-30/t+1+00000000000000000000.parquet", encodeParquet([c])],
+    ["ticks/dt=2021-05-31/t+0+00000000000000000002.parquet", encodeParquet([d, e])],
+    ["ticks/dt=2021-06-01/t+0+00000000000000000004.parquet", encodeParquet([])],
+  ] as const;
+  for (const [key, bytes] of objects) await lake.store.put(key, bytes);
+  const found = await discoverLake(lake.store);
+  assert.deepEqual(found.columns.map((col) => `${col.name} ${col.type}`), [
+    "symbol string",
+    "ts timestamp",
+    ...TICK_COLUMNS.slice(2).map((name) => `${name} double`),
+  ]);
+  const result = await queryLocal(
+    `SELECT ${TICK_COLUMNS.join(", ")}, dt FROM ticks ORDER BY dt, symbol`,
+    { store: lake.store },
+  );
+  const rows = result.rows.map((row) => ({ ...row, ts: (row.ts as Date).getTime() }));
+  const expected = [[a, "2021-05-30"], [b, "2021-05-30"], [c, "2021-05-30"], [e, "2021-05-31"], [
+    d,
+    "2021-05-31",
+  ]] as const;
+  assert.deepEqual(rows, expected.map(([tick, dt]) => ({ ...tick, dt })));
 });
 
 Deno.test("parquet is snappy-compressed and reads back in pyarrow and duckdb with the same values", async () => {
