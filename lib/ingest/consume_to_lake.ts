@@ -190,6 +190,8 @@ class IngestRun {
       ...options,
       logger,
       signal: options.abortRetries,
+      // A full range is written while kafkajs fetches on (its fetcher waits for eachBatch).
+      writeBehind: true,
       commit: (partition, next) => commitOrFence(consumer, options.topic, partition, next),
       committed: (partition) => committedOffset(admin, options.group, options.topic, partition),
     });

@@ -108,6 +108,13 @@ export interface LakeSinkOptions {
   dtGranularity?: DtGranularity;
   /** Objects written at once within a flush. @default 16 */
   writeConcurrency?: number;
+  /**
+   * Write a range that became due by size in the background: {@linkcode LakeSink.add} returns
+   * once its flush started, so the consumer fetches and decodes the next rows meanwhile (one
+   * flush in flight at a time; the next waits for it). Offsets are still committed only once
+   * their range is durable. @default false (add resolves once durable and committed)
+   */
+  writeBehind?: boolean;
   /** Flush a partition once it buffers this many rows. @default 50000 */
   flushRows?: number;
   /** Flush a partition once its buffered values reach this many bytes. @default 16 MiB */
@@ -168,6 +175,10 @@ type PartitionWriter =
     buffer?: Buffer;
     /** A range recorded in the log that starts at `committed`: write exactly it again. */
     replay?: CheckpointRange;
+    /** The range being written in the background while the consumer fetches on (at most one). */
+    flushing?: Promise<void>;
+    /** Why that write failed: thrown to the next caller; the range is buffered again. */
+    failure?: { error: unknown };
   }
   | { state: "fenced"; reason: string };
 
@@ -208,6 +219,8 @@ export class LakeSink {
   readonly #writer?: string;
   readonly #writers = new Map<number, PartitionWriter>();
   #queue: Promise<unknown> = Promise.resolve();
+  /** Background flushes under way, of current and revoked writers alike. */
+  readonly #flushes = new Set<Promise<void>>();
   readonly #stats = {
     rowsWritten: 0,
     objectsWritten: 0,
@@ -232,6 +245,7 @@ export class LakeSink {
       partitionBy: options.partitionBy ?? "event",
       dtGranularity: options.dtGranularity ?? "day",
       writeConcurrency: positive("writeConcurrency", options.writeConcurrency ?? 16),
+      writeBehind: options.writeBehind ?? false,
       flushRows: positive("flushRows", options.flushRows ?? 50_000),
       flushBytes: positive("flushBytes", options.flushBytes ?? 16 * 1024 * 1024),
       flushSeconds: positive("flushSeconds", options.flushSeconds ?? 30),
@@ -293,6 +307,7 @@ export class LakeSink {
       const writer = this.#writers.get(partition) ??
         await this.#claim(partition, fetchedOffset, context);
       if (writer.state === "fenced") return "fenced";
+      this.#throwFailure(writer);
       if (writer.next !== fetchedOffset) this.#stats.refused++;
       return writer.next;
     }, context);
@@ -300,9 +315,13 @@ export class LakeSink {
 
   /**
    * Adds a fetched run of records and flushes every range that became due. Resolves once those
-   * ranges are durable and committed. Claims the partition first if needed. A run that does not
-   * start where the partition continues (see {@linkcode LakeSink.expect}), or of a fenced
-   * partition, is refused: resolves `false` and changes nothing.
+   * ranges are durable and committed; with `writeBehind`, a range due by size is written in the
+   * background while the caller fetches on (one at a time: the next one waits for it); one
+   * that fails puts its range back into the buffer (the rows added since are dropped and
+   * {@linkcode LakeSink.expect} sends the consumer back to them) and its error is thrown by the
+   * partition's next call. Claims the partition first if needed. A run that does not start where
+   * the partition continues (see {@linkcode LakeSink.expect}), or of a fenced partition, is
+   * refused: resolves `false` and changes nothing.
    *
    * @throws {FencedError} when the partition was taken over while writing; nothing more is written.
    */
@@ -310,6 +329,7 @@ export class LakeSink {
     return this.exclusive(async () => {
       const writer = this.#writers.get(batch.partition) ??
         await this.#claim(batch.partition, batch.firstOffset, context);
+      if (writer.state === "open") this.#throwFailure(writer);
       if (writer.state !== "open" || writer.next !== batch.firstOffset) {
         this.#stats.refused++;
         return false;
@@ -339,7 +359,9 @@ export class LakeSink {
   flushAll(context: WaitContext = {}): Promise<void> {
     return this.exclusive(async () => {
       for (const [partition, writer] of [...this.#writers]) {
-        if (writer.state !== "open" || !writer.buffer) continue;
+        if (writer.state !== "open") continue;
+        await this.#settle(writer, context);
+        if (!writer.buffer) continue;
         if (writer.replay && writer.buffer.end < BigInt(writer.replay.end)) {
           // Writing part of a recorded range would leave the rest of its old objects behind;
           // leave it uncommitted and let the next run replay it whole.
@@ -348,6 +370,7 @@ export class LakeSink {
         }
         await this.#flushOwned(partition, writer, context);
       }
+      await Promise.all(this.#flushes); // revoked writers' writes, stopped at their next object
     }, context);
   }
 
@@ -377,6 +400,8 @@ export class LakeSink {
       clock: this.#options.clock,
       retry: (operation, what) => this.#retry(operation, what, context),
     });
+    // A revoked writer of the partition may still be writing: claim after it stopped.
+    await Promise.all(this.#flushes);
     // Not retried here: a Kafka that cannot answer is the consumer's to retry, not the store's.
     const committed = await this.#committed?.(partition);
     const start = committed ?? fetchedOffset;
@@ -457,7 +482,9 @@ export class LakeSink {
       ? buffer.end >= BigInt(writer.replay.end)
       : buffer.records.length >= o.flushRows || buffer.bytes >= o.flushBytes ||
         o.clock.now() - buffer.openedAt >= o.flushSeconds * 1000;
-    if (due) await this.#flushOwned(partition, writer, context);
+    if (!due) return;
+    if (o.writeBehind) await this.#startFlush(partition, writer, context);
+    else await this.#flushOwned(partition, writer, context);
   }
 
   #append(writer: OpenWriter, records: SinkRecord[], first: bigint, end: bigint): void {
@@ -476,8 +503,50 @@ export class LakeSink {
     writer.next = end + 1n;
   }
 
+  /**
+   * Starts flushing `writer`'s buffer once no flush is in flight (of any partition: memory holds
+   * one range being written besides the buffers), and returns without waiting for it: the
+   * consumer fetches and decodes the next rows while it is written. A failure of a writer that
+   * still owns its partition is kept for the partition's next call.
+   */
+  async #startFlush(partition: number, writer: OpenWriter, context: WaitContext): Promise<void> {
+    const inFlight = Promise.all(this.#flushes);
+    await (context.heartbeat ? keepAlive(inFlight, context.heartbeat, 1000) : inFlight);
+    await this.#settle(writer, context);
+    const flush = this.#flushOwned(partition, writer, context).catch((error) => {
+      // A takeover is the `fenced` state already; a revoked writer's failure is no one's news.
+      if (this.#writers.get(partition) === writer) writer.failure ??= { error };
+    }).finally(() => {
+      this.#flushes.delete(flush);
+      if (writer.flushing === flush) writer.flushing = undefined;
+    });
+    this.#flushes.add(flush);
+    writer.flushing = flush;
+  }
+
+  /** Waits for `writer`'s background flush, heartbeating, and throws its failure if it failed. */
+  async #settle(writer: OpenWriter, context: WaitContext): Promise<void> {
+    const flushing = writer.flushing;
+    if (flushing) {
+      await (context.heartbeat ? keepAlive(flushing, context.heartbeat, 1000) : flushing);
+    }
+    this.#throwFailure(writer);
+  }
+
+  /** Throws (once) the failure of `writer`'s last background flush. */
+  #throwFailure(writer: OpenWriter): void {
+    const failure = writer.failure;
+    writer.failure = undefined;
+    if (failure) throw failure.error;
+  }
+
   /** Flushes, turning a takeover into the `fenced` state (and rethrowing it). */
   async #flushOwned(partition: number, writer: OpenWriter, context: WaitContext): Promise<void> {
+    // Without a flush in flight the buffer is taken before any await: a caller queued next (an
+    // age-based flush) finds it gone instead of writing it twice.
+    if (writer.flushing) await this.#settle(writer, context);
+    else this.#throwFailure(writer);
+    if (!writer.buffer) return; // the flush waited for wrote it
     try {
       await this.#flush(partition, writer, context);
     } catch (error) {
@@ -499,7 +568,8 @@ export class LakeSink {
 
   async #flush(partition: number, writer: OpenWriter, context: WaitContext): Promise<void> {
     const buffer = writer.buffer!;
-    const settings = writer.replay?.settings ?? this.settings;
+    const replay = writer.replay;
+    const settings = replay?.settings ?? this.settings;
     const objects = this.#objects(partition, buffer, settings);
     const range: CheckpointRange = {
       start: buffer.start.toString(),
@@ -507,26 +577,30 @@ export class LakeSink {
       keys: objects.map((x) => x.key),
       settings,
     };
-    if (objects.length > 0) {
-      this.#assertOwner(partition, writer);
-      await writer.log.append(range);
-    }
+    // Rows added while this range is written open a new buffer.
+    writer.buffer = undefined;
+    writer.replay = undefined;
+    let recorded = false;
     try {
       if (objects.length > 0) {
+        this.#assertOwner(partition, writer);
+        await writer.log.append(range);
+        recorded = true;
         await this.#writeObjects(partition, writer, objects, settings, context);
       }
       this.#assertOwner(partition, writer);
       await this.#commit(partition, buffer.end + 1n);
     } catch (error) {
-      // Writes of this range may still be in flight and land later: whatever comes next for
-      // these offsets must be exactly this range again, so a late write puts the same bytes.
-      if (objects.length > 0) writer.replay = range;
+      // Back to this range: the rows added since are dropped (the consumer is sent back to them).
+      // Writes of a recorded range may still be in flight and land later: whatever comes next
+      // for these offsets must be exactly this range again, so a late write puts the same bytes.
+      writer.buffer = buffer;
+      writer.next = buffer.end + 1n;
+      writer.replay = recorded ? range : replay;
       throw error;
     }
     this.#stats.commits++;
     writer.committed = buffer.end + 1n;
-    writer.buffer = undefined;
-    writer.replay = undefined;
     this.#options.logger.info(
       `partition ${partition}: wrote ${buffer.records.length} rows in ${objects.length} object(s), ` +
         `committed offset ${buffer.end + 1n}.`,
@@ -539,11 +613,18 @@ export class LakeSink {
     settings: RangeSettings,
   ): { key: string; ticks: Tick[] }[] {
     const groups = new Map<string, Tick[]>();
+    const dts = new Map<number, string>(); // one date text per UTC day, not one per row
     for (const record of buffer.records) {
-      const dt = widenDt(
-        partitionFor(record.tick, { by: settings.partitionBy, ingestMs: record.timestamp }),
-        settings.dtGranularity,
-      );
+      const ms = settings.partitionBy === "ingest" ? record.timestamp : record.tick.ts;
+      const day = Math.floor(ms / 86_400_000);
+      let dt = dts.get(day);
+      if (dt === undefined) {
+        dt = widenDt(
+          partitionFor(record.tick, { by: settings.partitionBy, ingestMs: record.timestamp }),
+          settings.dtGranularity,
+        );
+        dts.set(day, dt);
+      }
       let rows = groups.get(dt);
       if (!rows) groups.set(dt, rows = []);
       rows.push(record.tick);
