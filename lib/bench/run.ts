@@ -332,7 +332,8 @@ async function measureProducers(bench: BenchRun): Promise<void> {
     ours:
       `produceTicksInWorkers: ${DEFAULT_PRODUCER_WORKERS} workers, each one idempotent kafkajs ` +
       `producer (acks=all, 1 request in flight), ≤ ${PRODUCER_BATCH} records per partition ` +
-      `request, linger ${PRODUCER_LINGER_MS} ms, key=symbol`,
+      `request, linger ${PRODUCER_LINGER_MS} ms, key=symbol; kafkajs' record-batch encoding and ` +
+      "per-partition grouping replaced by lib/kafka/kafkajs_override.ts (byte-identical requests)",
     java: `ProducerPerformance, acks=all, ${
       Object.entries(javaProps).map(([k, v]) => `${k}=${v}`).join(", ")
     }, --payload-file of the same tick JSON, no key`,
@@ -345,6 +346,10 @@ async function measureProducers(bench: BenchRun): Promise<void> {
     `Producer batch: ours ≤ ${PRODUCER_BATCH} records per partition request; Java batch.size=${
       javaProps["batch.size"]
     } bytes (≈ ${PRODUCER_BATCH} records of ${Math.round(recordBytes)} B).`,
+    "Producer client: ours is kafkajs 2.2.4 with two internals replaced (lib/kafka/" +
+      "kafkajs_override.ts: the produce request's record encoding and groupMessagesPerPartition; " +
+      "the same bytes on the wire), each request's keys and values encoded once on the main " +
+      "thread; Java is the Apache Kafka client.",
     "Producer keys: ours key=symbol (murmur2 partitioner, per-symbol order); Java sends no key " +
       "(sticky partitioner).",
     "Producer timing: both from the first send to the last acknowledgement (connect excluded); " +
