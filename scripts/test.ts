@@ -1,8 +1,9 @@
 /**
  * `deno task test [deno test args…]`: the project's test command (README and CI). Makes sure the
  * Kafka jars and the Python environment exist, starts the local Kafka broker and moto if they are
- * not running, runs `deno test -A` with the services in the environment, stops what it started,
- * and exits with the tests' exit code.
+ * not running, runs `deno test -A --parallel` (test files side by side, one per core; `DENO_JOBS`
+ * sets how many) with the services in the environment, stops what it started, and exits with the
+ * tests' exit code.
  *
  * Extra arguments go to `deno test`, e.g. `deno task test lib/kafka` or
  * `deno task test --filter "sink"`.
@@ -49,7 +50,9 @@ if (import.meta.main) {
         PATH: `${dirname(up.python!.python)}:${Deno.env.get("PATH") ?? ""}`,
       };
       const status = await new Deno.Command(Deno.execPath(), {
-        args: ["test", "-A", ...Deno.args],
+        // Test files run in parallel, one per core (DENO_JOBS overrides): every file that needs a
+        // broker or moto of its own starts it on free ports, so files do not step on each other.
+        args: ["test", "-A", "--parallel", ...Deno.args],
         env,
         stdin: "inherit",
         stdout: "inherit",
