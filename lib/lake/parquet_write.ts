@@ -1,9 +1,9 @@
 /**
  * A small Parquet writer for flat tables of nullable strings, UTC millisecond timestamps and
- * doubles: the lake's tick schema. Pure TypeScript on the encoding parts of
- * `hyparquet-writer` (its Thrift footer, page headers, RLE/bit-packing and Snappy), so writing a
- * file costs a pass over the values and no native call: a 5-row object takes well under a
- * millisecond, where nodejs-polars' `writeParquet` spends 4–5 ms per call.
+ * doubles: the lake's tick schema. Pure TypeScript: its own Thrift page headers and footer
+ * (`parquet_thrift.ts`) on the RLE/bit-packing and Snappy of `hyparquet-writer`, so writing a
+ * file costs a pass over the values and no native call: a 5-row object takes tens of
+ * microseconds, where nodejs-polars' `writeParquet` spends 4–5 ms per call.
  *
  * What it writes (and what readers see):
  * - format version 1 data pages (`DATA_PAGE`, the page every Parquet reader knows), Snappy;
@@ -23,9 +23,13 @@
 
 import { ByteWriter } from "hyparquet-writer/src/bytewriter.js";
 import { writeRleBitPackedHybrid } from "hyparquet-writer/src/encoding.js";
-import { writePageHeader } from "hyparquet-writer/src/datapage.js";
-import { writeMetadata } from "hyparquet-writer/src/metadata.js";
 import { snappyCompress } from "hyparquet-writer/src/snappy.js";
+import {
+  fileMetaData,
+  type FooterChunk,
+  type FooterRowGroup,
+  pageHeader,
+} from "./parquet_thrift.ts";
 
 /**
  * One column of a {@linkcode writeParquet} table. Strings are `null` where missing; numbers come
@@ -52,11 +56,6 @@ export interface ParquetWriteOptions {
 export const ROW_GROUP_ROWS = 1 << 20;
 /** Most rows in one data page (1 MiB of doubles), unless {@linkcode ParquetWriteOptions.pageRows} says otherwise. */
 export const PAGE_ROWS = 1 << 17;
-
-type FileMetaData = Parameters<typeof writeMetadata>[1];
-type SchemaElement = FileMetaData["schema"][number];
-type ColumnChunk = FileMetaData["row_groups"][number]["columns"][number];
-type Statistics = NonNullable<NonNullable<ColumnChunk["meta_data"]>["statistics"]>;
 
 const utf8 = new TextEncoder();
 
@@ -94,55 +93,30 @@ export function writeParquet(options: ParquetWriteOptions): Uint8Array {
   }
   const writer = new ByteWriter(Math.max(1024, rows * columns.length * 9));
   writer.appendUint32(PARQUET_MAGIC);
-  const rowGroups: FileMetaData["row_groups"] = [];
+  const rowGroups: FooterRowGroup[] = [];
   for (let start = 0; start < rows; start += rowGroupRows) {
     const end = Math.min(rows, start + rowGroupRows);
     const groupStart = writer.offset;
     const chunks = columns.map((column) => writeChunk(writer, column, start, end, pageRows));
     rowGroups.push({
-      columns: chunks,
-      total_byte_size: chunks.reduce((sum, c) => sum + c.meta_data!.total_uncompressed_size, 0n),
-      num_rows: BigInt(end - start),
-      file_offset: BigInt(groupStart),
-      total_compressed_size: BigInt(writer.offset - groupStart),
+      rows: end - start,
+      fileOffset: groupStart,
+      compressedSize: writer.offset - groupStart,
+      chunks,
     });
   }
-  const metadata: FileMetaData = {
-    version: 1,
-    schema: [{ name: "root", num_children: columns.length }, ...columns.map(schemaElement)],
-    num_rows: BigInt(rows),
-    row_groups: rowGroups,
-    created_by: options.createdBy ?? "market-lake parquet_write (hyparquet-writer 0.17.0)",
-    metadata_length: 0,
-  };
-  writeMetadata(writer, metadata, Infinity);
+  const footer = fileMetaData(
+    columns,
+    rowGroups,
+    options.createdBy ?? "market-lake parquet_write (hyparquet-writer 0.17.0)",
+  );
+  writer.appendBytes(footer);
+  writer.appendUint32(footer.length);
   writer.appendUint32(PARQUET_MAGIC);
   return writer.getBytes().slice();
 }
 
 const PARQUET_MAGIC = 0x31524150; // "PAR1"
-
-function schemaElement(column: ParquetColumn): SchemaElement {
-  const common = { name: column.name, repetition_type: "OPTIONAL" } as const;
-  switch (column.type) {
-    case "string":
-      return {
-        ...common,
-        type: "BYTE_ARRAY",
-        converted_type: "UTF8",
-        logical_type: { type: "STRING" },
-      };
-    case "timestamp_ms":
-      return {
-        ...common,
-        type: "INT64",
-        converted_type: "TIMESTAMP_MILLIS",
-        logical_type: { type: "TIMESTAMP", isAdjustedToUTC: true, unit: "MILLIS" },
-      };
-    case "double":
-      return { ...common, type: "DOUBLE" };
-  }
-}
 
 /** The non-null values of rows `start..end` in Parquet PLAIN bytes, and their definition levels. */
 interface Encoded {
@@ -154,7 +128,10 @@ interface Encoded {
   plain?: Uint8Array;
   indexes?: Uint32Array;
   dictionary?: Uint8Array[];
-  statistics: Statistics;
+  /** Nulls, and the plain-encoded minimum and maximum (absent when every value is null). */
+  nullCount: number;
+  min?: Uint8Array;
+  max?: Uint8Array;
   width: number;
 }
 
@@ -164,25 +141,26 @@ function writeChunk(
   start: number,
   end: number,
   pageRows: number,
-) {
+): FooterChunk {
   const encoded = encodeValues(column, start, end);
   const chunkStart = writer.offset;
   let uncompressed = 0;
-  let dictionaryOffset: bigint | undefined;
+  let dictionaryOffset: number | undefined;
   if (encoded.dictionary) {
-    dictionaryOffset = BigInt(writer.offset);
+    dictionaryOffset = writer.offset;
     const page = new ByteWriter(1024);
     for (const bytes of encoded.dictionary) {
       page.appendUint32(bytes.length);
       page.appendBytes(bytes);
     }
-    uncompressed += writePage(writer, page.getBytes(), {
-      type: "DICTIONARY_PAGE",
-      dictionary_page_header: { num_values: encoded.dictionary.length, encoding: "PLAIN" },
-    });
+    uncompressed += writePage(
+      writer,
+      page.getBytes(),
+      "DICTIONARY_PAGE",
+      encoded.dictionary.length,
+    );
   }
-  const dataOffset = BigInt(writer.offset);
-  const encoding = encoded.dictionary ? "RLE_DICTIONARY" : "PLAIN";
+  const dataOffset = writer.offset;
   const rows = end - start;
   for (let from = 0; from < rows; from += pageRows) {
     const to = Math.min(rows, from + pageRows);
@@ -199,53 +177,47 @@ function writeChunk(
     } else {
       page.appendBytes(encoded.plain!.subarray(first * encoded.width, last * encoded.width));
     }
-    uncompressed += writePage(writer, page.getBytes(), {
-      type: "DATA_PAGE",
-      data_page_header: {
-        num_values: to - from,
-        encoding,
-        definition_level_encoding: "RLE",
-        repetition_level_encoding: "RLE",
-      },
-    });
+    uncompressed += writePage(
+      writer,
+      page.getBytes(),
+      "DATA_PAGE",
+      to - from,
+      !!encoded.dictionary,
+    );
   }
-  const element = schemaElement(column);
   return {
-    file_offset: BigInt(chunkStart),
-    meta_data: {
-      type: element.type!,
-      encodings: encoded.dictionary ? ["PLAIN", "RLE", "RLE_DICTIONARY"] : ["PLAIN", "RLE"],
-      path_in_schema: [column.name],
-      codec: "SNAPPY",
-      num_values: BigInt(rows),
-      total_uncompressed_size: BigInt(uncompressed),
-      total_compressed_size: BigInt(writer.offset - chunkStart),
-      data_page_offset: dataOffset,
-      dictionary_page_offset: dictionaryOffset,
-      statistics: encoded.statistics,
-    },
-  } satisfies ColumnChunk;
+    fileOffset: chunkStart,
+    dictionaryPageOffset: dictionaryOffset,
+    dataPageOffset: dataOffset,
+    values: rows,
+    uncompressedSize: uncompressed,
+    compressedSize: writer.offset - chunkStart,
+    dictionary: !!encoded.dictionary,
+    nullCount: encoded.nullCount,
+    min: encoded.min,
+    max: encoded.max,
+  };
 }
 
 /** Writes one Snappy-compressed page with its header; returns its uncompressed size. */
 function writePage(
   writer: ByteWriter,
   bytes: Uint8Array,
-  header: Omit<
-    Parameters<typeof writePageHeader>[1],
-    "uncompressed_page_size" | "compressed_page_size"
-  >,
+  type: "DATA_PAGE" | "DICTIONARY_PAGE",
+  values: number,
+  dictionary = false,
 ): number {
   const compressed = snappyCompress(bytes);
-  const headerStart = writer.offset;
-  writePageHeader(writer, {
-    ...header,
-    uncompressed_page_size: bytes.length,
-    compressed_page_size: compressed.length,
+  const header = pageHeader({
+    type,
+    uncompressedSize: bytes.length,
+    compressedSize: compressed.length,
+    values,
+    encoding: dictionary ? "RLE_DICTIONARY" : "PLAIN",
   });
-  const headerSize = writer.offset - headerStart;
+  writer.appendBytes(header);
   writer.appendBytes(compressed);
-  return headerSize + bytes.length;
+  return header.length + bytes.length;
 }
 
 function encodeValues(column: ParquetColumn, start: number, end: number): Encoded {
@@ -286,7 +258,9 @@ function encodeValues(column: ParquetColumn, start: number, end: number): Encode
       at,
       indexes: indexes.subarray(0, count),
       dictionary,
-      statistics: { null_count: BigInt(nulls), min_value: min, max_value: max },
+      nullCount: nulls,
+      min,
+      max,
       width: 4,
     };
   }
@@ -327,14 +301,7 @@ function encodeValues(column: ParquetColumn, start: number, end: number): Encode
     const view = new DataView(plain.buffer);
     for (let i = 0, k = 0; i < rows; i++) {
       if (defined[i] === 0) continue;
-      const value = values[i];
-      if (column.type === "double") {
-        view.setFloat64(k, value, true);
-      } else {
-        const high = Math.floor(value / 4294967296);
-        view.setUint32(k, value - high * 4294967296, true);
-        view.setInt32(k + 4, high, true);
-      }
+      setPlain(view, k, column.type, values[i]);
       k += 8;
     }
   }
@@ -343,14 +310,30 @@ function encodeValues(column: ParquetColumn, start: number, end: number): Encode
     defined,
     at,
     plain,
-    statistics: {
-      null_count: BigInt(nulls),
-      // The Parquet rule for signed zeros: a zero minimum is -0, a zero maximum +0.
-      min_value: bounded ? (min === 0 ? -0 : min) : undefined,
-      max_value: bounded ? (max === 0 ? 0 : max) : undefined,
-    },
+    nullCount: nulls,
+    // The Parquet rule for signed zeros: a zero minimum is -0, a zero maximum +0.
+    min: bounded ? plainNumber(column.type, min === 0 ? -0 : min) : undefined,
+    max: bounded ? plainNumber(column.type, max === 0 ? 0 : max) : undefined,
     width: 8,
   };
+}
+
+/** Writes one value in PLAIN encoding at `offset`: a little-endian double, or int64 (no BigInt). */
+function setPlain(view: DataView, offset: number, type: "timestamp_ms" | "double", value: number) {
+  if (type === "double") {
+    view.setFloat64(offset, value, true);
+  } else {
+    const high = Math.floor(value / 4294967296);
+    view.setUint32(offset, value - high * 4294967296, true);
+    view.setInt32(offset + 4, high, true);
+  }
+}
+
+/** One value in PLAIN encoding (a statistics bound). */
+function plainNumber(type: "timestamp_ms" | "double", value: number): Uint8Array {
+  const bytes = new Uint8Array(8);
+  setPlain(new DataView(bytes.buffer), 0, type, value);
+  return bytes;
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
