@@ -26,9 +26,16 @@ export class CompactWriter {
   #length = 0;
   #lastField: number[] = [0];
 
-  /** The bytes written so far (a view, valid until the next write). */
+  /** The bytes written so far (a view, valid until the next write or reset). */
   get bytes(): Uint8Array {
     return this.#bytes.subarray(0, this.#length);
+  }
+
+  /** Empties the writer for reuse (keeps its buffer). */
+  reset(): this {
+    this.#length = 0;
+    this.#lastField = [0];
+    return this;
   }
 
   #reserve(n: number): void {
@@ -84,7 +91,7 @@ export class CompactWriter {
 
   /** A binary (or string) field. */
   binary(id: number, value: Uint8Array | string): void {
-    const bytes = typeof value === "string" ? utf8.encode(value) : value;
+    const bytes = typeof value === "string" ? encodeName(value) : value;
     this.#field(id, T.BINARY);
     this.#varint(bytes.length);
     this.#reserve(bytes.length);
@@ -134,7 +141,7 @@ export class CompactWriter {
 
   /** A binary list element. */
   binaryElement(value: string): void {
-    const bytes = utf8.encode(value);
+    const bytes = encodeName(value);
     this.#varint(bytes.length);
     this.#reserve(bytes.length);
     this.#bytes.set(bytes, this.#length);
@@ -143,6 +150,20 @@ export class CompactWriter {
 }
 
 const utf8 = new TextEncoder();
+const names = new Map<string, Uint8Array>();
+
+/** UTF-8 of a column name or similar short, repeated string, cached (up to 1,000 of them). */
+function encodeName(value: string): Uint8Array {
+  let bytes = names.get(value);
+  if (!bytes) {
+    bytes = utf8.encode(value);
+    if (names.size < 1000) names.set(value, bytes);
+  }
+  return bytes;
+}
+
+/** The writer of page headers: reused, as its bytes are copied into the file at once. */
+const headers = new CompactWriter();
 
 /** What {@linkcode pageHeader} needs. */
 export interface PageHeader {
@@ -158,9 +179,12 @@ export interface PageHeader {
   encoding: "PLAIN" | "RLE_DICTIONARY";
 }
 
-/** A `PageHeader` struct (definition and repetition levels RLE-encoded). */
+/**
+ * A `PageHeader` struct (definition and repetition levels RLE-encoded). The bytes are a view
+ * valid until the next call: copy them at once.
+ */
 export function pageHeader(header: PageHeader): Uint8Array {
-  const w = new CompactWriter();
+  const w = headers.reset();
   w.element();
   w.i32(1, PARQUET.pageType[header.type]);
   w.i32(2, header.uncompressedSize);
@@ -208,9 +232,9 @@ export interface FooterChunk {
   dictionary: boolean;
   /** Nulls in the chunk. */
   nullCount: number;
-  /** Plain-encoded minimum and maximum (absent when every value is null). */
-  min?: Uint8Array;
-  max?: Uint8Array;
+  /** Minimum and maximum: bytes of a string, or a number (absent when every value is null). */
+  min?: Uint8Array | number;
+  max?: Uint8Array | number;
 }
 
 /** One row group. */
@@ -287,9 +311,9 @@ export function fileMetaData(
       if (chunk.dictionaryPageOffset !== undefined) w.i64(11, chunk.dictionaryPageOffset);
       w.struct(12); // Statistics: null_count, max_value, min_value (exact)
       w.i64(3, chunk.nullCount);
-      if (chunk.max && chunk.min) {
-        w.binary(5, chunk.max);
-        w.binary(6, chunk.min);
+      if (chunk.max !== undefined && chunk.min !== undefined) {
+        w.binary(5, plain(columns[c].type, chunk.max));
+        w.binary(6, plain(columns[c].type, chunk.min));
       }
       w.end();
       w.end();
@@ -310,6 +334,34 @@ export function fileMetaData(
   }
   w.end();
   return w.bytes;
+}
+
+const bound = new DataView(new ArrayBuffer(8));
+
+/**
+ * A statistics bound in PLAIN encoding: string bytes as they are, a number as a little-endian
+ * double or int64 (a view, valid until the next call).
+ */
+function plain(type: FooterColumn["type"], value: Uint8Array | number): Uint8Array {
+  if (typeof value !== "number") return value;
+  setPlainNumber(bound, 0, type === "double" ? "double" : "int64", value);
+  return new Uint8Array(bound.buffer);
+}
+
+/** Writes a number in PLAIN encoding at `offset`: a little-endian double, or int64 (no BigInt). */
+export function setPlainNumber(
+  view: DataView,
+  offset: number,
+  type: "double" | "int64",
+  value: number,
+): void {
+  if (type === "double") {
+    view.setFloat64(offset, value, true);
+  } else {
+    const high = Math.floor(value / 4294967296);
+    view.setUint32(offset, value - high * 4294967296, true);
+    view.setInt32(offset + 4, high, true);
+  }
 }
 
 const PHYSICAL = { string: "BYTE_ARRAY", timestamp_ms: "INT64", double: "DOUBLE" } as const;

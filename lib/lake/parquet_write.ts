@@ -29,6 +29,7 @@ import {
   type FooterChunk,
   type FooterRowGroup,
   pageHeader,
+  setPlainNumber,
 } from "./parquet_thrift.ts";
 
 /**
@@ -128,10 +129,10 @@ interface Encoded {
   plain?: Uint8Array;
   indexes?: Uint32Array;
   dictionary?: Uint8Array[];
-  /** Nulls, and the plain-encoded minimum and maximum (absent when every value is null). */
+  /** Nulls, and the minimum and maximum (absent when every value is null). */
   nullCount: number;
-  min?: Uint8Array;
-  max?: Uint8Array;
+  min?: Uint8Array | number;
+  max?: Uint8Array | number;
   width: number;
 }
 
@@ -148,7 +149,7 @@ function writeChunk(
   let dictionaryOffset: number | undefined;
   if (encoded.dictionary) {
     dictionaryOffset = writer.offset;
-    const page = new ByteWriter(1024);
+    const page = scratch(1024);
     for (const bytes of encoded.dictionary) {
       page.appendUint32(bytes.length);
       page.appendBytes(bytes);
@@ -164,7 +165,7 @@ function writeChunk(
   const rows = end - start;
   for (let from = 0; from < rows; from += pageRows) {
     const to = Math.min(rows, from + pageRows);
-    const page = new ByteWriter(16 + (to - from) * (encoded.width + 1));
+    const page = scratch(16 + (to - from) * (encoded.width + 1));
     const lengthAt = page.offset;
     page.appendUint32(0);
     const levelBytes = writeRleBitPackedHybrid(page, encoded.defined.subarray(from, to), 1);
@@ -197,6 +198,19 @@ function writeChunk(
     min: encoded.min,
     max: encoded.max,
   };
+}
+
+let pages = new ByteWriter(1 << 16);
+
+/**
+ * The writer pages are assembled in, emptied: reused, since each page is compressed and copied
+ * into the file before the next one starts (a larger one when `size` outgrows it).
+ */
+function scratch(size: number): ByteWriter {
+  if (size > pages.buffer.byteLength) pages = new ByteWriter(size);
+  pages.offset = 0;
+  pages.index = 0;
+  return pages;
 }
 
 /** Writes one Snappy-compressed page with its header; returns its uncompressed size. */
@@ -301,7 +315,7 @@ function encodeValues(column: ParquetColumn, start: number, end: number): Encode
     const view = new DataView(plain.buffer);
     for (let i = 0, k = 0; i < rows; i++) {
       if (defined[i] === 0) continue;
-      setPlain(view, k, column.type, values[i]);
+      setPlainNumber(view, k, column.type === "double" ? "double" : "int64", values[i]);
       k += 8;
     }
   }
@@ -312,28 +326,10 @@ function encodeValues(column: ParquetColumn, start: number, end: number): Encode
     plain,
     nullCount: nulls,
     // The Parquet rule for signed zeros: a zero minimum is -0, a zero maximum +0.
-    min: bounded ? plainNumber(column.type, min === 0 ? -0 : min) : undefined,
-    max: bounded ? plainNumber(column.type, max === 0 ? 0 : max) : undefined,
+    min: bounded ? (min === 0 ? -0 : min) : undefined,
+    max: bounded ? (max === 0 ? 0 : max) : undefined,
     width: 8,
   };
-}
-
-/** Writes one value in PLAIN encoding at `offset`: a little-endian double, or int64 (no BigInt). */
-function setPlain(view: DataView, offset: number, type: "timestamp_ms" | "double", value: number) {
-  if (type === "double") {
-    view.setFloat64(offset, value, true);
-  } else {
-    const high = Math.floor(value / 4294967296);
-    view.setUint32(offset, value - high * 4294967296, true);
-    view.setInt32(offset + 4, high, true);
-  }
-}
-
-/** One value in PLAIN encoding (a statistics bound). */
-function plainNumber(type: "timestamp_ms" | "double", value: number): Uint8Array {
-  const bytes = new Uint8Array(8);
-  setPlain(new DataView(bytes.buffer), 0, type, value);
-  return bytes;
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
