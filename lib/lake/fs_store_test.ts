@@ -18,6 +18,16 @@ Deno.test("fs store writes objects as plain files under the root, creating folde
   assert.equal(lake.store.uri, lake.dir);
 });
 
+Deno.test("fs store writes again into a folder removed behind its back", async () => {
+  await using lake = await tempLake();
+  await lake.store.put("ticks/dt=2021-05-31/a.parquet", bytes("1"));
+  await Deno.remove(join(lake.dir, "ticks"), { recursive: true }); // e.g. a cleanup
+  await lake.store.put("ticks/dt=2021-05-31/b.parquet", bytes("2"));
+  assert.deepEqual((await collect(lake.store.list(""))).map((o) => o.key), [
+    "ticks/dt=2021-05-31/b.parquet",
+  ]);
+});
+
 Deno.test("fs store leaves no temp files behind after puts", async () => {
   await using lake = await tempLake();
   for (let i = 0; i < 3; i++) await lake.store.put("ticks/a.parquet", bytes(`v${i}`));
