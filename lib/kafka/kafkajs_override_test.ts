@@ -3,7 +3,7 @@ import { Buffer } from "node:buffer";
 import { createRequire } from "node:module";
 import { CompressionTypes, type Message } from "kafkajs";
 import { readTopic, testKafka, testTopic } from "../testing/kafka.ts";
-import { groupMessagesPerPartition, KAFKAJS_OVERRIDE } from "./kafkajs_override.ts";
+import { crc32c, groupMessagesPerPartition, KAFKAJS_OVERRIDE } from "./kafkajs_override.ts";
 import { createTickProducer } from "./producer.ts";
 
 const require = createRequire(import.meta.url);
@@ -29,6 +29,19 @@ Deno.test("linear groupMessagesPerPartition groups as kafkajs' own does", () => 
   assert.deepEqual(ours, theirs);
   assert.equal(ours[3][0], messages[3], "the same message objects");
   assert.deepEqual(groupMessagesPerPartition({ ...args, partitionMetadata: [] }), {});
+});
+
+Deno.test("crc32c gives kafkajs' CRC-32C for every length and content", () => {
+  const kafkajsCrc = require("kafkajs/src/protocol/recordBatch/crc32C");
+  const bytes = new Uint8Array(70_000);
+  crypto.getRandomValues(bytes.subarray(0, 65_536));
+  bytes.fill(0xff, 65_536);
+  for (let length = 0; length < 300; length++) {
+    const slice = bytes.subarray(length, 2 * length + 1);
+    assert.equal(crc32c(slice), kafkajsCrc(slice), `length ${slice.length}`);
+  }
+  assert.equal(crc32c(bytes), kafkajsCrc(bytes));
+  assert.equal(crc32c(new TextEncoder().encode("123456789")), 0xe3069283); // the check value
 });
 
 /** Encodes `args` with kafkajs' produce request v3 and with the override, `Date.now` fixed. */
