@@ -2,6 +2,9 @@
  * The ingest job: a Kafka consumer group that splits each fetched batch into ticks and poison
  * messages ({@linkcode splitBatch}), dead-letters the poison ({@linkcode DeadLetterWriter}), hands
  * the ticks to the {@linkcode LakeSink}, and commits offsets only once the sink made them durable.
+ * The sink writes a full range behind (`writeBehind`): kafkajs fetches the next batches only once
+ * `eachBatch` returned, so the fetch and decode of the next rows overlap the range's writes,
+ * checkpoint and commit.
  *
  * Kafka's consumer position is not trusted to be durable: the sink says where each partition
  * continues and the job seeks there when a fetch starts elsewhere. Any rebalance (or a commit the
