@@ -187,6 +187,36 @@ Deno.test("ohlc weeks start on Monday even for bars late on Sunday", async () =>
   });
 });
 
+Deno.test("ohlc skips missing opens and closes at a period's edges, and keeps a ts tie stable", async () => {
+  const bar = (day: number, open: number | null, close: number | null): Tick => ({
+    symbol: "X",
+    ts: Date.UTC(2021, 2, day, 12),
+    open,
+    high: 9,
+    low: 1,
+    close,
+    adj_close: close,
+    volume: 1,
+    close_usd: null,
+  });
+  const ticks = [
+    bar(1, null, 2), // March: the first bar has no open, the last no close
+    bar(2, 3, 4),
+    bar(3, 5, null),
+    { ...bar(3, 5, null), ts: Date.UTC(2021, 3, 1, 12) }, // April: no close at all
+    { ...bar(3, null, 6), ts: Date.UTC(2021, 4, 1, 12) }, // May: no open; two bars at one time
+    { ...bar(3, null, 7), ts: Date.UTC(2021, 4, 1, 12) },
+  ];
+  await withLake(ticks, async (engine) => {
+    const result = await engine.query(analysisSql("ohlc", "local", { interval: "month" }));
+    assert.deepEqual(result.rows.map((r) => [r.period, r.open, r.close, r.bars]), [
+      ["2021-03-01", 3, 4, 3],
+      ["2021-04-01", 5, null, 1],
+      ["2021-05-01", null, 7, 2],
+    ]);
+  });
+});
+
 Deno.test("vwap, latest, movers and sma match a computation by hand", async () => {
   await withLake(TICKS, async (engine) => {
     for (const interval of ["day", "month"] as const) {
@@ -258,14 +288,15 @@ Deno.test("analyses that need every tick refuse the bars_daily source", () => {
   }
   assert.match(
     analysisSql("ohlc", "athena", { interval: "week", source: "bars_daily" }),
-    /date_format\(date_trunc\('week', first_ts\), '%Y-%m-%d'\)[\s\S]*FROM bars_daily/,
+    /date_trunc\('week', first_ts\) AS period[\s\S]*FROM bars_daily[\s\S]*date_format\(period, '%Y-%m-%d'\)/,
   );
 });
 
 Deno.test("athena SQL uses Trino's date_trunc and never Polars' STRFTIME", () => {
   for (const interval of ["day", "week", "month"] as const) {
     const sql = analysisSql("ohlc", "athena", { interval, from: "2021-01-01" });
-    assert.match(sql, new RegExp(`date_format\\(date_trunc\\('${interval}', ts\\), '%Y-%m-%d'\\)`));
+    assert.match(sql, new RegExp(`date_trunc\\('${interval}', ts\\) AS period`));
+    assert.match(sql, /date_format\(period, '%Y-%m-%d'\) AS period/);
     assert.doesNotMatch(sql, /STRFTIME|EXTRACT/);
     assert.match(sql, /WHERE dt >= '2021-01-01'/);
   }
@@ -276,13 +307,15 @@ Deno.test("athena SQL uses Trino's date_trunc and never Polars' STRFTIME", () =>
   }
 });
 
-Deno.test("the two engines' SQL differ only in the period expression", () => {
+Deno.test("the two engines' SQL differ only in the period key and its text", () => {
   for (const name of Object.keys(ANALYSES)) {
     const local = analysisSql(name, "local", { interval: "month" });
     const athena = analysisSql(name, "athena", { interval: "month" });
     assert.equal(
-      local.replace("STRFTIME(ts, '%Y-%m-01')", "PERIOD"),
-      athena.replace("date_format(date_trunc('month', ts), '%Y-%m-%d')", "PERIOD"),
+      local.replaceAll("CAST(ts AS DATE) - INTERVAL '1 day' * (EXTRACT(day FROM ts) - 1)", "KEY")
+        .replaceAll("STRFTIME(period, '%Y-%m-%d')", "TEXT"),
+      athena.replaceAll("date_trunc('month', ts)", "KEY")
+        .replaceAll("date_format(period, '%Y-%m-%d')", "TEXT"),
       name,
     );
   }
