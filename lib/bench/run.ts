@@ -645,13 +645,14 @@ async function measureQuery(bench: BenchRun, lakes: ConsumedLakes): Promise<void
     plainAggregateMs: { polars: query.polarsPlainMs, duckdb: query.duckdbPlainMs },
   };
   bench.differences.push(
-    "Query: Polars runs the project's portable OHLC SQL (ROW_NUMBER windows for the first open " +
-      "and last close, as Athena needs); DuckDB runs its best form (arg_min/arg_max in one " +
-      "grouped pass). Same Parquet files; both timed inside the engine after one warm-up run; " +
-      `results compared value by value (${query.valuesCompared} values). Plain aggregate without ` +
-      `first/last: Polars ${Math.round(query.polarsPlainMs)} ms, DuckDB ${
-        Math.round(query.duckdbPlainMs)
-      } ms.`,
+    "Query: Polars (the local engine, in-memory) runs the SQL of `deno task query --named ohlc " +
+      "--interval month`: the month as a DATE key, the first open and last close by MIN/MAX " +
+      "windows over each symbol-month, the month formatted after the aggregation; DuckDB runs " +
+      "its best form (arg_min/arg_max in one grouped pass over date_trunc('month', ts), " +
+      "formatted after the aggregation). Same Parquet files; both timed inside the engine after " +
+      `one warm-up run; results compared value by value (${query.valuesCompared} values). Plain ` +
+      "aggregate without first/last (each engine's own month key): Polars " +
+      `${Math.round(query.polarsPlainMs)} ms, DuckDB ${Math.round(query.duckdbPlainMs)} ms.`,
   );
   record(
     bench,

@@ -85,8 +85,14 @@ const PRICES = "open, high, low, close, adj_close, volume, close_usd";
  * lies in the bar's day), as a value to group by: a `DATE` locally, a truncated timestamp on
  * Athena. Queries group by this key and format it ({@linkcode periodText}) only after the
  * aggregation: formatting every row as text (`STRFTIME` per row) was most of Polars' time.
+ *
+ * @example
+ * ```ts
+ * import { periodKey } from "./analyses.ts";
+ * periodKey("athena", "week"); // "date_trunc('week', ts)"
+ * ```
  */
-function periodKey(engine: Engine, interval: Interval, ts = "ts"): string {
+export function periodKey(engine: Engine, interval: Interval, ts = "ts"): string {
   if (engine === "athena") return `date_trunc('${interval}', ${ts})`;
   const day = `CAST(${ts} AS DATE)`;
   if (interval === "day") return day;
@@ -94,8 +100,16 @@ function periodKey(engine: Engine, interval: Interval, ts = "ts"): string {
   return `${day} - INTERVAL '1 day' * (EXTRACT(${unit} FROM ${ts}) - 1)`;
 }
 
-/** A {@linkcode periodKey} column as `YYYY-MM-DD` text, in each dialect. */
-function periodText(engine: Engine, key = "period"): string {
+/**
+ * A {@linkcode periodKey} column as `YYYY-MM-DD` text, in each dialect.
+ *
+ * @example
+ * ```ts
+ * import { periodKey, periodText } from "./analyses.ts";
+ * const sql = `SELECT ${periodText("local", "p")} AS period FROM (SELECT ${periodKey("local", "month")} AS p FROM ticks)`;
+ * ```
+ */
+export function periodText(engine: Engine, key = "period"): string {
   return engine === "athena" ? `date_format(${key}, '%Y-%m-%d')` : `STRFTIME(${key}, '%Y-%m-%d')`;
 }
 
