@@ -68,8 +68,8 @@ const utf8 = new TextEncoder();
  * import { writeParquet } from "./parquet_write.ts";
  * const bytes = writeParquet({ columns: [
  *   { name: "symbol", type: "string", values: ["NYA", null] },
- *   { name: "ts", type: "timestamp_ms", values: [Date.UTC(2021, 4, 31), 0] },
- *   { name: "close", type: "double", values: [1.5, null] },
+ *   { name: "ts", type: "timestamp_ms", values: Float64Array.of(Date.UTC(2021, 4, 31), 0) },
+ *   { name: "close", type: "double", values: Float64Array.of(1.5, 0), defined: Uint8Array.of(1, 0) },
  * ] });
  * ```
  * @throws {RangeError} when the columns differ in length, or a timestamp is not a whole number
