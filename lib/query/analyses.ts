@@ -269,18 +269,19 @@ const movers: Analysis = {
   sql(_engine, options = {}) {
     source(options, "movers");
     const limit = checkInteger("limit", options.limit ?? 10, 1, 10_000);
-    return `WITH ranked AS (
+    // MIN/MAX windows (a hash aggregate) rather than ROW_NUMBER (a sort), as in ohlc.
+    return `WITH marked AS (
   SELECT symbol, ts, close,
-    ROW_NUMBER() OVER (PARTITION BY symbol ORDER BY ts) AS rn_first,
-    ROW_NUMBER() OVER (PARTITION BY symbol ORDER BY ts DESC) AS rn_last
+    MIN(ts) OVER (PARTITION BY symbol) AS first_ts,
+    MAX(ts) OVER (PARTITION BY symbol) AS last_ts
   FROM ${table(options)} ${where(options)}
 ), ends AS (
   SELECT symbol,
-    MIN(ts) AS first_ts,
-    MAX(ts) AS last_ts,
-    MAX(CASE WHEN rn_first = 1 THEN close END) AS first_close,
-    MAX(CASE WHEN rn_last = 1 THEN close END) AS last_close
-  FROM ranked
+    MIN(first_ts) AS first_ts,
+    MAX(last_ts) AS last_ts,
+    MAX(CASE WHEN ts = first_ts THEN close END) AS first_close,
+    MAX(CASE WHEN ts = last_ts THEN close END) AS last_close
+  FROM marked
   GROUP BY symbol
 )
 SELECT symbol, first_ts, last_ts, first_close, last_close,
