@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { requireTestEnv } from "./testing/lake.ts";
 import type { BenchReport } from "./bench/report.ts";
-
-const SCRIPT = new URL("../scripts/bench.ts", import.meta.url).pathname;
+import { runScript } from "./testing/scripts.ts";
 
 /** The figures `--quick --json` must report, each with its reference. */
 const EXPECTED = [
@@ -22,18 +21,8 @@ const EXPECTED = [
   "freshness.p99_ms",
 ];
 
-async function bench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", SCRIPT, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+function bench(args: string[]) {
+  return runScript("bench.ts", args);
 }
 
 Deno.test({

@@ -4,24 +4,10 @@
  * broker that does not answer).
  */
 import assert from "node:assert/strict";
+import { runScript } from "./testing/scripts.ts";
 
-const ROOT = new URL("../", import.meta.url);
-
-async function run(script: string, args: string[]) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(`scripts/${script}`, ROOT).pathname, ...args],
-    // A broker address that never answers: a script that connected first would hang here.
-    env: { KAFKA_BROKERS: "10.255.255.1:9092" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
+// A broker address that never answers: a script that connected first would hang here.
+const NO_BROKER = { KAFKA_BROKERS: "10.255.255.1:9092" };
 
 for (
   const [script, args, message] of [
@@ -32,7 +18,7 @@ for (
   ] as const
 ) {
   Deno.test(`${script} ${args.join(" ")} is refused before anything is printed`, async () => {
-    const { code, stdout, stderr } = await run(script, [...args]);
+    const { code, stdout, stderr } = await runScript(script, [...args], { env: NO_BROKER });
     assert.equal(code, 2, stderr);
     assert.match(stderr, message);
     // The logger writes to stderr: the flag error must be the first and only thing there.

@@ -10,6 +10,7 @@ import { createInstanceProfile } from "../../testing/iam_moto.ts";
 import { parseProperties } from "../broker_config.ts";
 import { applyEc2, destroyEc2, formatPlan, planEc2, PROJECT_TAG, resolveAmi } from "./ec2.ts";
 import { KAFKA_TARBALL_SHA512 } from "./user_data.ts";
+import { runScript } from "../../testing/scripts.ts";
 
 function motoClient(): EC2Client {
   const endpoint = Deno.env.get("AWS_ENDPOINT_URL");
@@ -95,15 +96,12 @@ Deno.test("plan refuses a world-open address, bad names, regions, AMIs and volum
 
 Deno.test("deno task ec2 plan --my-ip prints the plan and a user-data script that passes bash -n", async () => {
   const run = (args: string[]) =>
-    new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", new URL("../../../scripts/ec2.ts", import.meta.url).pathname, ...args],
+    runScript("ec2.ts", args, {
       env: { AWS_ENDPOINT_URL: "http://127.0.0.1:1", AWS_REGION: "us-east-1" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    });
   const plan = await run(["plan", "--my-ip", "203.0.113.7", "--kafka-sha512", SHA512]);
-  const text = new TextDecoder().decode(plan.stdout);
-  assert.equal(plan.code, 0, new TextDecoder().decode(plan.stderr));
+  const text = plan.stdout;
+  assert.equal(plan.code, 0, plan.stderr);
   assert.match(text, /inbound {2}tcp 9092 {2}from 203\.0\.113\.7\/32/);
   assert.doesNotMatch(text, /0\.0\.0\.0\/0/);
   const userData = await run([
@@ -115,7 +113,7 @@ Deno.test("deno task ec2 plan --my-ip prints the plan and a user-data script tha
     SHA512,
   ]);
   // No plaintext listener faces the network: EXTERNAL is SASL_SSL, the PLAINTEXT ones are loopback.
-  const script = new TextDecoder().decode(userData.stdout);
+  const script = userData.stdout;
   const props = parseProperties(
     script.split("<<'KAFKA_PROPERTIES_EOF'\n")[1].split("\nKAFKA_PROPERTIES_EOF")[0],
   );
@@ -131,11 +129,11 @@ Deno.test("deno task ec2 plan --my-ip prints the plan and a user-data script tha
   assert.equal(protocols.get("EXTERNAL"), "SASL_SSL");
   const check = new Deno.Command("bash", { args: ["-n"], stdin: "piped", stderr: "piped" }).spawn();
   const writer = check.stdin.getWriter();
-  await writer.write(userData.stdout);
+  await writer.write(new TextEncoder().encode(userData.stdout));
   await writer.close();
   const checked = await check.output();
   assert.equal(checked.code, 0, new TextDecoder().decode(checked.stderr));
-  assert.match(new TextDecoder().decode(userData.stdout), /^#!\/bin\/bash\n/);
+  assert.match(userData.stdout, /^#!\/bin\/bash\n/);
 });
 
 Deno.test("resolveAmi reads the latest Amazon Linux 2023 image from its public SSM parameter", async () => {

@@ -27,6 +27,7 @@ import {
 import { sendTicks, testKafka, testTopic } from "../../testing/kafka.ts";
 import { buildPolicies, type PolicyDocument, type PolicyName } from "./iam.ts";
 import { kafkaParameterPath } from "./ssm_parameters.ts";
+import { runScript } from "../../testing/scripts.ts";
 
 const ACCOUNT = "123456789012"; // moto's account
 const BUCKET = "proof-lake";
@@ -44,8 +45,7 @@ async function run(
   script: string,
   ...args: string[]
 ): Promise<{ code: number; out: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(`../../../scripts/${script}`, import.meta.url).pathname, ...args],
+  const { code, stdout, stderr } = await runScript(script, args, {
     env: {
       AWS_ENDPOINT_URL: moto.endpoint,
       AWS_REGION: "us-east-1",
@@ -53,11 +53,8 @@ async function run(
       AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
       LAKE_URI: LAKE,
     },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: output.code, out: text(output.stdout) + text(output.stderr) };
+  });
+  return { code, out: stdout + stderr };
 }
 
 /** Consumes a fresh topic into the lake as `credentials`; the consumer's own result or error. */

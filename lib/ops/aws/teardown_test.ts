@@ -14,6 +14,7 @@ import { createInstanceProfile } from "../../testing/iam_moto.ts";
 import { applyEc2, planEc2 } from "./ec2.ts";
 import { kafkaParameterPath } from "./ssm_parameters.ts";
 import { describeItem, planTeardown, runTeardown } from "./teardown.ts";
+import { runScript } from "../../testing/scripts.ts";
 
 function endpoint(): string {
   const url = Deno.env.get("AWS_ENDPOINT_URL");
@@ -145,25 +146,17 @@ Deno.test("deno task teardown lists and changes nothing without --yes", async ()
   const id = crypto.randomUUID().slice(0, 8);
   const { name, config, clients } = await walkthrough(id);
   const run = (...args: string[]) =>
-    new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        new URL("../../../scripts/teardown.ts", import.meta.url).pathname,
-        ...args,
-      ],
+    runScript("teardown.ts", args, {
       env: { AWS_ENDPOINT_URL: endpoint(), AWS_REGION: "us-east-1", LAKE_URI: config.lake },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    });
   const args = ["--name", name, "--database", config.database];
   const dry = await run(...args);
-  const text = new TextDecoder().decode(dry.stdout);
-  assert.equal(dry.code, 0, new TextDecoder().decode(dry.stderr));
+  const text = dry.stdout;
+  assert.equal(dry.code, 0, dry.stderr);
   assert.match(text, /teardown removes:\n {2}- EC2: terminate i-/);
   assert.match(text, /Nothing was removed\. Run again with --yes/);
   assert.equal((await planTeardown(clients, config, { name })).items.length, 6);
   const wet = await run(...args, "--yes");
-  assert.equal(wet.code, 0, new TextDecoder().decode(wet.stderr));
+  assert.equal(wet.code, 0, wet.stderr);
   assert.deepEqual((await planTeardown(clients, config, { name })).items, []);
 });
