@@ -24,10 +24,9 @@ import {
   type MotoCredentials,
   without,
 } from "../../testing/iam_moto.ts";
-import { sendTicks, testKafka, testTopic } from "../../testing/kafka.ts";
+import { runScript, sendTicks, testKafka, testTopic } from "../../testing/kafka.ts";
 import { buildPolicies, type PolicyDocument, type PolicyName } from "./iam.ts";
 import { kafkaParameterPath } from "./ssm_parameters.ts";
-import { runScript } from "../../testing/scripts.ts";
 
 const ACCOUNT = "123456789012"; // moto's account
 const BUCKET = "proof-lake";
@@ -45,7 +44,8 @@ async function run(
   script: string,
   ...args: string[]
 ): Promise<{ code: number; out: string }> {
-  const { code, stdout, stderr } = await runScript(script, args, {
+  const { code, stdout, stderr } = await runScript(script.replace(/\.ts$/, ""), args, {
+    allowFailure: true,
     env: {
       AWS_ENDPOINT_URL: moto.endpoint,
       AWS_REGION: "us-east-1",
