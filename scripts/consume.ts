@@ -52,6 +52,11 @@ const FLAGS = {
   },
   "idle-exit": { type: "string", description: "Stop after this many seconds without messages" },
   "max-messages": { type: "string", description: "Stop after this many messages" },
+  "write-behind": {
+    type: "boolean",
+    description:
+      "Write a full range while fetching on (one range in flight): faster on slow stores, one more range in memory",
+  },
   "from-beginning": {
     type: "boolean",
     description: "Reset the group to the start of the topic (re-ingest)",
@@ -109,6 +114,7 @@ if (import.meta.main) {
         positive: true,
       }),
       fromBeginning: values["from-beginning"] === true,
+      writeBehind: values["write-behind"] === true,
       sessionTimeoutMs: (numberFlag("session-timeout", values["session-timeout"], { min: 6 }) ??
         30) * 1000,
       signal: stop.graceful,
