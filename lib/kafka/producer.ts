@@ -15,6 +15,7 @@
 import {
   CompressionTypes,
   type Kafka,
+  type Message,
   Partitioners,
   type PartitionMetadata,
   type Producer,
@@ -133,6 +134,30 @@ function ticksByPartition(
     else group.push(tick);
   }
   return groups;
+}
+
+/**
+ * Splits messages by the partition the producer's partitioner (murmur2 of the key, as the Java
+ * client) gives them on a topic of `partitions` partitions, each message marked with it
+ * (notebook `01_kafka_producer` shows where each symbol went with it).
+ *
+ * @example
+ * ```ts
+ * import { byPartition } from "./producer.ts";
+ * const groups = byPartition([{ key: "NYA", value: "{}" }], "stock_market", 3);
+ * groups[0][0].partition; // NYA's partition
+ * ```
+ */
+export function byPartition(messages: Message[], topic: string, partitions: number): Message[][] {
+  const partitionOf = keyPartitioner(topic, partitions);
+  const groups = new Map<number, Message[]>();
+  for (const message of messages) {
+    const partition = partitionOf(String(message.key));
+    const group = groups.get(partition) ?? [];
+    group.push({ ...message, partition });
+    groups.set(partition, group);
+  }
+  return [...groups.values()];
 }
 
 /** Counters reported while producing. */

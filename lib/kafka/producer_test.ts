@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { simulateTicks } from "../source/simulate.ts";
 import { assertKeyedInOrder, readTopic, testKafka, testTopic } from "../testing/kafka.ts";
-import { createTickProducer, produceTicks } from "./producer.ts";
+import { byPartition, createTickProducer, keyPartitioner, produceTicks } from "./producer.ts";
 
 Deno.test("producer sends every tick keyed by symbol, one symbol per partition, values intact", async () => {
   const kafka = testKafka();
@@ -36,4 +36,28 @@ Deno.test("producer stops on its signal and still delivers what it read", async 
   assert.equal(result.stopped, true);
   assert.ok(result.sent >= 3000);
   assert.equal((await readTopic(kafka, t.topic)).length, result.sent);
+});
+
+Deno.test("byPartition groups messages by their key's partition and marks each with it", () => {
+  const messages = ["NYA", "IXIC", "NYA", "GSPTSE", "N225", "IXIC"].map((key, i) => ({
+    key,
+    value: String(i),
+  }));
+  const groups = byPartition(messages, "stock_market", 3);
+  const partitionOf = keyPartitioner("stock_market", 3);
+  assert.equal(groups.flat().length, messages.length);
+  for (const group of groups) {
+    const partition = group[0].partition!;
+    for (const m of group) {
+      assert.equal(m.partition, partition);
+      assert.equal(partitionOf(String(m.key)), partition);
+    }
+  }
+  assert.equal(new Set(groups.map((g) => g[0].partition)).size, groups.length, "one group each");
+  const nya = groups.find((g) => g.some((m) => m.key === "NYA"))!;
+  assert.deepEqual(
+    nya.filter((m) => m.key === "NYA").map((m) => m.value),
+    ["0", "2"],
+    "order kept",
+  );
 });
