@@ -181,11 +181,12 @@ export class FsStore implements Store {
             await this.#walk(key, prefix, found);
           }
         } else if (entry.isFile && key.startsWith(prefix) && !TEMP_PATTERN.test(entry.name)) {
-          const { size } = await Deno.stat(join(dir, entry.name));
-          found.push({ key, size });
+          const size = await sizeOf(join(dir, entry.name));
+          if (size !== undefined) found.push({ key, size });
         }
       }
     } catch (cause) {
+      // The folder itself is gone (or became a file): it holds nothing.
       if (cause instanceof Deno.errors.NotFound || cause instanceof Deno.errors.NotADirectory) {
         return;
       }
@@ -220,6 +221,19 @@ export class FsStore implements Store {
       `Cannot ${action} "${key}" in lake folder ${this.uri}: ${reason}; ${advice}.`,
       { cause },
     );
+  }
+}
+
+/**
+ * The size of a listed file, or `undefined` when it was deleted since the folder was read (a
+ * compaction's cleanup deletes while queries list): skip it, keep listing the folder.
+ */
+async function sizeOf(path: string): Promise<number | undefined> {
+  try {
+    return (await Deno.stat(path)).size;
+  } catch (cause) {
+    if (cause instanceof Deno.errors.NotFound) return undefined;
+    throw cause;
   }
 }
 

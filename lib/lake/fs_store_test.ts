@@ -104,3 +104,31 @@ Deno.test("fs store without fsync still writes whole objects", async () => {
   await store.put("a/b.jsonl", bytes("abc"));
   assert.deepEqual(await store.get("a/b.jsonl"), bytes("abc"));
 });
+
+Deno.test("fs store lists every object that stays while others in its folder are deleted", async () => {
+  // A compaction's cleanup deletes replaced objects while queries list the partition: an object
+  // gone between the folder read and its size lookup must not end the folder's listing.
+  await using lake = await tempLake();
+  const stays = Array.from({ length: 40 }, (_, i) => `ticks/dt=2021-06-01/stay-${i}.parquet`);
+  for (const key of stays) await lake.store.put(key, bytes("x"));
+  let listings = 0;
+  for (let round = 0; round < 5; round++) {
+    const goes = Array.from(
+      { length: 200 },
+      (_, i) => `ticks/dt=2021-06-01/go-${round}-${i}.parquet`,
+    );
+    for (const key of goes) await lake.store.put(key, bytes("x"));
+    let done = false;
+    const deleting = (async () => {
+      for (const key of goes) await lake.store.delete(key);
+      done = true;
+    })();
+    while (!done) {
+      const listed = new Set((await collect(lake.store.list("ticks/"))).map((o) => o.key));
+      assert.deepEqual(stays.filter((key) => !listed.has(key)), [], "stayed but not listed");
+      listings++;
+    }
+    await deleting;
+  }
+  assert.ok(listings >= 5, `${listings} listings ran during the deletes`);
+});
