@@ -26,6 +26,11 @@ export interface FsStoreOptions {
    * committed offset pointing at a lost object. Turn off only for throwaway lakes. @default true
    */
   fsync?: boolean;
+  /**
+   * Flushes a folder's entries to disk (with `fsync`). Replaceable so that tests can see which
+   * folders are flushed. @default an fsync of the opened folder
+   */
+  syncFolder?: (path: string) => Promise<void>;
 }
 
 const TEMP_PATTERN = /^\..+\.[0-9a-f]{16}\.tmp$/;
@@ -49,6 +54,7 @@ export class FsStore implements Store {
   /** The lake folder, as an absolute path. */
   readonly uri: string;
   readonly #fsync: boolean;
+  readonly #syncFolder: (path: string) => Promise<void>;
   /** Folders this store has made or found, so a put skips its `mkdir` (one op of seven). */
   readonly #folders = new Set<string>();
 
@@ -59,6 +65,7 @@ export class FsStore implements Store {
     }
     this.uri = resolve(root);
     this.#fsync = options.fsync ?? true;
+    this.#syncFolder = options.syncFolder ?? syncDir;
   }
 
   /** Writes (or overwrites) an object atomically; resolves once it is on disk. */
@@ -104,7 +111,7 @@ export class FsStore implements Store {
         file.close();
       }
       await place(temp, path);
-      if (this.#fsync) await syncDir(dir);
+      if (this.#fsync) await this.#syncFolder(dir);
     } catch (cause) {
       await Deno.remove(temp).catch(() => {});
       throw this.#error("write", key, cause);
@@ -113,7 +120,9 @@ export class FsStore implements Store {
 
   /**
    * Creates `temp` in `dir`, making the folder first when this store has not seen it, or when it
-   * has since been removed.
+   * has since been removed. With `fsync`, the entry of every folder not seen before is flushed in
+   * its parent (up to the lake folder itself), once: a new `dt=` folder whose object was reported
+   * durable must not vanish in a crash, taking the object with it.
    */
   async #create(dir: string, temp: string): Promise<Deno.FsFile> {
     const open = () => Deno.open(temp, { write: true, createNew: true });
@@ -122,12 +131,25 @@ export class FsStore implements Store {
         return await open();
       } catch (cause) {
         if (!(cause instanceof Deno.errors.NotFound)) throw cause;
-        this.#folders.delete(dir);
+        // Removed behind this store's back: any folder on the way up may have gone with it.
+        for (let f = dir; f !== dirname(this.uri); f = dirname(f)) this.#folders.delete(f);
       }
     }
     await Deno.mkdir(dir, { recursive: true });
-    if (this.#folders.size >= MAX_KNOWN_FOLDERS) this.#folders.clear();
-    this.#folders.add(dir);
+    // The folders on the way up that this store has not seen: any of them may be new. A folder
+    // made by a racing writer is flushed here too, so no put resolves before its folder's entry
+    // is on disk.
+    const unseen: string[] = [];
+    for (
+      let folder = dir;
+      !this.#folders.has(folder) && folder !== dirname(this.uri);
+      folder = dirname(folder)
+    ) unseen.push(folder);
+    if (this.#fsync) {
+      for (const folder of unseen) await this.#syncFolder(dirname(folder));
+    }
+    if (this.#folders.size + unseen.length > MAX_KNOWN_FOLDERS) this.#folders.clear();
+    for (const folder of unseen) this.#folders.add(folder);
     return await open();
   }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import { FsStore, FsStoreError } from "./fs_store.ts";
 import { checkStoreContract, collect, tempLake } from "../testing/lake.ts";
 
@@ -103,6 +103,58 @@ Deno.test("fs store without fsync still writes whole objects", async () => {
   const store = new FsStore(lake.dir, { fsync: false });
   await store.put("a/b.jsonl", bytes("abc"));
   assert.deepEqual(await store.get("a/b.jsonl"), bytes("abc"));
+});
+
+Deno.test("fs store flushes each new folder's entry in its parent once, and the object's folder every put", async () => {
+  await using lake = await tempLake();
+  const synced: string[] = [];
+  const store = new FsStore(lake.dir, {
+    syncFolder: async (path) => {
+      synced.push(relative(dirname(lake.dir), path) || ".");
+      const handle = await Deno.open(path, { read: true });
+      try {
+        await handle.sync();
+      } finally {
+        handle.close();
+      }
+    },
+  });
+  const root = basename(lake.dir);
+  await store.put("ticks/dt=2021-05-31/a.parquet", bytes("a"));
+  // New: dt=2021-05-31 (in ticks), ticks (in the lake folder), the lake folder (in its parent);
+  // then the object's folder after the rename.
+  assert.deepEqual(synced, [
+    join(root, "ticks"),
+    root,
+    ".",
+    join(root, "ticks", "dt=2021-05-31"),
+  ]);
+  synced.length = 0;
+  await store.put("ticks/dt=2021-05-31/b.parquet", bytes("b"));
+  assert.deepEqual(synced, [join(root, "ticks", "dt=2021-05-31")], "a known folder: no entry sync");
+  synced.length = 0;
+  await store.put("ticks/dt=2021-06-01/c.parquet", bytes("c"));
+  assert.deepEqual(synced, [join(root, "ticks"), join(root, "ticks", "dt=2021-06-01")]);
+  synced.length = 0;
+  await Deno.remove(join(lake.dir, "ticks"), { recursive: true }); // e.g. a cleanup
+  await store.put("ticks/dt=2021-06-01/d.parquet", bytes("d"));
+  assert.deepEqual(synced, [
+    join(root, "ticks"),
+    root,
+    ".",
+    join(root, "ticks", "dt=2021-06-01"),
+  ], "folders made again (any on the way up) are flushed again");
+});
+
+Deno.test("fs store without fsync flushes no folder", async () => {
+  await using lake = await tempLake();
+  const synced: string[] = [];
+  const store = new FsStore(lake.dir, {
+    fsync: false,
+    syncFolder: (path) => Promise.resolve(void synced.push(path)),
+  });
+  await store.put("ticks/dt=2021-05-31/a.parquet", bytes("a"));
+  assert.deepEqual(synced, []);
 });
 
 Deno.test("fs store lists every object that stays while others in its folder are deleted", async () => {
