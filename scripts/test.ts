@@ -52,7 +52,7 @@ if (import.meta.main) {
       const status = await new Deno.Command(Deno.execPath(), {
         // Test files run in parallel, one per core (DENO_JOBS overrides): every file that needs a
         // broker or moto of its own starts it on free ports, so files do not step on each other.
-        args: ["test", "-A", ...Deno.args],
+        args: ["test", "-A", "--parallel", ...Deno.args],
         env,
         stdin: "inherit",
         stdout: "inherit",
