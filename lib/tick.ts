@@ -122,6 +122,133 @@ export function encodeTick(tick: Tick): string {
  * {@linkcode tickProblem} fails. The message names the field.
  */
 export function decodeTick(text: string): Tick {
+  const tick = readCanonicalTick(text) ?? readJsonTick(text);
+  const problem = tickProblem(tick);
+  if (problem) throw new InvalidTickError(problem);
+  return tick;
+}
+
+/** The keys of the wire form in {@linkcode encodeTick}'s order, as they appear in its text. */
+const CANONICAL_KEYS = PRICE_COLUMNS.map((column) => `,"${column}":`);
+
+/**
+ * The fast path of {@linkcode decodeTick}: reads exactly the text {@linkcode encodeTick} writes
+ * (keys in its order, no spaces, `ts` as `YYYY-MM-DDTHH:MM:SS.sssZ`, a symbol without escapes)
+ * in one pass, without building a JSON object: `JSON.parse` and the field checks were ~2/3 of a
+ * tick's decoding, the consumer's biggest cost per row. Returns `undefined` for any other text,
+ * which {@linkcode readJsonTick} then reads, so both paths give the same tick or the same error
+ * (`tick_test.ts` compares them on generated and mutated texts).
+ */
+function readCanonicalTick(text: string): Tick | undefined {
+  if (!text.startsWith('{"symbol":"')) return undefined;
+  let at = 11;
+  const symbolEnd = text.indexOf('"', at);
+  if (symbolEnd < 0) return undefined;
+  for (let i = at; i < symbolEnd; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c === 0x5c) return undefined; // control character or escape: JSON.parse's job
+  }
+  const symbol = text.slice(at, symbolEnd);
+  at = symbolEnd;
+  if (!text.startsWith('","ts":"', at) || text.charCodeAt(at + 32) !== 0x22) return undefined;
+  const ts = readCanonicalInstant(text, at + 8);
+  if (ts === undefined) return undefined;
+  cursor = at + 33;
+  const open = readCanonicalPrice(text, 0);
+  const high = readCanonicalPrice(text, 1);
+  const low = readCanonicalPrice(text, 2);
+  const close = readCanonicalPrice(text, 3);
+  const adj_close = readCanonicalPrice(text, 4);
+  const volume = readCanonicalPrice(text, 5);
+  const close_usd = readCanonicalPrice(text, 6);
+  if (cursor !== text.length - 1 || text.charCodeAt(cursor) !== 0x7d) return undefined;
+  return { symbol, ts, open, high, low, close, adj_close, volume, close_usd };
+}
+
+/** Position of {@linkcode readCanonicalPrice} in the text; -1 once the text is not canonical. */
+let cursor = 0;
+
+/** Reads `,"<column>":<number or null>` at `cursor`; on anything else sets `cursor` to -1. */
+function readCanonicalPrice(text: string, column: number): number | null {
+  const key = CANONICAL_KEYS[column];
+  if (cursor < 0 || !text.startsWith(key, cursor)) return cursor = -1, null;
+  const start = cursor + key.length;
+  const end = numberEnd(text, start);
+  if (end > start) {
+    cursor = end;
+    return Number(text.slice(start, end));
+  }
+  if (end === start && text.startsWith("null", start)) {
+    cursor = start + 4;
+    return null;
+  }
+  cursor = -1;
+  return null;
+}
+
+/**
+ * Where the JSON number starting at `start` ends (its grammar: `-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?`),
+ * `start` when no number starts there, or -1 when one starts but breaks the grammar.
+ */
+function numberEnd(text: string, start: number): number {
+  let i = start;
+  if (text.charCodeAt(i) === 0x2d) i++; // -
+  const first = text.charCodeAt(i);
+  if (first === 0x30) i++; // a leading 0 stands alone
+  else if (first > 0x30 && first <= 0x39) i = digitsEnd(text, i);
+  else return i === start ? start : -1;
+  if (text.charCodeAt(i) === 0x2e) { // .
+    const end = digitsEnd(text, i + 1);
+    if (end === i + 1) return -1;
+    i = end;
+  }
+  const e = text.charCodeAt(i);
+  if (e === 0x65 || e === 0x45) { // e E
+    i++;
+    const sign = text.charCodeAt(i);
+    if (sign === 0x2b || sign === 0x2d) i++;
+    const end = digitsEnd(text, i);
+    if (end === i) return -1;
+    i = end;
+  }
+  return i;
+}
+
+function digitsEnd(text: string, i: number): number {
+  for (let c = text.charCodeAt(i); c >= 0x30 && c <= 0x39; c = text.charCodeAt(++i));
+  return i;
+}
+
+/** Reads `YYYY-MM-DDTHH:MM:SS.sssZ` at `at` as {@linkcode parseIsoTimestamp} would, else `undefined`. */
+function readCanonicalInstant(text: string, at: number): number | undefined {
+  const digit = (i: number) => {
+    const c = text.charCodeAt(at + i) - 0x30;
+    return c >= 0 && c <= 9 ? c : NaN;
+  };
+  const two = (i: number) => digit(i) * 10 + digit(i + 1);
+  if (
+    text.charCodeAt(at + 4) !== 0x2d || text.charCodeAt(at + 7) !== 0x2d ||
+    text.charCodeAt(at + 10) !== 0x54 || text.charCodeAt(at + 13) !== 0x3a ||
+    text.charCodeAt(at + 16) !== 0x3a || text.charCodeAt(at + 19) !== 0x2e ||
+    text.charCodeAt(at + 23) !== 0x5a
+  ) {
+    return undefined;
+  }
+  const ms = utcInstant(
+    two(0) * 100 + two(2),
+    two(5),
+    two(8),
+    two(11),
+    two(14),
+    two(17),
+    digit(20) * 100 + two(21),
+  );
+  // NaN (a non-digit) or an impossible date: the slow path says which.
+  return typeof ms === "number" && !Number.isNaN(ms) ? ms : undefined;
+}
+
+/** The general path of {@linkcode decodeTick}: `JSON.parse`, then each field's type. */
+function readJsonTick(text: string): Tick {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -150,8 +277,6 @@ export function decodeTick(text: string): Tick {
     else if (typeof value === "number") tick[column] = value;
     else throw new InvalidTickError(`${column} must be a number or null, got ${typeof value}`);
   }
-  const problem = tickProblem(tick);
-  if (problem) throw new InvalidTickError(problem);
   return tick;
 }
 

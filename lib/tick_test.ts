@@ -206,3 +206,84 @@ Deno.test("parseCalendarDate reads month names and ordered numeric dates at UTC,
     assert.equal(parseCalendarDate(text), "not a calendar date", text);
   }
 });
+
+/**
+ * decodeTick's outcome for `text`: the tick, or the error message. `viaJson` reads the text
+ * through the general path (JSON.parse): a space after the opening brace changes no JSON
+ * value but takes the text off the fast path's exact form.
+ */
+function outcome(text: string, viaJson = false): Tick | string {
+  const input = viaJson && text.startsWith("{") ? `{ ${text.slice(1)}` : text;
+  try {
+    return decodeTick(input);
+  } catch (error) {
+    assert.ok(error instanceof InvalidTickError, String(error));
+    // "not JSON: <the text>" quotes the input, which the space changed.
+    return error.message.startsWith("not JSON") ? "not JSON" : error.message;
+  }
+}
+
+/** A seeded generator of uniform numbers in [0, 1) (mulberry32). */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const ODD_PRICES = [0, -0, 1e21, 1.5e300, 5e-7, 123456789012345680000, 0.1, 2 ** 53 + 2, -1, null];
+const ODD_SYMBOLS = ["NYA", "", " ", 'A"B', "A\\B", "ÆØÅ.OL", "\u0001", "N\nY", "🚀", "A/B"];
+
+/** Wire texts of ticks with ordinary and odd values (escapes, exponents, nulls, old dates). */
+function wireTexts(): string[] {
+  const next = random(7);
+  const texts: string[] = [];
+  for (let i = 0; i < 400; i++) {
+    const tick = { ...good, ts: Date.UTC(1890 + Math.floor(next() * 330), 0, 1) + i * 3_600_123 };
+    for (const column of ["open", "high", "low", "close", "adj_close", "volume", "close_usd"]) {
+      const odd = next() < 0.15;
+      (tick as Record<string, unknown>)[column] = odd
+        ? ODD_PRICES[Math.floor(next() * ODD_PRICES.length)]
+        : Math.round(next() * 1e10) / 10 ** Math.floor(next() * 8);
+    }
+    if (next() < 0.2) tick.symbol = ODD_SYMBOLS[Math.floor(next() * ODD_SYMBOLS.length)];
+    texts.push(encodeTick(tick));
+  }
+  return texts;
+}
+
+Deno.test("decodeTick's fast path reads every wire text as JSON.parse would, values and errors alike", () => {
+  let ticks = 0;
+  for (const text of wireTexts()) {
+    const fast = outcome(text);
+    assert.deepEqual(fast, outcome(text, true), text);
+    if (typeof fast !== "string") ticks++;
+  }
+  assert.ok(ticks > 100, `${ticks} texts decoded`); // the comparison covered real ticks
+});
+
+Deno.test("decodeTick's fast path agrees with JSON.parse on mutated wire texts", () => {
+  // Characters that break or bend the exact form: digits, signs, exponents, quotes, escapes,
+  // separators, spaces, control characters, letters of null.
+  const alphabet = '0123456789-+.eE"\\,:}{ nulx\u0001TZ';
+  const next = random(11);
+  const texts = wireTexts();
+  let accepted = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const text = texts[i % texts.length];
+    const at = 1 + Math.floor(next() * (text.length - 1));
+    const char = alphabet[Math.floor(next() * alphabet.length)];
+    const kind = Math.floor(next() * 3);
+    const mutated = kind === 0
+      ? text.slice(0, at) + char + text.slice(at + 1)
+      : kind === 1
+      ? text.slice(0, at) + char + text.slice(at)
+      : text.slice(0, at) + text.slice(at + 1);
+    const fast = outcome(mutated);
+    assert.deepEqual(fast, outcome(mutated, true), mutated);
+    if (typeof fast !== "string" && mutated !== text) accepted++;
+  }
+  assert.ok(accepted > 1000, `${accepted} mutated texts were still ticks`);
+});
