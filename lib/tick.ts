@@ -122,115 +122,143 @@ export function encodeTick(tick: Tick): string {
  * {@linkcode tickProblem} fails. The message names the field.
  */
 export function decodeTick(text: string): Tick {
-  const tick = readCanonicalTick(text) ?? readJsonTick(text);
+  return checked(readJsonTick(text));
+}
+
+/**
+ * {@linkcode decodeTick} for a message's bytes (UTF-8), the consumer's path. The exact text
+ * {@linkcode encodeTick} writes — keys in its order, no spaces, `ts` as
+ * `YYYY-MM-DDTHH:MM:SS.sssZ`, a printable ASCII symbol without escapes, numbers of at most 15
+ * digits without exponent — is read straight from the bytes in one pass, with no string, JSON
+ * object or number text made: `JSON.parse` and the field checks were the consumer's largest
+ * cost per row. Any other bytes are decoded as text and read by {@linkcode decodeTick}, so both
+ * give the same tick or the same error (`tick_test.ts` compares them on generated and mutated
+ * texts).
+ *
+ * @example
+ * ```ts
+ * import { decodeTickBytes, encodeTick } from "./tick.ts";
+ * const tick = { symbol: "NYA", ts: 0, open: 1, high: 1, low: 1, close: 1, adj_close: 1,
+ *   volume: 0, close_usd: 1 };
+ * decodeTickBytes(new TextEncoder().encode(encodeTick(tick))); // tick
+ * ```
+ * @throws {InvalidTickError} as {@linkcode decodeTick}.
+ */
+export function decodeTickBytes(bytes: Uint8Array): Tick {
+  const tick = readCanonicalTick(bytes);
+  return tick ? checked(tick) : decodeTick(UTF8.decode(bytes));
+}
+
+const UTF8 = new TextDecoder();
+
+function checked(tick: Tick): Tick {
   const problem = tickProblem(tick);
   if (problem) throw new InvalidTickError(problem);
   return tick;
 }
 
-/** The keys of the wire form in {@linkcode encodeTick}'s order, as they appear in its text. */
-const CANONICAL_KEYS = PRICE_COLUMNS.map((column) => `,"${column}":`);
+/** ASCII codes of the fixed parts of the wire form. */
+const CANONICAL = {
+  start: ascii('{"symbol":"'),
+  ts: ascii('","ts":"'),
+  prices: PRICE_COLUMNS.map((column) => ascii(`,"${column}":`)),
+};
 
-/**
- * The fast path of {@linkcode decodeTick}: reads exactly the text {@linkcode encodeTick} writes
- * (keys in its order, no spaces, `ts` as `YYYY-MM-DDTHH:MM:SS.sssZ`, a symbol without escapes)
- * in one pass, without building a JSON object: `JSON.parse` and the field checks were ~2/3 of a
- * tick's decoding, the consumer's biggest cost per row. Returns `undefined` for any other text,
- * which {@linkcode readJsonTick} then reads, so both paths give the same tick or the same error
- * (`tick_test.ts` compares them on generated and mutated texts).
- */
-function readCanonicalTick(text: string): Tick | undefined {
-  if (!text.startsWith('{"symbol":"')) return undefined;
-  let at = 11;
-  const symbolEnd = text.indexOf('"', at);
-  if (symbolEnd < 0) return undefined;
-  for (let i = at; i < symbolEnd; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x20 || c === 0x5c) return undefined; // control character or escape: JSON.parse's job
+function ascii(text: string): number[] {
+  return Array.from(text, (c) => c.charCodeAt(0));
+}
+
+/** Exact powers of ten, for the numbers of {@linkcode readCanonicalNumber}. */
+const POWERS_OF_TEN = Array.from({ length: 16 }, (_, i) => 10 ** i);
+
+/** Position of the canonical reader in the bytes; -1 once they are not canonical. */
+let cursor = 0;
+
+/** Whether `expected` comes at `cursor`; moves past it. */
+function expect(bytes: Uint8Array, expected: number[]): boolean {
+  for (let i = 0; i < expected.length; i++) {
+    if (bytes[cursor + i] !== expected[i]) return false;
   }
-  const symbol = text.slice(at, symbolEnd);
-  at = symbolEnd;
-  if (!text.startsWith('","ts":"', at) || text.charCodeAt(at + 32) !== 0x22) return undefined;
-  const ts = readCanonicalInstant(text, at + 8);
-  if (ts === undefined) return undefined;
-  cursor = at + 33;
-  const open = readCanonicalPrice(text, 0);
-  const high = readCanonicalPrice(text, 1);
-  const low = readCanonicalPrice(text, 2);
-  const close = readCanonicalPrice(text, 3);
-  const adj_close = readCanonicalPrice(text, 4);
-  const volume = readCanonicalPrice(text, 5);
-  const close_usd = readCanonicalPrice(text, 6);
-  if (cursor !== text.length - 1 || text.charCodeAt(cursor) !== 0x7d) return undefined;
+  cursor += expected.length;
+  return true;
+}
+
+/** The fast path of {@linkcode decodeTickBytes}, or `undefined` for bytes it does not read. */
+function readCanonicalTick(bytes: Uint8Array): Tick | undefined {
+  cursor = 0;
+  if (!expect(bytes, CANONICAL.start)) return undefined;
+  const symbolStart = cursor;
+  for (let c = bytes[cursor]; c !== 0x22; c = bytes[++cursor]) {
+    // Printable ASCII only: escapes, control characters and UTF-8 are the text path's.
+    if (!(c >= 0x20 && c < 0x7f) || c === 0x5c) return undefined;
+  }
+  const symbol = String.fromCharCode.apply(null, bytes.subarray(symbolStart, cursor) as never);
+  if (!expect(bytes, CANONICAL.ts)) return undefined;
+  const ts = readCanonicalInstant(bytes, cursor);
+  if (ts === undefined || bytes[cursor + 24] !== 0x22) return undefined;
+  cursor += 25;
+  const open = readCanonicalNumber(bytes, 0);
+  const high = readCanonicalNumber(bytes, 1);
+  const low = readCanonicalNumber(bytes, 2);
+  const close = readCanonicalNumber(bytes, 3);
+  const adj_close = readCanonicalNumber(bytes, 4);
+  const volume = readCanonicalNumber(bytes, 5);
+  const close_usd = readCanonicalNumber(bytes, 6);
+  if (cursor !== bytes.length - 1 || bytes[cursor] !== 0x7d) return undefined;
   return { symbol, ts, open, high, low, close, adj_close, volume, close_usd };
 }
 
-/** Position of {@linkcode readCanonicalPrice} in the text; -1 once the text is not canonical. */
-let cursor = 0;
-
-/** Reads `,"<column>":<number or null>` at `cursor`; on anything else sets `cursor` to -1. */
-function readCanonicalPrice(text: string, column: number): number | null {
-  const key = CANONICAL_KEYS[column];
-  if (cursor < 0 || !text.startsWith(key, cursor)) return cursor = -1, null;
-  const start = cursor + key.length;
-  const end = numberEnd(text, start);
-  if (end > start) {
-    cursor = end;
-    return Number(text.slice(start, end));
-  }
-  if (end === start && text.startsWith("null", start)) {
-    cursor = start + 4;
-    return null;
-  }
-  cursor = -1;
-  return null;
-}
-
 /**
- * Where the JSON number starting at `start` ends (its grammar: `-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?`),
- * `start` when no number starts there, or -1 when one starts but breaks the grammar.
+ * Reads `,"<column>":` and then `null` or a number `-?(0|[1-9]\d*)(\.\d+)?` of at most 15
+ * digits at `cursor`; on anything else sets `cursor` to -1. Such a number is its digits as an
+ * integer below 2^53 divided by an exact power of ten: one correctly rounded division, the
+ * double `JSON.parse` gives.
  */
-function numberEnd(text: string, start: number): number {
-  let i = start;
-  if (text.charCodeAt(i) === 0x2d) i++; // -
-  const first = text.charCodeAt(i);
-  if (first === 0x30) i++; // a leading 0 stands alone
-  else if (first > 0x30 && first <= 0x39) i = digitsEnd(text, i);
-  else return i === start ? start : -1;
-  if (text.charCodeAt(i) === 0x2e) { // .
-    const end = digitsEnd(text, i + 1);
-    if (end === i + 1) return -1;
-    i = end;
+function readCanonicalNumber(bytes: Uint8Array, column: number): number | null {
+  if (cursor < 0 || !expect(bytes, CANONICAL.prices[column])) return cursor = -1, null;
+  let c = bytes[cursor];
+  if (c === 0x6e) { // n
+    if (bytes[cursor + 1] === 0x75 && bytes[cursor + 2] === 0x6c && bytes[cursor + 3] === 0x6c) {
+      cursor += 4;
+      return null;
+    }
+    return cursor = -1, null;
   }
-  const e = text.charCodeAt(i);
-  if (e === 0x65 || e === 0x45) { // e E
-    i++;
-    const sign = text.charCodeAt(i);
-    if (sign === 0x2b || sign === 0x2d) i++;
-    const end = digitsEnd(text, i);
-    if (end === i) return -1;
-    i = end;
+  const negative = c === 0x2d;
+  if (negative) c = bytes[++cursor];
+  let digits = 0;
+  let value = 0;
+  if (c === 0x30) { // a leading 0 stands alone
+    c = bytes[++cursor];
+    digits = 1;
+  } else {
+    for (; c >= 0x30 && c <= 0x39; c = bytes[++cursor], digits++) value = value * 10 + c - 0x30;
+    if (digits === 0) return cursor = -1, null;
   }
-  return i;
-}
-
-function digitsEnd(text: string, i: number): number {
-  for (let c = text.charCodeAt(i); c >= 0x30 && c <= 0x39; c = text.charCodeAt(++i));
-  return i;
+  let fraction = 0;
+  if (c === 0x2e) { // .
+    for (c = bytes[++cursor]; c >= 0x30 && c <= 0x39; c = bytes[++cursor], fraction++) {
+      value = value * 10 + c - 0x30;
+    }
+    if (fraction === 0) return cursor = -1, null;
+  }
+  // An exponent, or too many digits to be exact: the text path's.
+  if (c === 0x65 || c === 0x45 || digits + fraction > 15) return cursor = -1, null;
+  if (fraction > 0) value /= POWERS_OF_TEN[fraction];
+  return negative ? -value : value;
 }
 
 /** Reads `YYYY-MM-DDTHH:MM:SS.sssZ` at `at` as {@linkcode parseIsoTimestamp} would, else `undefined`. */
-function readCanonicalInstant(text: string, at: number): number | undefined {
+function readCanonicalInstant(bytes: Uint8Array, at: number): number | undefined {
   const digit = (i: number) => {
-    const c = text.charCodeAt(at + i) - 0x30;
+    const c = bytes[at + i] - 0x30;
     return c >= 0 && c <= 9 ? c : NaN;
   };
   const two = (i: number) => digit(i) * 10 + digit(i + 1);
   if (
-    text.charCodeAt(at + 4) !== 0x2d || text.charCodeAt(at + 7) !== 0x2d ||
-    text.charCodeAt(at + 10) !== 0x54 || text.charCodeAt(at + 13) !== 0x3a ||
-    text.charCodeAt(at + 16) !== 0x3a || text.charCodeAt(at + 19) !== 0x2e ||
-    text.charCodeAt(at + 23) !== 0x5a
+    bytes[at + 4] !== 0x2d || bytes[at + 7] !== 0x2d || bytes[at + 10] !== 0x54 ||
+    bytes[at + 13] !== 0x3a || bytes[at + 16] !== 0x3a || bytes[at + 19] !== 0x2e ||
+    bytes[at + 23] !== 0x5a
   ) {
     return undefined;
   }
@@ -243,7 +271,7 @@ function readCanonicalInstant(text: string, at: number): number | undefined {
     two(17),
     digit(20) * 100 + two(21),
   );
-  // NaN (a non-digit) or an impossible date: the slow path says which.
+  // NaN (a non-digit) or an impossible date: the text path says which.
   return typeof ms === "number" && !Number.isNaN(ms) ? ms : undefined;
 }
 

@@ -7,7 +7,7 @@
  */
 
 import type { SinkRecord } from "../lake/sink.ts";
-import { decodeTick, type Tick } from "../tick.ts";
+import { decodeTickBytes, InvalidTickError, type Tick } from "../tick.ts";
 
 /** The part of a Kafka message the split reads (kafkajs' `KafkaMessage` fits). */
 export interface FetchedMessage {
@@ -44,7 +44,7 @@ export interface SplitBatch {
 }
 
 /**
- * Decodes every message; a message that fails {@linkcode decodeTick} becomes poison.
+ * Decodes every message; a message that fails {@linkcode decodeTickBytes} becomes poison.
  *
  * @example
  * ```ts
@@ -61,14 +61,14 @@ export function splitBatch(messages: readonly FetchedMessage[]): SplitBatch {
   const poison: PoisonMessage[] = [];
   let last: Tick | undefined;
   for (const message of messages) {
-    const text = message.value?.toString("utf8") ?? "";
     try {
-      const tick = decodeTick(text);
+      if (message.value === null) throw new InvalidTickError("null value");
+      const tick = decodeTickBytes(message.value);
       records.push({
         offset: BigInt(message.offset),
         tick,
         timestamp: Number(message.timestamp),
-        size: text.length,
+        size: message.value.length,
       });
       last = tick;
     } catch (error) {
@@ -76,7 +76,7 @@ export function splitBatch(messages: readonly FetchedMessage[]): SplitBatch {
         offset: message.offset,
         value: message.value,
         key: message.key,
-        reason: message.value === null ? "null value" : (error as Error).message,
+        reason: (error as Error).message,
       });
     }
   }
