@@ -6,6 +6,7 @@
  * @module
  */
 
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ChildResult } from "./consumer_child.ts";
 import { MemorySampler } from "./memory.ts";
@@ -36,6 +37,12 @@ export interface ConsumerBenchOptions {
   env?: Record<string, string>;
   /** Longest run before the child is killed. @default 1 800 000 (30 min) */
   timeoutMs?: number;
+  /**
+   * Another checkout of the project whose consumer to measure (e.g. a `git worktree` of an older
+   * commit): its `lib/bench/consumer_child.ts` runs with its own `deno.json` (`--config`) and, unless
+   * `denoFlags` says otherwise, its `consume` task's V8 flags. @default this checkout
+   */
+  tree?: string;
 }
 
 /** What {@linkcode benchConsumer} measured. */
@@ -77,7 +84,8 @@ export class ConsumerBenchError extends Error {
 }
 
 const MIN_STEADY_MS = 250;
-const CHILD = fileURLToPath(new URL("./consumer_child.ts", import.meta.url));
+/** This checkout's root folder. */
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /**
  * Consumes `rows` messages of `topic` into the lake in a child process and measures it.
@@ -94,11 +102,13 @@ const CHILD = fileURLToPath(new URL("./consumer_child.ts", import.meta.url));
  * @throws {ConsumerBenchError} when the child exits non-zero, times out, or prints no result.
  */
 export async function benchConsumer(options: ConsumerBenchOptions): Promise<ConsumerFigure> {
+  const tree = options.tree ?? ROOT;
   const args = [
     "run",
     "-A",
-    ...(options.denoFlags ?? await consumeTaskV8Flags()),
-    CHILD,
+    ...(options.tree ? ["--config", join(tree, "deno.json")] : []),
+    ...(options.denoFlags ?? await consumeTaskV8Flags(tree)),
+    join(tree, "lib", "bench", "consumer_child.ts"),
     "--brokers",
     options.brokers.join(","),
     "--topic",
@@ -168,7 +178,8 @@ export async function benchConsumer(options: ConsumerBenchOptions): Promise<Cons
 }
 
 /**
- * The `--v8-flags=…` of the `consume` task in deno.json (its heap cap), or none.
+ * The `--v8-flags=…` of the `consume` task in the deno.json of `tree` (this checkout by default):
+ * its heap caps, or none.
  *
  * @example
  * ```ts
@@ -176,9 +187,9 @@ export async function benchConsumer(options: ConsumerBenchOptions): Promise<Cons
  * await consumeTaskV8Flags(); // ["--v8-flags=--max-old-space-size=512,--max-semi-space-size=8"]
  * ```
  */
-export async function consumeTaskV8Flags(): Promise<string[]> {
+export async function consumeTaskV8Flags(tree: string = ROOT): Promise<string[]> {
   const denoJson = JSON.parse(
-    await Deno.readTextFile(new URL("../../deno.json", import.meta.url)),
+    await Deno.readTextFile(join(tree, "deno.json")),
   ) as { tasks?: Record<string, string> };
   return (denoJson.tasks?.consume ?? "").split(/\s+/).filter((arg) =>
     arg.startsWith("--v8-flags=")
