@@ -5,7 +5,7 @@
  * @module
  */
 
-import { helpText, main, parseFlags, UsageError } from "../lib/cli.ts";
+import { helpText, main, numberFlag, parseFlags, UsageError } from "../lib/cli.ts";
 import { configFlags, loadConfig } from "../lib/config.ts";
 import { consoleLogger } from "../lib/log.ts";
 import { compareConsumers } from "../lib/bench/consumer_ab.ts";
@@ -17,16 +17,6 @@ const FLAGS = {
   json: { type: "boolean", description: "Print the report as JSON on stdout" },
   ...configFlags("brokers"),
 } as const;
-
-/** A whole number of at least `min` from a flag, or the default. */
-function count(flag: string, value: unknown, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) {
-    throw new UsageError(`--${flag} must be a whole number of at least ${min}, got "${value}".`);
-  }
-  return n;
-}
 
 if (import.meta.main) {
   main(async () => {
@@ -44,8 +34,8 @@ if (import.meta.main) {
     const report = await compareConsumers({
       brokers: config.brokers,
       base: values.base,
-      rows: count("rows", values.rows, 1_000_000, 1),
-      rounds: count("rounds", values.rounds, 3, 1),
+      rows: numberFlag("rows", values.rows, { integer: true, positive: true }),
+      rounds: numberFlag("rounds", values.rounds, { integer: true, positive: true }),
       logger: consoleLogger,
     });
     if (values.json) {
@@ -56,9 +46,9 @@ if (import.meta.main) {
       report.runs[side].map((f) => Math.round(f.rowsPerSec).toLocaleString("en-US")).join(", ");
     console.log(
       `base ${report.baseCommit.slice(0, 10)}: ${rates("base")} rows/s\n` +
-        `head ${report.headCommit.slice(0, 10)}${
-          report.headCommit.endsWith("changes") ? " + changes" : ""
-        }: ${rates("head")} rows/s\n` +
+        `head ${report.headCommit.slice(0, 10)}${report.headDirty ? " + changes" : ""}: ${
+          rates("head")
+        } rows/s\n` +
         `median head / base: ${report.median.ratio.toFixed(2)}× (${report.rows} rows per run)`,
     );
   });

@@ -16,6 +16,7 @@ import { produceTicksInWorkers } from "../kafka/producer_workers.ts";
 import { benchConsumer, type ConsumerFigure } from "./consumer.ts";
 import { benchTicks } from "./data.ts";
 import { median } from "./stats.ts";
+import { BenchTopics } from "./topics.ts";
 
 /** Options of {@linkcode compareConsumers}. */
 export interface ConsumerAbOptions {
@@ -35,9 +36,11 @@ export interface ConsumerAbOptions {
 export interface ConsumerAbReport {
   /** The base commit, resolved. */
   baseCommit: string;
-  /** This checkout's commit (`+ changes` when its tree is dirty). */
+  /** This checkout's commit. */
   headCommit: string;
-  /** The topic both consumed. */
+  /** Whether this checkout had uncommitted changes to tracked files (they were measured too). */
+  headDirty: boolean;
+  /** The topic both consumed (deleted again at the end). */
   topic: string;
   /** Rows per run. */
   rows: number;
@@ -98,21 +101,15 @@ export async function compareConsumers(options: ConsumerAbOptions): Promise<Cons
       );
     },
   );
-  const dirty = (await git(["status", "--porcelain", "--untracked-files=no"])) !== "";
-  const headCommit = `${await git(["rev-parse", "HEAD"])}${dirty ? " + changes" : ""}`;
+  const headDirty = (await git(["status", "--porcelain", "--untracked-files=no"])) !== "";
+  const headCommit = await git(["rev-parse", "HEAD"]);
   const scratch = await Deno.makeTempDir({ prefix: "bench_ab_" });
   const tree = join(scratch, "base");
   await git(["worktree", "add", "--detach", tree, baseCommit]);
   try {
     await Deno.symlink(join(ROOT, "node_modules"), join(tree, "node_modules"));
-    const topic = `bench-ab-${Date.now().toString(36)}`;
-    const admin = createKafka({ brokers: options.brokers }).admin();
-    await admin.connect();
-    try {
-      await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
-    } finally {
-      await admin.disconnect();
-    }
+    await using topics = new BenchTopics(createKafka({ brokers: options.brokers }));
+    const topic = await topics.create("ab");
     logger.info(`filling ${topic} with ${rows} ticks…`);
     await produceTicksInWorkers(benchTicks(rows), { client: { brokers: options.brokers }, topic });
     const runs = { base: [] as ConsumerFigure[], head: [] as ConsumerFigure[] };
@@ -140,6 +137,7 @@ export async function compareConsumers(options: ConsumerAbOptions): Promise<Cons
     return {
       baseCommit,
       headCommit,
+      headDirty,
       topic,
       rows,
       runs,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { compareConsumers, ConsumerAbError } from "./consumer_ab.ts";
+import { createKafka } from "../kafka/client.ts";
 import { runScript, testBrokers } from "../testing/kafka.ts";
 
 Deno.test("bench:ab runs the base commit's consumer and this checkout's on the same topic", async () => {
@@ -19,6 +20,14 @@ Deno.test("bench:ab runs the base commit's consumer and this checkout's on the s
       .stdout,
   );
   assert.doesNotMatch(worktrees, /bench_ab_/);
+  // And so is the topic.
+  const admin = createKafka({ brokers }).admin();
+  await admin.connect();
+  try {
+    assert.ok(!(await admin.listTopics()).includes(report.topic), `${report.topic} was deleted`);
+  } finally {
+    await admin.disconnect();
+  }
 });
 
 Deno.test("bench:ab refuses a ref that names no commit, and a missing --base, saying what to pass", async () => {
@@ -29,4 +38,9 @@ Deno.test("bench:ab refuses a ref that names no commit, and a missing --base, sa
   const run = await runScript("bench_ab", [], { allowFailure: true });
   assert.notEqual(run.code, 0);
   assert.match(run.stderr, /--base is required/);
+  const rounds = await runScript("bench_ab", ["--base", "HEAD", "--rounds", "0"], {
+    allowFailure: true,
+  });
+  assert.notEqual(rounds.code, 0);
+  assert.match(rounds.stderr, /--rounds must be a whole number above 0/);
 });
