@@ -18,6 +18,7 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import { decodeTick, encodeTick, InvalidTickError, PRICE_COLUMNS, type Tick } from "../tick.ts";
 import { extensionFor, FORMAT_EXTENSIONS, formatFor, type LakeFormat } from "./layout.ts";
 import { writeParquet } from "./parquet_write.ts";
+import { columnsToTicks, type TickColumns, ticksToColumns } from "./tick_rows.ts";
 
 export { extensionFor, FORMAT_EXTENSIONS, formatFor, type LakeFormat };
 
@@ -44,40 +45,41 @@ export const PARQUET_COMPRESSION = "snappy";
  * ```
  */
 export function encodeParquet(ticks: readonly Tick[]): Uint8Array {
-  const { symbols, times, prices, defined } = tickColumns(ticks);
+  return encodeParquetColumns(ticksToColumns(ticks));
+}
+
+/**
+ * Encodes ticks held as columns ({@linkcode TickColumns}) as one Parquet file, as
+ * {@linkcode encodeParquet} does.
+ *
+ * @example
+ * ```ts
+ * import { encodeParquetColumns } from "./encode.ts";
+ * import { TickRows } from "./tick_rows.ts";
+ * const rows = new TickRows();
+ * rows.push({ symbol: "NYA", ts: Date.UTC(2021, 4, 31), open: 1, high: 2, low: 1, close: 2,
+ *   adj_close: 2, volume: 0, close_usd: 2 }, 0);
+ * const bytes = encodeParquetColumns(rows.columns());
+ * ```
+ */
+export function encodeParquetColumns(columns: TickColumns): Uint8Array {
+  const n = columns.length;
   return writeParquet({
     columns: [
-      { name: "symbol", type: "string", values: symbols },
-      { name: "ts", type: "timestamp_ms", values: times },
+      {
+        name: "symbol",
+        type: "string",
+        values: columns.symbols.length === n ? columns.symbols : columns.symbols.slice(0, n),
+      },
+      { name: "ts", type: "timestamp_ms", values: columns.times.subarray(0, n) },
       ...PRICE_COLUMNS.map((name, c) => ({
         name,
         type: "double" as const,
-        values: prices[c],
-        defined: defined[c],
+        values: columns.prices[c].subarray(0, n),
+        defined: columns.defined[c].subarray(0, n),
       })),
     ],
   });
-}
-
-/** The ticks as columns: prices as doubles with a mask whose 0 entries mark nulls. */
-function tickColumns(ticks: readonly Tick[]) {
-  const n = ticks.length;
-  const symbols: string[] = new Array(n);
-  const times = new Float64Array(n);
-  const prices = PRICE_COLUMNS.map(() => new Float64Array(n));
-  const defined = PRICE_COLUMNS.map(() => new Uint8Array(n));
-  for (let i = 0; i < n; i++) {
-    const tick = ticks[i];
-    symbols[i] = tick.symbol;
-    times[i] = tick.ts;
-    for (let c = 0; c < PRICE_COLUMNS.length; c++) {
-      const value = tick[PRICE_COLUMNS[c]];
-      if (value === null || value === undefined) continue;
-      prices[c][i] = value;
-      defined[c][i] = 1;
-    }
-  }
-  return { symbols, times, prices, defined };
 }
 
 /**
@@ -90,7 +92,7 @@ function tickColumns(ticks: readonly Tick[]) {
  * ```
  */
 export function ticksToFrame(ticks: readonly Tick[]): pl.DataFrame {
-  const { symbols, times, prices, defined } = tickColumns(ticks);
+  const { symbols, times, prices, defined } = ticksToColumns(ticks);
   return pl.DataFrame([
     pl.Series("symbol", symbols, pl.Utf8),
     pl.Series("ts", times, pl.Float64).cast(pl.Int64).cast(pl.Datetime("ms", "UTC")),
@@ -255,6 +257,24 @@ export function encodeTicks(ticks: readonly Tick[], options: EncodeOptions): Uin
   return options.format === "parquet"
     ? encodeParquet(ticks)
     : encodeJsonl(ticks, { gzip: options.gzip });
+}
+
+/**
+ * Encodes ticks held as columns in the lake format `options.format`, as
+ * {@linkcode encodeTicks} does (the sink's buffers are columns).
+ *
+ * @example
+ * ```ts
+ * import { encodeColumns } from "./encode.ts";
+ * import { TickRows } from "./tick_rows.ts";
+ * encodeColumns(new TickRows().columns(), { format: "parquet" });
+ * ```
+ * @throws {LayoutError} for an unknown format or gzip with Parquet.
+ */
+export function encodeColumns(columns: TickColumns, options: EncodeOptions): Uint8Array {
+  if (options.format !== "parquet") return encodeTicks(columnsToTicks(columns), options);
+  extensionFor(options.format, { gzip: options.gzip });
+  return encodeParquetColumns(columns);
 }
 
 /**

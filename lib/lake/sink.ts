@@ -40,9 +40,10 @@ import {
   FencedError,
   type RangeSettings,
 } from "./checkpoint_log.ts";
-import { encodeTicks, type LakeFormat } from "./encode.ts";
+import { encodeColumns, type LakeFormat } from "./encode.ts";
 import { type DtGranularity, objectKey, partitionFor, widenDt } from "./layout.ts";
 import type { Store } from "./store.ts";
+import { type TickColumns, TickRows } from "./tick_rows.ts";
 
 export { FencedError } from "./checkpoint_log.ts";
 
@@ -158,7 +159,8 @@ export interface SinkStats {
 interface Buffer {
   start: bigint;
   end: bigint;
-  records: SinkRecord[];
+  /** The buffered rows, as columns: no object per row for the garbage collector to trace. */
+  rows: TickRows;
   bytes: number;
   openedAt: number;
 }
@@ -262,7 +264,7 @@ export class LakeSink {
     let bufferedBytes = 0;
     for (const writer of this.#writers.values()) {
       if (writer.state !== "open" || !writer.buffer) continue;
-      bufferedRows += writer.buffer.records.length;
+      bufferedRows += writer.buffer.rows.length;
       bufferedBytes += writer.buffer.bytes;
     }
     return { ...this.#stats, bufferedRows, bufferedBytes };
@@ -480,7 +482,7 @@ export class LakeSink {
     const buffer = writer.buffer!;
     const due = writer.replay
       ? buffer.end >= BigInt(writer.replay.end)
-      : buffer.records.length >= o.flushRows || buffer.bytes >= o.flushBytes ||
+      : buffer.rows.length >= o.flushRows || buffer.bytes >= o.flushBytes ||
         o.clock.now() - buffer.openedAt >= o.flushSeconds * 1000;
     if (!due) return;
     if (o.writeBehind) await this.#startFlush(partition, writer, context);
@@ -491,12 +493,12 @@ export class LakeSink {
     const buffer = writer.buffer ??= {
       start: first,
       end: first - 1n,
-      records: [],
+      rows: new TickRows(),
       bytes: 0,
       openedAt: this.#options.clock.now(),
     };
     for (const record of records) {
-      buffer.records.push(record);
+      buffer.rows.push(record.tick, record.timestamp);
       buffer.bytes += record.size;
     }
     buffer.end = end;
@@ -602,7 +604,7 @@ export class LakeSink {
     this.#stats.commits++;
     writer.committed = buffer.end + 1n;
     this.#options.logger.info(
-      `partition ${partition}: wrote ${buffer.records.length} rows in ${objects.length} object(s), ` +
+      `partition ${partition}: wrote ${buffer.rows.length} rows in ${objects.length} object(s), ` +
         `committed offset ${buffer.end + 1n}.`,
     );
   }
@@ -611,25 +613,26 @@ export class LakeSink {
     partition: number,
     buffer: Buffer,
     settings: RangeSettings,
-  ): { key: string; ticks: Tick[] }[] {
-    const groups = new Map<string, Tick[]>();
+  ): { key: string; rows: TickColumns }[] {
+    const { rows } = buffer;
+    const groups = new Map<string, number[]>(); // the row numbers of each dt
     const dts = new Map<number, string>(); // one date text per UTC day, not one per row
-    for (const record of buffer.records) {
-      const ms = settings.partitionBy === "ingest" ? record.timestamp : record.tick.ts;
-      const day = Math.floor(ms / 86_400_000);
+    const times = settings.partitionBy === "ingest" ? rows.ingest : rows.times;
+    for (let i = 0; i < rows.length; i++) {
+      const day = Math.floor(times[i] / 86_400_000);
       let dt = dts.get(day);
       if (dt === undefined) {
         dt = widenDt(
-          partitionFor(record.tick, { by: settings.partitionBy, ingestMs: record.timestamp }),
+          partitionFor(rows.tick(i), { by: settings.partitionBy, ingestMs: rows.ingest[i] }),
           settings.dtGranularity,
         );
         dts.set(day, dt);
       }
-      let rows = groups.get(dt);
-      if (!rows) groups.set(dt, rows = []);
-      rows.push(record.tick);
+      let group = groups.get(dt);
+      if (!group) groups.set(dt, group = []);
+      group.push(i);
     }
-    return [...groups].sort(([a], [b]) => a < b ? -1 : 1).map(([dt, ticks]) => ({
+    return [...groups].sort(([a], [b]) => a < b ? -1 : 1).map(([dt, group]) => ({
       key: objectKey({
         table: settings.table,
         dt,
@@ -639,7 +642,8 @@ export class LakeSink {
         format: settings.format,
         gzip: settings.gzip,
       }),
-      ticks,
+      // One dt (the usual flush) writes the buffer as it is; more pick their rows out.
+      rows: groups.size === 1 ? rows.columns() : rows.select(group),
     }));
   }
 
@@ -647,7 +651,7 @@ export class LakeSink {
   async #writeObjects(
     partition: number,
     writer: OpenWriter,
-    objects: { key: string; ticks: Tick[] }[],
+    objects: { key: string; rows: TickColumns }[],
     settings: RangeSettings,
     context: WaitContext,
   ): Promise<void> {
@@ -657,7 +661,7 @@ export class LakeSink {
     const worker = async () => {
       while (next < objects.length && !failed.signal.aborted) {
         const object = objects[next++];
-        const bytes = encodeTicks(object.ticks, { format: settings.format, gzip: settings.gzip });
+        const bytes = encodeColumns(object.rows, { format: settings.format, gzip: settings.gzip });
         await this.#retry(
           () => {
             this.#assertOwner(partition, writer);
@@ -672,7 +676,7 @@ export class LakeSink {
         });
         this.#stats.objectsWritten++;
         this.#stats.bytesWritten += bytes.length;
-        this.#stats.rowsWritten += object.ticks.length;
+        this.#stats.rowsWritten += object.rows.length;
         // Between objects too: a flush of many quick writes outlasts the session as surely as
         // one slow write does (kafkajs sends a heartbeat only once its interval has passed).
         await context.heartbeat?.();
