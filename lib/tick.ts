@@ -183,6 +183,25 @@ function expect(bytes: Uint8Array, expected: number[]): boolean {
   return true;
 }
 
+/** Symbols read so far, by a hash of their bytes, so that rows share one string per symbol. */
+const SYMBOLS = new Map<number, string>();
+
+/** The printable-ASCII symbol in `bytes[start, end)`: the string read before when it is known. */
+function symbolAt(bytes: Uint8Array, start: number, end: number): string {
+  let hash = end - start;
+  for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + bytes[i]) | 0;
+  const known = SYMBOLS.get(hash);
+  if (known !== undefined && known.length === end - start) {
+    let i = 0;
+    while (i < known.length && known.charCodeAt(i) === bytes[start + i]) i++;
+    if (i === known.length) return known;
+  }
+  const symbol = String.fromCharCode.apply(null, bytes.subarray(start, end) as never);
+  if (SYMBOLS.size >= 10_000) SYMBOLS.clear(); // a bound, for topics of endless symbols
+  SYMBOLS.set(hash, symbol);
+  return symbol;
+}
+
 /** The fast path of {@linkcode decodeTickBytes}, or `undefined` for bytes it does not read. */
 function readCanonicalTick(bytes: Uint8Array): Tick | undefined {
   cursor = 0;
@@ -192,7 +211,7 @@ function readCanonicalTick(bytes: Uint8Array): Tick | undefined {
     // Printable ASCII only: escapes, control characters and UTF-8 are the text path's.
     if (!(c >= 0x20 && c < 0x7f) || c === 0x5c) return undefined;
   }
-  const symbol = String.fromCharCode.apply(null, bytes.subarray(symbolStart, cursor) as never);
+  const symbol = symbolAt(bytes, symbolStart, cursor);
   if (!expect(bytes, CANONICAL.ts)) return undefined;
   const ts = readCanonicalInstant(bytes, cursor);
   if (ts === undefined || bytes[cursor + 24] !== 0x22) return undefined;

@@ -294,3 +294,12 @@ Deno.test("decodeTickBytes agrees with decodeTick (JSON.parse) on mutated wire t
   }
   assert.ok(accepted > 1000, `${accepted} mutated texts were still ticks`);
 });
+
+Deno.test("decodeTickBytes keeps symbols apart whose bytes hash alike", () => {
+  // "Aa" and "BB" collide in the 31-multiplier hash the symbol cache keys on.
+  const base = { ts: 0, open: 1, high: 1, low: 1, close: 1, adj_close: 1, volume: 0, close_usd: 1 };
+  const bytes = (symbol: string) => new TextEncoder().encode(encodeTick({ symbol, ...base }));
+  for (const symbol of ["Aa", "BB", "Aa", "BB", "Ab"]) {
+    assert.equal(decodeTickBytes(bytes(symbol)).symbol, symbol);
+  }
+});
