@@ -106,6 +106,7 @@ export interface ConsumeOptions
  * console.log(result.rowsWritten);
  * ```
  * @throws {KafkaUnavailableError} when the brokers cannot be reached.
+ * @throws {GroupInUseError} for `fromBeginning` while other members of the group run.
  * @throws the store's own error (e.g. `S3StoreError` for access denied) when writing needs a fix.
  */
 export async function consumeToLake(kafka: Kafka, options: ConsumeOptions): Promise<ConsumeResult> {
@@ -432,6 +433,22 @@ function originalCause(error: unknown): unknown {
 }
 
 /** True when a kafkajs-named error only wraps one of ours (a store error, a bad tick). */
+/**
+ * Raised by `fromBeginning` (`deno task consume --from-beginning`) while other members of the
+ * group are running: Kafka resets a group's offsets only while it is empty.
+ */
+export class GroupInUseError extends Error {
+  /** Creates the error for `group`, asked to restart `topic` from its beginning. */
+  constructor(readonly group: string, readonly topic: string) {
+    super(
+      `Cannot reset group ${group} to the beginning of ${topic}: other members of the group are ` +
+        `running. Stop them first (a killed one leaves the group after its session timeout), ` +
+        `or leave out --from-beginning to join them where the group is.`,
+    );
+    this.name = "GroupInUseError";
+  }
+}
+
 function isOurs(error: unknown): boolean {
   const cause = originalCause(error);
   return cause !== error && !(cause as { name?: string })?.name?.startsWith("KafkaJS");
@@ -452,6 +469,9 @@ async function resetToEarliest(
   try {
     await admin.resetOffsets({ groupId, topic, earliest: true });
     logger.info(`Reset group ${groupId} to the beginning of ${topic}.`);
+  } catch (error) {
+    if (/no running instances/.test(describe(error))) throw new GroupInUseError(groupId, topic);
+    throw error;
   } finally {
     await admin.disconnect();
   }

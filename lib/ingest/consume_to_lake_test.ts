@@ -233,3 +233,58 @@ Deno.test({
     assertExactlyOnce(await readLakeTicks(lake.store), ticks);
   },
 });
+
+Deno.test({
+  name:
+    "--from-beginning while another member of the group runs says to stop it, not that the broker is unreachable",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const kafka = testKafka();
+    await using t = await testTopic(kafka, { prefix: "reset-busy" });
+    await using lake = await tempLake();
+    await sendTicks(kafka, t.topic, [...simulateTicks({ symbols: 3, count: 10, seed: 1 })]);
+    // Another member of the group, joined and running.
+    const member = kafka.consumer({ groupId: t.group });
+    await member.connect();
+    let joined!: () => void;
+    const isJoined = new Promise<void>((resolve) => joined = resolve);
+    member.on(member.events.GROUP_JOIN, () => joined());
+    await member.subscribe({ topics: [t.topic], fromBeginning: true });
+    await member.run({ eachMessage: async () => {} });
+    try {
+      await isJoined;
+      const result = await runScript("consume", [
+        "--topic",
+        t.topic,
+        "--group",
+        t.group,
+        "--lake",
+        lake.dir,
+        "--from-beginning",
+        "--idle-exit",
+        "3",
+      ], { allowFailure: true });
+      assert.notEqual(result.code, 0);
+      assert.match(
+        result.stderr,
+        new RegExp(`Cannot reset group ${t.group} to the beginning of ${t.topic}: other members`),
+      );
+      assert.match(result.stderr, /leave out --from-beginning/);
+      assert.doesNotMatch(result.stderr, /Check that the broker is running/);
+
+      await member.disconnect();
+      // Alone in the group, the reset goes through and the topic is read from its start.
+      const alone = await consumeToLake(kafka, {
+        topic: t.topic,
+        group: t.group,
+        store: lake.store,
+        fromBeginning: true,
+        idleExitSeconds: 3,
+      });
+      assert.equal(alone.messages, 30);
+    } finally {
+      await member.disconnect();
+    }
+  },
+});
