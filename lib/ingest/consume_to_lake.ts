@@ -432,7 +432,6 @@ function originalCause(error: unknown): unknown {
   return e;
 }
 
-/** True when a kafkajs-named error only wraps one of ours (a store error, a bad tick). */
 /**
  * Raised by `fromBeginning` (`deno task consume --from-beginning`) while other members of the
  * group are running: Kafka resets a group's offsets only while it is empty.
@@ -449,6 +448,7 @@ export class GroupInUseError extends Error {
   }
 }
 
+/** True when a kafkajs-named error only wraps one of ours (a store error, a bad tick). */
 function isOurs(error: unknown): boolean {
   const cause = originalCause(error);
   return cause !== error && !(cause as { name?: string })?.name?.startsWith("KafkaJS");
