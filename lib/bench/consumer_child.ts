@@ -28,7 +28,7 @@ export interface ChildResult {
   messages: number;
   /** From start (connect, group join) to the last commit. */
   elapsedMs: number;
-  /** From start to the first progress report that had messages (reports come every 250 ms). */
+  /** From start to the first progress report that had messages (sent as the first messages arrive). */
   firstMessageMs: number;
   /** Messages received by that first report. */
   firstMessages: number;

@@ -68,7 +68,10 @@ export interface ConsumeOptions
   signal?: AbortSignal;
   /** Immediate stop of retries (a second Ctrl-C). */
   abortRetries?: AbortSignal;
-  /** Called about once a second and at the end. */
+  /**
+   * Called every 250 ms, once as soon as the first messages arrive (so a benchmark can time the
+   * run from them, not from the next tick), and at the end.
+   */
   onProgress?: (progress: ConsumeProgress) => void;
   /** Bootstrap servers, for error messages. */
   brokers?: string[];
@@ -291,8 +294,10 @@ class IngestRun {
     }
     const split = splitBatch(batch.messages);
     await this.#deadLetters.send(batch.topic, partition, split.poison);
+    const first = this.#counters.messages === 0;
     this.#counters.messages += batch.messages.length;
     if (split.last) this.#counters.last = split.last;
+    if (first) this.#options.onProgress?.(this.progress());
     const lastOffset = batch.messages.at(-1)!.offset;
     const added = await this.#sink.add(
       { partition, firstOffset: fetched, lastOffset: BigInt(lastOffset), records: split.records },
