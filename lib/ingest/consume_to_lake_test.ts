@@ -288,3 +288,34 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "progress is reported as the first messages arrive, not only on the 250 ms tick",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const kafka = testKafka();
+    await using t = await testTopic(kafka, { prefix: "first-report" });
+    await using lake = await tempLake();
+    await sendTicks(kafka, t.topic, [...simulateTicks({ symbols: 1, count: 5, seed: 2 })]);
+    const reports: { messages: number; final: boolean }[] = [];
+    // The first fetch stops the run at once (max 1 message): without a report on arrival, the
+    // only report with messages would be the final one.
+    const result = await consumeToLake(kafka, {
+      topic: t.topic,
+      group: t.group,
+      store: lake.store,
+      maxMessages: 1,
+      onProgress: (p) => reports.push({ messages: p.messages, final: "stoppedBy" in p }),
+    });
+    assert.equal(result.stoppedBy, "limit");
+    const first = reports.find((r) => r.messages > 0);
+    assert.ok(first, `no report with messages: ${JSON.stringify(reports)}`);
+    assert.equal(
+      first.final,
+      false,
+      `only the final report had messages: ${JSON.stringify(reports)}`,
+    );
+    assert.equal(first.messages, 5);
+  },
+});
