@@ -63,20 +63,15 @@ export function encodeParquet(ticks: readonly Tick[]): Uint8Array {
  * ```
  */
 export function encodeParquetColumns(columns: TickColumns): Uint8Array {
-  const n = columns.length;
   return writeParquet({
     columns: [
-      {
-        name: "symbol",
-        type: "string",
-        values: columns.symbols.length === n ? columns.symbols : columns.symbols.slice(0, n),
-      },
-      { name: "ts", type: "timestamp_ms", values: columns.times.subarray(0, n) },
+      { name: "symbol", type: "string", values: columns.symbols },
+      { name: "ts", type: "timestamp_ms", values: columns.times },
       ...PRICE_COLUMNS.map((name, c) => ({
         name,
         type: "double" as const,
-        values: columns.prices[c].subarray(0, n),
-        defined: columns.defined[c].subarray(0, n),
+        values: columns.prices[c],
+        defined: columns.defined[c],
       })),
     ],
   });

@@ -10,7 +10,7 @@
 
 import { PRICE_COLUMNS, type Tick } from "../tick.ts";
 
-/** Ticks as columns, `length` rows long (the arrays may be longer). */
+/** Ticks as columns, every array `length` rows long. */
 export interface TickColumns {
   /** Rows. */
   length: number;
