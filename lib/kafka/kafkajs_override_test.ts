@@ -15,6 +15,8 @@ Deno.test("the kafkajs override is in place before kafkajs' producer loaded", ()
     require("kafkajs/src/producer/groupMessagesPerPartition.js"),
     groupMessagesPerPartition,
   );
+  const gzip = require("kafkajs/src/protocol/message/compression/index.js").Codecs[1]();
+  assert.notEqual(gzip, KAFKAJS_OVERRIDE.originals!.gzipCodec, "kafkajs' gzip codec is replaced");
 });
 
 Deno.test("linear groupMessagesPerPartition groups as kafkajs' own does", () => {
