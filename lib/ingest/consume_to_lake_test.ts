@@ -19,6 +19,8 @@ import {
   testTopic,
 } from "../testing/kafka.ts";
 import { readLakeTicks, runTestPython, tempLake } from "../testing/lake.ts";
+import { MemoryLogger } from "../log.ts";
+import type { Store } from "../lake/store.ts";
 import { consumeToLake } from "./consume_to_lake.ts";
 
 /** The count in the consumer's summary line `Done (idle): 1,234 messages, …`. */
@@ -317,5 +319,61 @@ Deno.test({
       `only the final report had messages: ${JSON.stringify(reports)}`,
     );
     assert.equal(first.messages, 5);
+  },
+});
+
+Deno.test({
+  name:
+    "a batch the sink fails to take, with batches handed on behind it, is fetched again from what the lake holds",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const kafka = testKafka();
+    await using t = await testTopic(kafka, { prefix: "pipeline-retry", partitions: 1 });
+    await using lake = await tempLake();
+    const ticks = [...simulateTicks({ symbols: 4, count: 1500, seed: 21 })];
+    await sendTicks(kafka, t.topic, ticks);
+    // The third object write fails once with an error the sink does not retry itself and the
+    // job retries (a Kafka-side transient, as a refused commit would be). The topic's records
+    // come in batches of 2,000 (the producer's), so the two batches behind the failing one have
+    // been handed on (and the consumer's position moved past them) when it fails: without the
+    // seek back to what the lake holds, their rows would never come again.
+    let puts = 0;
+    const store: Store = {
+      uri: lake.store.uri,
+      put: (key, body) => {
+        if (key.startsWith("ticks/") && ++puts === 3) {
+          const error = new Error("injected: the connection dropped");
+          error.name = "KafkaJSConnectionError";
+          return Promise.reject(error);
+        }
+        return lake.store.put(key, body);
+      },
+      putIfAbsent: (key, body) => lake.store.putIfAbsent(key, body),
+      get: (key) => lake.store.get(key),
+      list: (prefix) => lake.store.list(prefix),
+      delete: (key) => lake.store.delete(key),
+    };
+    const logger = new MemoryLogger();
+    const result = await consumeToLake(kafka, {
+      topic: t.topic,
+      group: t.group,
+      store,
+      logger,
+      flushRows: 400,
+      // Small fetches: several batches are handed on while the failing one is being written.
+      maxBytesPerPartition: 8 * 1024,
+      idleExitSeconds: 3,
+    });
+    assert.ok(
+      logger.lines.some((line) => /Batch of partition 0 failed, retrying: .*injected/.test(line)),
+      `the failure did not reach the job:\n${logger.lines.join("\n")}`,
+    );
+    assertExactlyOnce(await readLakeTicks(lake.store), ticks);
+    assert.deepEqual(
+      await committedOffsets(kafka, t.group, t.topic),
+      new Map([[0, BigInt(ticks.length)]]),
+    );
+    assert.equal(result.stoppedBy, "idle");
   },
 });

@@ -5,7 +5,14 @@ import { encodeTick } from "../tick.ts";
 import { simulateTicks } from "../source/simulate.ts";
 import { recordDecoder } from "../kafka/record_decoder.ts";
 import { KAFKAJS_OVERRIDE } from "../kafka/kafkajs_override.ts";
-import { type FetchedMessage, splitBatch } from "./split.ts";
+import { columnsToTicks } from "../lake/tick_rows.ts";
+import {
+  type FetchedMessage,
+  packBatch,
+  poisonMessages,
+  splitBatch,
+  splitPacked,
+} from "./split.ts";
 
 const require = createRequire(import.meta.url);
 const Decoder = require("kafkajs/src/protocol/decoder");
@@ -35,23 +42,50 @@ function fetched(): FetchedMessage[] {
 }
 
 Deno.test("a fetched batch splits into its valid ticks and its poison messages, each with why", () => {
-  const split = splitBatch(fetched());
-  assert.deepEqual(split.records.map((r) => r.tick), [...ticks, ticks[1]]);
-  assert.deepEqual(
-    split.records.map((r) => r.offset),
-    [...ticks.keys(), 15].map((i) => BigInt(100 + i)),
-  );
-  assert.deepEqual(
-    split.records.map((r) => r.timestamp),
-    [...ticks.keys(), 15].map((i) => 1000 + i),
-  );
-  assert.equal(split.records[0].size, values[0]!.length);
+  const messages = fetched();
+  const split = splitBatch(messages);
+  const valid = [...ticks.keys(), 15];
+  assert.deepEqual(columnsToTicks(split.rows), [...ticks, ticks[1]]);
+  assert.equal(split.rows.length, valid.length);
+  assert.deepEqual([...split.rows.offsets], valid.map((i) => 100 + i));
+  assert.deepEqual([...split.rows.ingest], valid.map((i) => 1000 + i));
+  assert.deepEqual([...split.rows.sizes], valid.map((i) => values[i]!.length));
+  for (const column of [...split.rows.prices, ...split.rows.defined, split.rows.times]) {
+    assert.equal(column.length, valid.length, "every column is cut to the valid rows");
+  }
   assert.deepEqual(split.last, ticks[1]);
+  const poison = poisonMessages(messages, split);
   assert.deepEqual(
-    split.poison.map((p) => [p.offset, p.key?.toString(), p.value?.toString() ?? null]),
+    poison.map((p) => [p.offset, p.key?.toString(), p.value?.toString() ?? null]),
     [["112", "k", null], ["113", "k", "not json"], ["114", "k", values[14]!.toString()]],
   );
-  assert.match(split.poison[0].reason, /null value/);
-  assert.match(split.poison[1].reason, /JSON/i);
-  assert.match(split.poison[2].reason, /high/);
+  assert.match(poison[0].reason, /null value/);
+  assert.match(poison[1].reason, /JSON/i);
+  assert.match(poison[2].reason, /high/);
+});
+
+Deno.test("a packed batch holds each value once, back to back, with its offset and timestamp", () => {
+  const packed = packBatch(fetched());
+  let start = 0;
+  values.forEach((value, i) => {
+    const bytes = packed.bytes.subarray(start, packed.ends[i]);
+    assert.equal(packed.nulls[i], value === null ? 1 : 0);
+    assert.deepEqual(Buffer.from(bytes), value ?? Buffer.alloc(0));
+    assert.equal(packed.offsets[i], 100 + i);
+    assert.equal(packed.timestamps[i], 1000 + i);
+    start = packed.ends[i];
+  });
+  assert.equal(packed.bytes.length, start);
+  const copy = structuredClone(packed);
+  assert.deepEqual(
+    splitPacked(copy),
+    splitPacked(packed),
+    "a copy (as a worker gets it) splits alike",
+  );
+});
+
+Deno.test("a batch of only valid ticks keeps its columns whole", () => {
+  const split = splitBatch(fetched().slice(0, ticks.length));
+  assert.equal(split.poison.length, 0);
+  assert.deepEqual(columnsToTicks(split.rows), ticks);
 });

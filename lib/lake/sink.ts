@@ -32,7 +32,6 @@
 
 import { type Logger, silentLogger } from "../log.ts";
 import { keepAlive, retry } from "../retry.ts";
-import type { Tick } from "../tick.ts";
 import { type Clock, systemClock } from "../time.ts";
 import {
   CheckpointLog,
@@ -43,23 +42,12 @@ import {
 import { encodeColumns, type LakeFormat } from "./encode.ts";
 import { type DtGranularity, objectKey, partitionFor, widenDt } from "./layout.ts";
 import type { Store } from "./store.ts";
-import { type TickColumns, TickRows } from "./tick_rows.ts";
+import { type FetchedRows, type TickColumns, TickRows } from "./tick_rows.ts";
 
 export { FencedError } from "./checkpoint_log.ts";
+export { type FetchedRows, fetchedRows } from "./tick_rows.ts";
 
-/** One decoded record handed to the sink. */
-export interface SinkRecord {
-  /** Kafka offset of the record. */
-  offset: bigint;
-  /** The decoded tick. */
-  tick: Tick;
-  /** Kafka record timestamp in epoch ms (the ingest time used by `partitionBy: "ingest"`). */
-  timestamp: number;
-  /** Size of the record's value in bytes, for the byte-based flush trigger. */
-  size: number;
-}
-
-/** A contiguous run of offsets from one fetch, with the valid records among them. */
+/** A contiguous run of offsets from one fetch, with the valid rows among them. */
 export interface SinkBatch {
   /** Kafka partition. */
   partition: number;
@@ -67,8 +55,8 @@ export interface SinkBatch {
   firstOffset: bigint;
   /** Last offset of the run (poison messages included). */
   lastOffset: bigint;
-  /** The valid records of the run, in offset order. */
-  records: SinkRecord[];
+  /** The valid rows of the run, in offset order ({@linkcode fetchedRows} makes them from ticks). */
+  rows: FetchedRows;
 }
 
 /**
@@ -316,6 +304,16 @@ export class LakeSink {
   }
 
   /**
+   * Where `partition` continues, if this sink owns it: the next offset it needs, or `"fenced"`.
+   * Unlike {@linkcode LakeSink.expect} it claims nothing and does not wait for other operations.
+   */
+  position(partition: number): Expectation | undefined {
+    const writer = this.#writers.get(partition);
+    if (!writer) return undefined;
+    return writer.state === "open" ? writer.next : "fenced";
+  }
+
+  /**
    * Adds a fetched run of records and flushes every range that became due. Resolves once those
    * ranges are durable and committed; with `writeBehind`, a range due by size is written in the
    * background while the caller fetches on (one at a time: the next one waits for it); one
@@ -461,21 +459,23 @@ export class LakeSink {
   }
 
   async #add(writer: OpenWriter, batch: SinkBatch, context: WaitContext): Promise<void> {
-    const { partition } = batch;
-    let records = batch.records;
+    const { partition, rows } = batch;
+    let from = 0;
     let first = batch.firstOffset;
     while (true) {
       const replayEnd = writer.replay ? BigInt(writer.replay.end) : undefined;
       if (replayEnd !== undefined && batch.lastOffset > replayEnd) {
         // The run crosses the end of a recorded range: split it there.
-        const cut = records.findIndex((r) => r.offset > replayEnd);
-        this.#append(writer, cut === -1 ? records : records.slice(0, cut), first, replayEnd);
+        const end = Number(replayEnd);
+        let cut = from;
+        while (cut < rows.length && rows.offsets[cut] <= end) cut++;
+        this.#append(writer, rows, from, cut, first, replayEnd);
         await this.#flushOwned(partition, writer, context);
-        records = cut === -1 ? [] : records.slice(cut);
+        from = cut;
         first = replayEnd + 1n;
         continue;
       }
-      this.#append(writer, records, first, batch.lastOffset);
+      this.#append(writer, rows, from, rows.length, first, batch.lastOffset);
       break;
     }
     const o = this.#options;
@@ -489,7 +489,15 @@ export class LakeSink {
     else await this.#flushOwned(partition, writer, context);
   }
 
-  #append(writer: OpenWriter, records: SinkRecord[], first: bigint, end: bigint): void {
+  /** Buffers rows `from` to `to` (excluded) of `rows`, which cover offsets `first` to `end`. */
+  #append(
+    writer: OpenWriter,
+    rows: FetchedRows,
+    from: number,
+    to: number,
+    first: bigint,
+    end: bigint,
+  ): void {
     const buffer = writer.buffer ??= {
       start: first,
       end: first - 1n,
@@ -497,10 +505,8 @@ export class LakeSink {
       bytes: 0,
       openedAt: this.#options.clock.now(),
     };
-    for (const record of records) {
-      buffer.rows.push(record.tick, record.timestamp);
-      buffer.bytes += record.size;
-    }
+    buffer.rows.append(rows, from, to);
+    for (let i = from; i < to; i++) buffer.bytes += rows.sizes[i];
     buffer.end = end;
     writer.next = end + 1n;
   }

@@ -4,10 +4,10 @@ import { MemoryStore } from "./memory_store.ts";
 import type { Store } from "./store.ts";
 import {
   FencedError,
+  fetchedRows,
   LakeSink,
   type LakeSinkOptions,
   type SinkBatch,
-  type SinkRecord,
 } from "./sink.ts";
 import type { Tick } from "../tick.ts";
 
@@ -27,29 +27,26 @@ function tick(i: number, day = 0): Tick {
   };
 }
 
-function batch(partition: number, first: number, count: number, day = 0): SinkBatch {
-  const records: SinkRecord[] = [];
-  for (let i = 0; i < count; i++) {
-    records.push({
-      offset: BigInt(first + i),
-      tick: tick(first + i, day),
-      timestamp: 0,
-      size: 100,
-    });
-  }
+/** Offsets `first` to `first + count - 1` of `partition`, the tick of each from `tickOf`. */
+function batch(
+  partition: number,
+  first: number,
+  count: number,
+  day = 0,
+  tickOf = (offset: number) => tick(offset, day),
+): SinkBatch {
+  const offsets = Array.from({ length: count }, (_, i) => first + i);
   return {
     partition,
     firstOffset: BigInt(first),
     lastOffset: BigInt(first + count - 1),
-    records,
+    rows: fetchedRows(offsets.map((offset) => ({ offset, tick: tickOf(offset), size: 100 }))),
   };
 }
 
 /** A batch of partition 0 whose offsets 0..4 fall on one day and 5 and up on the next. */
 function twoDayBatch(first: number, count: number): SinkBatch {
-  const b = batch(0, first, count);
-  for (const r of b.records) r.tick = tick(Number(r.offset), r.offset >= 5n ? 1 : 0);
-  return b;
+  return batch(0, first, count, 0, (offset) => tick(offset, offset >= 5 ? 1 : 0));
 }
 
 function setup(options: Partial<LakeSinkOptions> = {}) {
@@ -98,10 +95,7 @@ Deno.test("sink writes a range once it holds flushRows rows, then commits the ne
 
 Deno.test("sink splits a range by event date into one object per dt, all named by its start", async () => {
   const { store, sink } = setup({ flushRows: 4 });
-  const b = batch(1, 100, 4);
-  b.records[2].tick = tick(102, 1);
-  b.records[3].tick = tick(103, 1);
-  await sink.add(b);
+  await sink.add(batch(1, 100, 4, 0, (offset) => tick(offset, offset >= 102 ? 1 : 0)));
   assert.deepEqual(store.keys().filter((k) => k.startsWith("ticks/")), [
     "ticks/dt=2021-01-04/t+1+00000000000000000100.parquet",
     "ticks/dt=2021-01-05/t+1+00000000000000000100.parquet",
@@ -165,7 +159,7 @@ Deno.test("sink commits nothing when the store fails for good", async () => {
 
 Deno.test("sink commits a range of only poison messages without writing objects", async () => {
   const { store, sink, commits, advance } = setup({ flushSeconds: 1 });
-  await sink.add({ partition: 2, firstOffset: 5n, lastOffset: 9n, records: [] });
+  await sink.add({ partition: 2, firstOffset: 5n, lastOffset: 9n, rows: fetchedRows([]) });
   advance(1000);
   await sink.flushDue();
   assert.deepEqual(commits, [[2, 10n]]);
@@ -184,7 +178,7 @@ Deno.test("sink refuses a run that does not continue its buffer and names where 
   assert.equal(await sink.add(batch(0, 5, 5)), true);
   assert.deepEqual(commits, [[0, 10n]]);
   const rows = await lakeRows(store);
-  assert.deepEqual(rows.map((r) => r.ts), batch(0, 0, 10).records.map((r) => r.tick.ts));
+  assert.deepEqual(rows.map((r) => r.ts), Array.from({ length: 10 }, (_, i) => tick(i).ts));
   assert.equal(sink.stats.refused, 3);
 });
 
@@ -215,10 +209,8 @@ Deno.test("sink rejects flush settings that are not positive", () => {
 
 Deno.test("sink widens dt to the first day of the month or year when asked", async () => {
   const { store, sink } = setup({ flushRows: 3, dtGranularity: "month" });
-  const b = batch(0, 0, 3);
-  b.records[1].tick = tick(1, 20); // 2021-01-24
-  b.records[2].tick = tick(2, 40); // 2021-02-13
-  await sink.add(b);
+  // Offset 1 on 2021-01-24, offset 2 on 2021-02-13.
+  await sink.add(batch(0, 0, 3, 0, (offset) => tick(offset, [0, 20, 40][offset])));
   assert.deepEqual(store.keys().filter((k) => k.startsWith("ticks/")), [
     "ticks/dt=2021-01-01/t+0+00000000000000000000.parquet",
     "ticks/dt=2021-02-01/t+0+00000000000000000000.parquet",
@@ -242,6 +234,7 @@ Deno.test("a zombie's age-based flush after another member claimed its partition
   assert.equal(a.sink.stats.fenced, 1);
   assert.equal(a.sink.stats.objectsWritten, 0);
   assert.equal(await a.sink.expect(0, 5n), "fenced");
+  assert.equal(a.sink.position(0), "fenced");
   const rows = await lakeRows(store);
   assert.equal(rows.length, 10);
   assert.equal(new Set(rows.map((r) => r.ts)).size, 10);
@@ -363,4 +356,15 @@ Deno.test("after a flush fails midway the same offsets are written again as exac
   await sink.flushAll();
   assert.deepEqual(commits, [[0, 10n], [0, 15n]]);
   assert.equal(new Set((await lakeRows(store)).map((r) => r.ts)).size, 15);
+});
+
+Deno.test("sink tells where an owned partition continues without claiming one it does not own", async () => {
+  const { store, sink } = setup({ flushRows: 100 });
+  assert.equal(sink.position(0), undefined);
+  await sink.add(batch(0, 0, 5));
+  assert.equal(sink.position(0), 5n);
+  assert.equal(sink.position(1), undefined);
+  assert.deepEqual(store.keys(), ["_sink/g/t+0/000000000001.json"], "no claim of partition 1");
+  sink.revoke([0]);
+  assert.equal(sink.position(0), undefined);
 });

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { decodeObject } from "./encode.ts";
 import { MemoryStore } from "./memory_store.ts";
-import { LakeSink, type LakeSinkOptions, type SinkBatch } from "./sink.ts";
+import { fetchedRows, LakeSink, type LakeSinkOptions, type SinkBatch } from "./sink.ts";
 import type { Tick } from "../tick.ts";
 
 function batch(partition: number, first: number, count: number): SinkBatch {
@@ -24,9 +24,14 @@ function batch(partition: number, first: number, count: number): SinkBatch {
       volume: offset,
       close_usd: null,
     };
-    return { offset: BigInt(offset), tick, timestamp: 0, size: 100 };
+    return { offset, tick, size: 100 };
   });
-  return { partition, firstOffset: BigInt(first), lastOffset: BigInt(first + count - 1), records };
+  return {
+    partition,
+    firstOffset: BigInt(first),
+    lastOffset: BigInt(first + count - 1),
+    rows: fetchedRows(records),
+  };
 }
 
 /** A store whose object writes wait until `open()` (checkpoint writes go through). */

@@ -24,6 +24,53 @@ export interface TickColumns {
   defined: Uint8Array[];
 }
 
+/**
+ * Rows fetched from Kafka, as columns, each with its offset, record timestamp and value size:
+ * what the ingest job decodes from a fetched batch and hands to the sink.
+ */
+export interface FetchedRows extends TickColumns {
+  /** Kafka offset of each row (an offset is exact as a number below 2^53). */
+  offsets: Float64Array;
+  /** Kafka record timestamp of each row, epoch ms (the ingest time of `partitionBy: "ingest"`). */
+  ingest: Float64Array;
+  /** Size of each row's Kafka value in bytes, for the byte-based flush trigger. */
+  sizes: Float64Array;
+}
+
+/** One fetched row, for {@linkcode fetchedRows}. */
+export interface FetchedRow {
+  /** Kafka offset. */
+  offset: bigint | number;
+  /** The tick. */
+  tick: Tick;
+  /** Kafka record timestamp, epoch ms. @default 0 */
+  timestamp?: number;
+  /** Value size in bytes. @default 0 */
+  size?: number;
+}
+
+/**
+ * Fetched rows as columns ({@linkcode FetchedRows}), from rows given one by one.
+ *
+ * @example
+ * ```ts
+ * import { fetchedRows } from "./tick_rows.ts";
+ * const rows = fetchedRows([{ offset: 7n, tick: { symbol: "NYA", ts: 0, open: 1, high: 1,
+ *   low: 1, close: 1, adj_close: 1, volume: 0, close_usd: 1 } }]);
+ * rows.offsets[0]; // 7
+ * ```
+ */
+export function fetchedRows(rows: readonly FetchedRow[]): FetchedRows {
+  const table = new TickRows();
+  for (const row of rows) table.push(row.tick, row.timestamp ?? 0);
+  return {
+    ...table.columns(),
+    offsets: Float64Array.from(rows, (row) => Number(row.offset)),
+    ingest: table.ingest.slice(0, rows.length),
+    sizes: Float64Array.from(rows, (row) => row.size ?? 0),
+  };
+}
+
 const FIRST_CAPACITY = 1024;
 
 /**
@@ -73,6 +120,22 @@ export class TickRows {
       this.defined[c][i] = 1;
     }
     this.#length = i + 1;
+  }
+
+  /** Appends rows `start` to `end` (excluded) of `rows`, column by column. */
+  append(rows: FetchedRows, start: number, end: number): void {
+    const n = end - start;
+    if (n <= 0) return;
+    const at = this.#length;
+    while (this.#capacity < at + n) this.#grow();
+    for (let i = start; i < end; i++) this.symbols.push(rows.symbols[i]);
+    this.times.set(rows.times.subarray(start, end), at);
+    this.ingest.set(rows.ingest.subarray(start, end), at);
+    for (let c = 0; c < PRICE_COLUMNS.length; c++) {
+      this.prices[c].set(rows.prices[c].subarray(start, end), at);
+      this.defined[c].set(rows.defined[c].subarray(start, end), at);
+    }
+    this.#length = at + n;
   }
 
   /** Row `i` as a tick. */

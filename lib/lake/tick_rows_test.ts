@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { columnsToTicks, TickRows, ticksToColumns } from "./tick_rows.ts";
+import { columnsToTicks, fetchedRows, TickRows, ticksToColumns } from "./tick_rows.ts";
 import { decodeParquet, encodeColumns, encodeParquet, encodeTicks } from "./encode.ts";
 import type { Tick } from "../tick.ts";
 
@@ -52,4 +52,17 @@ Deno.test("columns encode to the same Parquet and JSON Lines bytes as the ticks 
     encodeTicks(ticks, { format: "jsonl", gzip: true }),
   );
   assert.throws(() => encodeColumns(rows.columns(), { format: "parquet", gzip: true }), /gzip/i);
+});
+
+Deno.test("fetched rows append to a table in ranges, growing it as needed", () => {
+  const ticks = Array.from({ length: 3000 }, (_, i) => tick(i, true)); // past the first capacity
+  const fetched = fetchedRows(ticks.map((tick, i) => ({ offset: i, tick, timestamp: 100 + i })));
+  const rows = new TickRows();
+  rows.append(fetched, 0, 10);
+  rows.append(fetched, 10, 10); // nothing
+  rows.append(fetched, 10, ticks.length);
+  assert.equal(rows.length, ticks.length);
+  assert.deepEqual(columnsToTicks(rows.columns()), ticks);
+  assert.deepEqual([...rows.ingest.subarray(0, 3)], [100, 101, 102]);
+  assert.deepEqual(fetched.offsets.subarray(0, 3), Float64Array.of(0, 1, 2));
 });
