@@ -6,6 +6,7 @@
  */
 
 import { type PackedBatch, type SplitBatch, splitPacked } from "./split.ts";
+import { workerScope } from "../worker_scope.ts";
 
 /** Main thread → worker: one packed batch to split. */
 export interface SplitRequest {
@@ -68,8 +69,5 @@ export function dictionaryOf(values: readonly string[]): { symbols: string[]; co
   return { symbols, codes };
 }
 
-// deno-lint-ignore no-explicit-any
-const scope = globalThis as any;
-if (typeof scope.WorkerGlobalScope !== "undefined" && scope instanceof scope.WorkerGlobalScope) {
-  serveSplits(scope as SplitScope);
-}
+const scope = workerScope<SplitScope>();
+if (scope) serveSplits(scope);

@@ -15,6 +15,7 @@ import { createKafka, type KafkaClientOptions } from "./client.ts";
 import { createTickProducer } from "./producer.ts";
 import type { Logger } from "../log.ts";
 import { tickMessages } from "./tick_batch.ts";
+import { workerScope } from "../worker_scope.ts";
 
 /** Main thread → worker. */
 export type ToWorker =
@@ -58,12 +59,15 @@ function errorOf(error: unknown): WorkerError {
   return { name: e?.name ?? "Error", message: e?.message ?? String(error) };
 }
 
-/** Runs the worker's side of the protocol on `scope` (the worker's `self`). */
-function serve(scope: {
+/** What the worker's side of the protocol needs of the worker's `self`. */
+interface WorkerScope {
   postMessage(message: FromWorker): void;
   onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
   close(): void;
-}): void {
+}
+
+/** Runs the worker's side of the protocol on `scope` (the worker's `self`). */
+function serve(scope: WorkerScope): void {
   const post = (message: FromWorker) => scope.postMessage(message);
   const logger: Logger = {
     info: (text) => post({ type: "log", level: "info", text }),
@@ -104,8 +108,5 @@ function serve(scope: {
   };
 }
 
-// deno-lint-ignore no-explicit-any
-const scope = globalThis as any;
-if (typeof scope.WorkerGlobalScope !== "undefined" && scope instanceof scope.WorkerGlobalScope) {
-  serve(scope);
-}
+const scope = workerScope<WorkerScope>();
+if (scope) serve(scope);
