@@ -6,7 +6,9 @@ Deno.test("workerScope is undefined on the main thread (a worker module then ser
 });
 
 Deno.test("workerScope is the worker's global scope inside a Deno Worker", async () => {
-  const source = `import { workerScope } from "${new URL("./worker_scope.ts", import.meta.url).href}";
+  const source = `import { workerScope } from "${
+    new URL("./worker_scope.ts", import.meta.url).href
+  }";
     self.postMessage(workerScope() === self);`;
   const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
   const worker = new Worker(url, { type: "module" });

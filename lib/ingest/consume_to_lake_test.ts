@@ -324,28 +324,29 @@ Deno.test({
 
 Deno.test({
   name:
-    "a batch the sink fails to take, with batches handed on behind it, is fetched again from what the lake holds",
+    "a batch the sink fails to take, with a batch handed on behind it, is fetched again from what the lake holds",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
     const kafka = testKafka();
     await using t = await testTopic(kafka, { prefix: "pipeline-retry", partitions: 1 });
     await using lake = await tempLake();
-    const ticks = [...simulateTicks({ symbols: 4, count: 1500, seed: 21 })];
+    // 4,000 ticks: two record batches of 2,000 (the producer's requests), the last of the topic.
+    const ticks = [...simulateTicks({ symbols: 4, count: 1000, seed: 21 })];
     await sendTicks(kafka, t.topic, ticks);
-    // The third object write fails once with an error the sink does not retry itself and the
-    // job retries (a Kafka-side transient, as a refused commit would be). The topic's records
-    // come in batches of 2,000 (the producer's), so the two batches behind the failing one have
-    // been handed on (and the consumer's position moved past them) when it fails: without the
-    // seek back to what the lake holds, their rows would never come again.
+    // The third object write (of the first batch's range) fails, half a second late, with an
+    // error the sink does not retry itself and the job retries (a Kafka-side transient, as a
+    // refused commit would be). By then the second batch has been handed on and the consumer's
+    // position is the end of the topic: no later fetch would bring its rows again.
     let puts = 0;
     const store: Store = {
       uri: lake.store.uri,
-      put: (key, body) => {
+      put: async (key, body) => {
         if (key.startsWith("ticks/") && ++puts === 3) {
+          await new Promise((resolve) => setTimeout(resolve, 500));
           const error = new Error("injected: the connection dropped");
           error.name = "KafkaJSConnectionError";
-          return Promise.reject(error);
+          throw error;
         }
         return lake.store.put(key, body);
       },
@@ -361,13 +362,16 @@ Deno.test({
       store,
       logger,
       flushRows: 400,
-      // Small fetches: several batches are handed on while the failing one is being written.
-      maxBytesPerPartition: 8 * 1024,
+      maxBytesPerPartition: 8 * 1024, // one record batch per fetch
       idleExitSeconds: 3,
     });
     assert.ok(
       logger.lines.some((line) => /Batch of partition 0 failed, retrying: .*injected/.test(line)),
       `the failure did not reach the job:\n${logger.lines.join("\n")}`,
+    );
+    assert.ok(
+      result.messages > ticks.length,
+      `the batch handed on behind the failed one was not fetched again (${result.messages} messages)`,
     );
     assertExactlyOnce(await readLakeTicks(lake.store), ticks);
     assert.deepEqual(
