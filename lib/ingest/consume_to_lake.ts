@@ -7,9 +7,11 @@
  * The split runs on a second core while this thread fetches and decodes the next batches: a
  * fetched batch is handed on (packed, to the split worker, then to the sink) and kafkajs fetches
  * on. Each partition's batches reach the sink in fetch order, at most `MAX_BATCHES_AHEAD` (1)
- * of them waiting behind the one being added. The sink still decides where a partition continues: a batch it refuses or fails
- * to take ends the partition's chain, the batches behind it are dropped and the consumer seeks
- * back to what the sink holds; a rebalance drops every chain.
+ * of them waiting behind the one being added. The sink still decides where a partition
+ * continues: a batch it refuses or fails to take ends the partition's chain, the batches behind
+ * it are dropped and the consumer seeks back to what the sink holds; a rebalance drops every
+ * chain.
+ *
  * With `writeBehind` (off by default; `deno task consume --write-behind`) the sink writes a full
  * range behind: kafkajs fetches the next batches only once `eachBatch` returned, so the fetch and
  * decode of the next rows overlap the range's writes, checkpoint and commit, at the cost of one
