@@ -383,15 +383,18 @@ class IngestRun {
         { partition, firstOffset: fetched, lastOffset: BigInt(lastOffset), rows: split.rows },
         context,
       );
-      if (!added) this.#failPipeline(partition, pipeline);
-    }).catch((error) => this.#failPipeline(partition, pipeline, error)).finally(() => {
+      if (!added) this.#failPipeline(partition, pipeline, fetched);
+    }).catch((error) => this.#failPipeline(partition, pipeline, fetched, error)).finally(() => {
       pipeline.depth--;
       this.#busy--;
       this.#lastActivity = performance.now();
     });
     resolveOffset(lastOffset);
     // At most MAX_BATCHES_AHEAD batches of a partition wait for the sink: memory stays bounded.
-    if (pipeline.depth > MAX_BATCHES_AHEAD) await keepAlive(previous, context.heartbeat, 1000);
+    if (pipeline.depth > MAX_BATCHES_AHEAD) {
+      await keepAlive(previous, context.heartbeat, 1000);
+      if (this.#rejoin !== undefined) throw new RejoinRequest(this.#rejoin); // found meanwhile
+    }
     const { maxMessages } = this.#options;
     if (maxMessages !== undefined && this.#counters.messages >= maxMessages) this.#stop("limit");
   }
@@ -442,7 +445,7 @@ class IngestRun {
    * failure that needs a person stops the run; others (a store timeout, a takeover, a refused
    * commit) are retried from there, as kafkajs retries a failed batch.
    */
-  #failPipeline(partition: number, pipeline: Pipeline, error?: unknown): void {
+  #failPipeline(partition: number, pipeline: Pipeline, from: bigint, error?: unknown): void {
     const action = error === undefined ? undefined : errorAction(error);
     if (action === "stop") return this.#fail(error); // even after a revoke: it needs a person
     if (pipeline.dead) return; // revoked or ended: the next fetch asks the sink anyway
@@ -450,18 +453,18 @@ class IngestRun {
     if (action === "rejoin") {
       // Taken over, or the group moved on: the member rejoins, as from a batch that threw this.
       this.#rejoin ??= `partition ${partition}: ${describe(error)}`;
-      return;
-    }
-    if (action === "retry") {
+    } else if (action === "retry") {
       this.#logger.warn(`Batch of partition ${partition} failed, retrying: ${describe(error)}`);
     }
+    // Back to where the sink continues; or, when it no longer writes the partition, to this
+    // batch: fetching it again brings the next batch, which makes the member rejoin (at the end
+    // of the topic no other batch would come).
     const position = this.#sink.position(partition);
-    if (typeof position === "bigint") {
-      // kafkajs applies the seek at its next fetch, once the one under way returns (at most
-      // FETCH_MAX_WAIT_MS on an idle topic): until the rows come again the run is not idle.
-      this.#consumer.seek({ topic: this.#options.topic, partition, offset: position.toString() });
-      this.#lastActivity = performance.now();
-    }
+    const offset = action !== "rejoin" && typeof position === "bigint" ? position : from;
+    // kafkajs applies the seek at its next fetch, once the one under way returns (at most
+    // FETCH_MAX_WAIT_MS on an idle topic): until the rows come again the run is not idle.
+    this.#consumer.seek({ topic: this.#options.topic, partition, offset: offset.toString() });
+    this.#lastActivity = performance.now();
   }
 
   /** Ends ownership of every partition: the sink's and the batches handed on alike. */

@@ -21,6 +21,7 @@ import {
 import { readLakeTicks, runTestPython, tempLake } from "../testing/lake.ts";
 import { MemoryLogger } from "../log.ts";
 import type { Store } from "../lake/store.ts";
+import { CheckpointLog } from "../lake/checkpoint_log.ts";
 import { consumeToLake } from "./consume_to_lake.ts";
 
 /** The count in the consumer's summary line `Done (idle): 1,234 messages, …`. */
@@ -379,5 +380,62 @@ Deno.test({
       new Map([[0, BigInt(ticks.length)]]),
     );
     assert.equal(result.stoppedBy, "idle");
+  },
+});
+
+Deno.test({
+  name:
+    "a takeover found by a batch handed on makes the member rejoin, and it resumes from what is durable",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const kafka = testKafka();
+    await using t = await testTopic(kafka, { prefix: "pipeline-rejoin", partitions: 1 });
+    await using lake = await tempLake();
+    // 6,000 ticks: three record batches of 2,000, each a flush (400 rows at least).
+    const ticks = [...simulateTicks({ symbols: 4, count: 1500, seed: 22 })];
+    await sendTicks(kafka, t.topic, ticks);
+    // During the first range's object writes another writer claims the partition's checkpoint
+    // log (as a member that took it over would): the next range's record is refused.
+    let tookOver = false;
+    const store: Store = {
+      uri: lake.store.uri,
+      put: async (key, body) => {
+        if (key.startsWith("ticks/") && !tookOver) {
+          tookOver = true;
+          const other = new CheckpointLog({
+            store: lake.store,
+            group: t.group,
+            topic: t.topic,
+            partition: 0,
+            writer: "the other member",
+          });
+          await other.claim();
+        }
+        return lake.store.put(key, body);
+      },
+      putIfAbsent: (key, body) => lake.store.putIfAbsent(key, body),
+      get: (key) => lake.store.get(key),
+      list: (prefix) => lake.store.list(prefix),
+      delete: (key) => lake.store.delete(key),
+    };
+    const logger = new MemoryLogger();
+    const result = await consumeToLake(kafka, {
+      topic: t.topic,
+      group: t.group,
+      store,
+      logger,
+      flushRows: 400,
+      maxBytesPerPartition: 8 * 1024, // one record batch per fetch
+      idleExitSeconds: 3,
+    });
+    assert.ok(tookOver);
+    assert.ok(result.rejoins >= 1, `no rejoin:\n${logger.lines.join("\n")}`);
+    assert.ok(result.fenced >= 1, "the sink never saw the takeover");
+    assertExactlyOnce(await readLakeTicks(lake.store), ticks);
+    assert.deepEqual(
+      await committedOffsets(kafka, t.group, t.topic),
+      new Map([[0, BigInt(ticks.length)]]),
+    );
   },
 });
