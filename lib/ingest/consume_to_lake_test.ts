@@ -18,9 +18,8 @@ import {
   testKafka,
   testTopic,
 } from "../testing/kafka.ts";
-import { readLakeTicks, runTestPython, tempLake } from "../testing/lake.ts";
+import { readLakeTicks, runTestPython, tempLake, withPut } from "../testing/lake.ts";
 import { MemoryLogger } from "../log.ts";
-import type { Store } from "../lake/store.ts";
 import { CheckpointLog } from "../lake/checkpoint_log.ts";
 import { consumeToLake } from "./consume_to_lake.ts";
 
@@ -340,22 +339,15 @@ Deno.test({
     // refused commit would be). By then the second batch has been handed on and the consumer's
     // position is the end of the topic: no later fetch would bring its rows again.
     let puts = 0;
-    const store: Store = {
-      uri: lake.store.uri,
-      put: async (key, body) => {
-        if (key.startsWith("ticks/") && ++puts === 3) {
-          await new Promise((resolve) => setTimeout(resolve, 500));
-          const error = new Error("injected: the connection dropped");
-          error.name = "KafkaJSConnectionError";
-          throw error;
-        }
-        return lake.store.put(key, body);
-      },
-      putIfAbsent: (key, body) => lake.store.putIfAbsent(key, body),
-      get: (key) => lake.store.get(key),
-      list: (prefix) => lake.store.list(prefix),
-      delete: (key) => lake.store.delete(key),
-    };
+    const store = withPut(lake.store, async (key, body) => {
+      if (key.startsWith("ticks/") && ++puts === 3) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const error = new Error("injected: the connection dropped");
+        error.name = "KafkaJSConnectionError";
+        throw error;
+      }
+      return lake.store.put(key, body);
+    });
     const logger = new MemoryLogger();
     const result = await consumeToLake(kafka, {
       topic: t.topic,
@@ -398,27 +390,20 @@ Deno.test({
     // During the first range's object writes another writer claims the partition's checkpoint
     // log (as a member that took it over would): the next range's record is refused.
     let tookOver = false;
-    const store: Store = {
-      uri: lake.store.uri,
-      put: async (key, body) => {
-        if (key.startsWith("ticks/") && !tookOver) {
-          tookOver = true;
-          const other = new CheckpointLog({
-            store: lake.store,
-            group: t.group,
-            topic: t.topic,
-            partition: 0,
-            writer: "the other member",
-          });
-          await other.claim();
-        }
-        return lake.store.put(key, body);
-      },
-      putIfAbsent: (key, body) => lake.store.putIfAbsent(key, body),
-      get: (key) => lake.store.get(key),
-      list: (prefix) => lake.store.list(prefix),
-      delete: (key) => lake.store.delete(key),
-    };
+    const store = withPut(lake.store, async (key, body) => {
+      if (key.startsWith("ticks/") && !tookOver) {
+        tookOver = true;
+        const other = new CheckpointLog({
+          store: lake.store,
+          group: t.group,
+          topic: t.topic,
+          partition: 0,
+          writer: "the other member",
+        });
+        await other.claim();
+      }
+      return lake.store.put(key, body);
+    });
     const logger = new MemoryLogger();
     const result = await consumeToLake(kafka, {
       topic: t.topic,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { decodeObject } from "./encode.ts";
 import { MemoryStore } from "./memory_store.ts";
-import type { Store } from "./store.ts";
+import { withPut } from "../testing/lake.ts";
 import {
   FencedError,
   fetchedRows,
@@ -265,17 +265,10 @@ Deno.test("a member frozen after its checkpoint writes late the same bytes the n
   const store = new MemoryStore();
   let release!: () => void;
   const frozen = new Promise<void>((resolve) => release = resolve);
-  const slowStore: Store = {
-    uri: store.uri,
-    put: async (key, body) => {
-      if (key.startsWith("ticks/")) await frozen;
-      return store.put(key, body);
-    },
-    putIfAbsent: (key, body) => store.putIfAbsent(key, body),
-    get: (key) => store.get(key),
-    list: (prefix) => store.list(prefix),
-    delete: (key) => store.delete(key),
-  };
+  const slowStore = withPut(store, async (key, body) => {
+    if (key.startsWith("ticks/")) await frozen;
+    return store.put(key, body);
+  });
   const a = setup({
     store: slowStore,
     flushRows: 10,

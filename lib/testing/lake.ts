@@ -310,3 +310,21 @@ export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   for await (const item of items) result.push(item);
   return result;
 }
+
+/**
+ * `store` with its `put` replaced by `put` (which may call the original), for tests that inject
+ * a failure or a side effect into object writes; every other call goes to `store` as it is.
+ */
+export function withPut(
+  store: Store,
+  put: (key: string, body: Uint8Array) => Promise<void>,
+): Store {
+  return {
+    uri: store.uri,
+    put,
+    putIfAbsent: (key, body) => store.putIfAbsent(key, body),
+    get: (key) => store.get(key),
+    list: (prefix) => store.list(prefix),
+    delete: (key) => store.delete(key),
+  };
+}
