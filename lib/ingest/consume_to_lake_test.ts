@@ -16,12 +16,14 @@ import {
   runScript,
   sendTicks,
   testKafka,
+  type TestTopic,
   testTopic,
 } from "../testing/kafka.ts";
 import { readLakeTicks, runTestPython, tempLake, withPut } from "../testing/lake.ts";
 import { MemoryLogger } from "../log.ts";
 import { CheckpointLog } from "../lake/checkpoint_log.ts";
-import { consumeToLake } from "./consume_to_lake.ts";
+import { type ConsumeResult, consumeToLake } from "./consume_to_lake.ts";
+import type { Store } from "../lake/store.ts";
 
 /** The count in the consumer's summary line `Done (idle): 1,234 messages, …`. */
 function summaryMessages(output: string): number {
@@ -322,42 +324,64 @@ Deno.test({
   },
 });
 
+/**
+ * Consumes `ticks` from a fresh one-partition topic into a temp lake whose object writes go
+ * through `put` (made from the lake's store and the topic), one record batch per fetch and a flush
+ * per batch; checks that every tick landed once and the whole topic is committed.
+ */
+async function consumeThroughPut(
+  prefix: string,
+  ticks: readonly Tick[],
+  put: (store: Store, topic: TestTopic) => (key: string, body: Uint8Array) => Promise<void>,
+): Promise<{ result: ConsumeResult; logger: MemoryLogger }> {
+  const kafka = testKafka();
+  await using t = await testTopic(kafka, { prefix, partitions: 1 });
+  await using lake = await tempLake();
+  await sendTicks(kafka, t.topic, ticks);
+  const logger = new MemoryLogger();
+  const result = await consumeToLake(kafka, {
+    topic: t.topic,
+    group: t.group,
+    store: withPut(lake.store, put(lake.store, t)),
+    logger,
+    flushRows: 400,
+    maxBytesPerPartition: 8 * 1024, // one record batch per fetch
+    idleExitSeconds: 3,
+  });
+  assertExactlyOnce(await readLakeTicks(lake.store), ticks);
+  assert.deepEqual(
+    await committedOffsets(kafka, t.group, t.topic),
+    new Map([[0, BigInt(ticks.length)]]),
+  );
+  return { result, logger };
+}
+
 Deno.test({
   name:
     "a batch the sink fails to take, with a batch handed on behind it, is fetched again from what the lake holds",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const kafka = testKafka();
-    await using t = await testTopic(kafka, { prefix: "pipeline-retry", partitions: 1 });
-    await using lake = await tempLake();
     // 4,000 ticks: two record batches of 2,000 (the producer's requests), the last of the topic.
     const ticks = [...simulateTicks({ symbols: 4, count: 1000, seed: 21 })];
-    await sendTicks(kafka, t.topic, ticks);
     // The third object write (of the first batch's range) fails, half a second late, with an
     // error the sink does not retry itself and the job retries (a Kafka-side transient, as a
     // refused commit would be). By then the second batch has been handed on and the consumer's
     // position is the end of the topic: no later fetch would bring its rows again.
     let puts = 0;
-    const store = withPut(lake.store, async (key, body) => {
-      if (key.startsWith("ticks/") && ++puts === 3) {
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        const error = new Error("injected: the connection dropped");
-        error.name = "KafkaJSConnectionError";
-        throw error;
-      }
-      return lake.store.put(key, body);
-    });
-    const logger = new MemoryLogger();
-    const result = await consumeToLake(kafka, {
-      topic: t.topic,
-      group: t.group,
-      store,
-      logger,
-      flushRows: 400,
-      maxBytesPerPartition: 8 * 1024, // one record batch per fetch
-      idleExitSeconds: 3,
-    });
+    const { result, logger } = await consumeThroughPut(
+      "pipeline-retry",
+      ticks,
+      (store) => async (key, body) => {
+        if (key.startsWith("ticks/") && ++puts === 3) {
+          await new Promise((resolve) => setTimeout(resolve, 500));
+          const error = new Error("injected: the connection dropped");
+          error.name = "KafkaJSConnectionError";
+          throw error;
+        }
+        return store.put(key, body);
+      },
+    );
     assert.ok(
       logger.lines.some((line) => /Batch of partition 0 failed, retrying: .*injected/.test(line)),
       `the failure did not reach the job:\n${logger.lines.join("\n")}`,
@@ -365,11 +389,6 @@ Deno.test({
     assert.ok(
       result.messages > ticks.length,
       `the batch handed on behind the failed one was not fetched again (${result.messages} messages)`,
-    );
-    assertExactlyOnce(await readLakeTicks(lake.store), ticks);
-    assert.deepEqual(
-      await committedOffsets(kafka, t.group, t.topic),
-      new Map([[0, BigInt(ticks.length)]]),
     );
     assert.equal(result.stoppedBy, "idle");
   },
@@ -381,46 +400,31 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const kafka = testKafka();
-    await using t = await testTopic(kafka, { prefix: "pipeline-rejoin", partitions: 1 });
-    await using lake = await tempLake();
     // 6,000 ticks: three record batches of 2,000, each a flush (400 rows at least).
     const ticks = [...simulateTicks({ symbols: 4, count: 1500, seed: 22 })];
-    await sendTicks(kafka, t.topic, ticks);
     // During the first range's object writes another writer claims the partition's checkpoint
     // log (as a member that took it over would): the next range's record is refused.
     let tookOver = false;
-    const store = withPut(lake.store, async (key, body) => {
-      if (key.startsWith("ticks/") && !tookOver) {
-        tookOver = true;
-        const other = new CheckpointLog({
-          store: lake.store,
-          group: t.group,
-          topic: t.topic,
-          partition: 0,
-          writer: "the other member",
-        });
-        await other.claim();
-      }
-      return lake.store.put(key, body);
-    });
-    const logger = new MemoryLogger();
-    const result = await consumeToLake(kafka, {
-      topic: t.topic,
-      group: t.group,
-      store,
-      logger,
-      flushRows: 400,
-      maxBytesPerPartition: 8 * 1024, // one record batch per fetch
-      idleExitSeconds: 3,
-    });
+    const { result, logger } = await consumeThroughPut(
+      "pipeline-rejoin",
+      ticks,
+      (store, t) => async (key, body) => {
+        if (key.startsWith("ticks/") && !tookOver) {
+          tookOver = true;
+          const other = new CheckpointLog({
+            store,
+            group: t.group,
+            topic: t.topic,
+            partition: 0,
+            writer: "the other member",
+          });
+          await other.claim();
+        }
+        return store.put(key, body);
+      },
+    );
     assert.ok(tookOver);
     assert.ok(result.rejoins >= 1, `no rejoin:\n${logger.lines.join("\n")}`);
     assert.ok(result.fenced >= 1, "the sink never saw the takeover");
-    assertExactlyOnce(await readLakeTicks(lake.store), ticks);
-    assert.deepEqual(
-      await committedOffsets(kafka, t.group, t.topic),
-      new Map([[0, BigInt(ticks.length)]]),
-    );
   },
 });
