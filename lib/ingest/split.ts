@@ -6,6 +6,7 @@
  * @module
  */
 
+import { FetchedRecord } from "../kafka/record_batch_decoder.ts";
 import type { FetchedRows } from "../lake/tick_rows.ts";
 import { decodeTickBytes, InvalidTickError, PRICE_COLUMNS, type Tick } from "../tick.ts";
 
@@ -63,7 +64,12 @@ export interface PackedBatch {
 export function packBatch(messages: readonly FetchedMessage[]): PackedBatch {
   const n = messages.length;
   let total = 0;
-  for (let i = 0; i < n; i++) total += messages[i].value?.length ?? 0;
+  for (let i = 0; i < n; i++) {
+    const message = messages[i];
+    total += message instanceof FetchedRecord
+      ? Math.max(message.valueLength, 0)
+      : message.value?.length ?? 0;
+  }
   const packed: PackedBatch = {
     bytes: new Uint8Array(total),
     ends: new Int32Array(n),
@@ -73,7 +79,24 @@ export function packBatch(messages: readonly FetchedMessage[]): PackedBatch {
   };
   let at = 0;
   for (let i = 0; i < n; i++) {
-    const { value, offset, timestamp } = messages[i];
+    const message = messages[i];
+    if (message instanceof FetchedRecord) {
+      // Straight from the fetched bytes: no Buffer and no strings made for the message.
+      const { source, valueStart, valueLength } = message;
+      if (valueLength < 0) packed.nulls[i] = 1;
+      else {
+        packed.bytes.set(
+          new Uint8Array(source.buffer, source.byteOffset + valueStart, valueLength),
+          at,
+        );
+        at += valueLength;
+      }
+      packed.ends[i] = at;
+      packed.offsets[i] = message.offsetNumber;
+      packed.timestamps[i] = message.timestampNumber;
+      continue;
+    }
+    const { value, offset, timestamp } = message;
     if (value === null) packed.nulls[i] = 1;
     else {
       packed.bytes.set(value, at);

@@ -3,8 +3,8 @@ import { Buffer } from "node:buffer";
 import { createRequire } from "node:module";
 import { encodeTick } from "../tick.ts";
 import { simulateTicks } from "../source/simulate.ts";
-import { recordDecoder } from "../kafka/record_decoder.ts";
-import { KAFKAJS_OVERRIDE } from "../kafka/kafkajs_override.ts";
+import { CompressionTypes } from "kafkajs";
+import { FetchedRecord } from "../kafka/record_batch_decoder.ts";
 import { columnsToTicks } from "../lake/tick_rows.ts";
 import {
   type FetchedMessage,
@@ -17,7 +17,8 @@ import {
 const require = createRequire(import.meta.url);
 const Decoder = require("kafkajs/src/protocol/decoder");
 const Record = require("kafkajs/src/protocol/recordBatch/record/v0");
-const decode = recordDecoder(KAFKAJS_OVERRIDE.originals!.recordDecoder);
+const { RecordBatch } = require("kafkajs/src/protocol/recordBatch/v0");
+const decodeBatch = require("kafkajs/src/protocol/recordBatch/v0/decoder.js");
 
 const ticks = [...simulateTicks({ symbols: 3, count: 4, seed: 3 })];
 const values: (Buffer | null)[] = [
@@ -28,21 +29,28 @@ const values: (Buffer | null)[] = [
   Buffer.from(" " + encodeTick(ticks[1])), // not the canonical text: the JSON path reads it
 ];
 
-/** The values as records of one fetched batch, decoded as the consumer decodes them. */
-function fetched(): FetchedMessage[] {
-  const bytes = Buffer.concat(values.map((value, i) => {
-    const record = Record({ offsetDelta: i, timestampDelta: i, key: Buffer.from("k"), value });
-    return record.buffer; // length-prefixed, as in a batch
-  }));
-  const decoder = new Decoder(bytes);
-  return values.map(() => {
-    decoder.readVarInt(); // the record's length
-    return decode(decoder, { firstOffset: "100", firstTimestamp: "1000", magicByte: 2 });
+/** The values as the records of one fetched (gzip) batch, decoded as the consumer decodes them. */
+async function fetched(): Promise<FetchedMessage[]> {
+  const batch = await RecordBatch({
+    compression: CompressionTypes.GZIP,
+    firstOffset: "100",
+    firstTimestamp: 1000,
+    maxTimestamp: 1000 + values.length,
+    lastOffsetDelta: values.length - 1,
+    records: values.map((value, i) =>
+      Record({ offsetDelta: i, timestampDelta: i, key: Buffer.from("k"), value })
+    ),
   });
+  return (await decodeBatch(new Decoder(batch.buffer))).records;
 }
 
-Deno.test("a fetched batch splits into its valid ticks and its poison messages, each with why", () => {
-  const messages = fetched();
+/** The same records as plain objects, as kafkajs' own decoder makes them. */
+function plainMessages(messages: FetchedMessage[]): FetchedMessage[] {
+  return messages.map(({ offset, key, value, timestamp }) => ({ offset, key, value, timestamp }));
+}
+
+Deno.test("a fetched batch splits into its valid ticks and its poison messages, each with why", async () => {
+  const messages = await fetched();
   const split = splitBatch(messages);
   const valid = [...ticks.keys(), 15];
   assert.deepEqual(columnsToTicks(split.rows), [...ticks, ticks[1]]);
@@ -64,8 +72,11 @@ Deno.test("a fetched batch splits into its valid ticks and its poison messages, 
   assert.match(poison[2].reason, /high/);
 });
 
-Deno.test("a packed batch holds each value once, back to back, with its offset and timestamp", () => {
-  const packed = packBatch(fetched());
+Deno.test("a packed batch holds each value once, back to back, with its offset and timestamp", async () => {
+  const messages = await fetched();
+  assert.ok(messages.every((m) => m instanceof FetchedRecord), "packed from the fetched bytes");
+  const packed = packBatch(messages);
+  assert.deepEqual(packBatch(plainMessages(messages)), packed, "plain messages pack alike");
   let start = 0;
   values.forEach((value, i) => {
     const bytes = packed.bytes.subarray(start, packed.ends[i]);
@@ -84,8 +95,8 @@ Deno.test("a packed batch holds each value once, back to back, with its offset a
   );
 });
 
-Deno.test("a batch of only valid ticks keeps its columns whole", () => {
-  const split = splitBatch(fetched().slice(0, ticks.length));
+Deno.test("a batch of only valid ticks keeps its columns whole", async () => {
+  const split = splitBatch((await fetched()).slice(0, ticks.length));
   assert.equal(split.poison.length, 0);
   assert.deepEqual(columnsToTicks(split.rows), ticks);
 });

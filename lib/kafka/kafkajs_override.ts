@@ -1,9 +1,9 @@
 /**
  * Faster internals for kafkajs 2.2.4, put into kafkajs' CommonJS module cache before kafkajs
  * loads: two on the produce path, so that every producer of the project (`produceTicks`, the
- * producer workers, the dead-letter producer, tests) sends the same bytes with less CPU, and one
- * on the fetch path (3. below), so that every consumer reads the same records with less CPU. kafkajs is
- * unmaintained upstream, so a fix there would never ship.
+ * producer workers, the dead-letter producer, tests) sends the same bytes with less CPU, and
+ * three on the fetch path (3. and 4. below), so that every consumer reads the same records with
+ * less CPU. kafkajs is unmaintained upstream, so a fix there would never ship.
  *
  * What it replaces, and why:
  * 1. `kafkajs/src/producer/groupMessagesPerPartition.js`: the original copies a partition's array
@@ -23,17 +23,20 @@
  *    kafkajs' own code; the batch's CRC-32C is computed eight bytes a step ({@linkcode crc32c}),
  *    not kafkajs' byte a step (about a fifth of a worker's CPU once the records were cheap).
  *
- * 3. `kafkajs/src/protocol/recordBatch/record/v0/decoder.js`: the original decodes each fetched
- *    record's timestamp and offset with `Long` arithmetic (parsing the batch's first offset and
- *    timestamp from decimal strings again for every record); {@linkcode recordDecoder} uses plain
- *    numbers where they are exact and kafkajs' own decoder everywhere else
- *    (`record_decoder_test.ts`).
+ * 3. `kafkajs/src/protocol/recordBatch/v0/decoder.js` and `kafkajs/src/consumer/batch.js`: for
+ *    every fetched record the originals make a Buffer and a `Decoder` of its bytes, the record
+ *    object with a Buffer for key and value, two decimal strings from `Long` arithmetic, and
+ *    then a `BigInt` of its offset to drop the records before the fetched offset.
+ *    {@linkcode recordBatchDecoder} reads the records straight out of the batch's bytes into one
+ *    `FetchedRecord` each (the same fields, made when first read) and hands every batch
+ *    it cannot read exactly to kafkajs' own decoder; {@linkcode fetchBatchClass} compares their
+ *    offsets as numbers (`record_batch_decoder_test.ts`).
  *
  * 4. kafkajs' GZIP codec (`kafkajs/src/protocol/message/compression/index.js`, the object kafkajs
  *    exports as `CompressionCodecs`, its documented place for codecs): {@linkcode gzipCodec}
  *    inflates each fetched batch in one step instead of 16 KiB ones (`gzip_codec.ts`).
  *
- * `kafkajs_override_test.ts` proves that both produce byte-for-byte what kafkajs' originals do
+ * `kafkajs_override_test.ts` proves that the produce replacements write byte-for-byte what kafkajs' originals do
  * (strings, Buffers, null keys, headers, timestamps, gzip, transactional ids) and that a real
  * broker reads the records back. `deno.json` maps `kafkajs` to `./kafkajs.ts`, which imports this
  * module before kafkajs, so no module of the project can load kafkajs first.
@@ -45,8 +48,13 @@
 
 import { Buffer } from "node:buffer";
 import { createRequire } from "node:module";
-import { type RecordDecoder, recordDecoder } from "./record_decoder.ts";
 import { gzipCodec, type KafkajsCodec } from "./gzip_codec.ts";
+import {
+  type BatchClass,
+  fetchBatchClass,
+  type RecordBatchDecoder,
+  recordBatchDecoder,
+} from "./record_batch_decoder.ts";
 
 const require = createRequire(import.meta.url);
 
@@ -55,8 +63,9 @@ export const OVERRIDDEN_KAFKAJS_VERSION = "2.2.4";
 
 const GROUP_PATH = "kafkajs/src/producer/groupMessagesPerPartition.js";
 const PRODUCE_V3_PATH = "kafkajs/src/protocol/requests/produce/v3/request.js";
-const RECORD_DECODER_PATH = "kafkajs/src/protocol/recordBatch/record/v0/decoder.js";
+const BATCH_DECODER_PATH = "kafkajs/src/protocol/recordBatch/v0/decoder.js";
 const CODECS_PATH = "kafkajs/src/protocol/message/compression/index.js";
+const BATCH_PATH = "kafkajs/src/consumer/batch.js";
 /** kafkajs' number for gzip (`CompressionTypes.GZIP`). */
 const GZIP = 1;
 
@@ -410,7 +419,8 @@ export interface KafkajsOverride {
   originals?: {
     groupMessagesPerPartition: (args: GroupArgs) => Record<string, RequestMessage[]>;
     produceRequestV3: (args: Any) => Any;
-    recordDecoder: RecordDecoder;
+    recordBatchDecoder: RecordBatchDecoder;
+    batchClass: BatchClass;
     gzipCodec: KafkajsCodec;
   };
 }
@@ -430,7 +440,7 @@ function applyKafkajsOverride(): KafkajsOverride {
   const sendMessagesPath = require.resolve("kafkajs/src/producer/sendMessages.js");
   const produceV4Path = require.resolve("kafkajs/src/protocol/requests/produce/v4/request.js");
   const cache = require.cache as Record<string, { exports: unknown } | undefined>;
-  const batchDecoderPath = require.resolve("kafkajs/src/protocol/recordBatch/v0/decoder.js");
+  const batchDecoderPath = require.resolve(BATCH_DECODER_PATH);
   if (
     cache[sendMessagesPath] !== undefined || cache[produceV4Path] !== undefined ||
     cache[batchDecoderPath] !== undefined
@@ -441,17 +451,26 @@ function applyKafkajsOverride(): KafkajsOverride {
         'as "kafkajs" (deno.json maps it to lib/kafka/kafkajs.ts)',
     };
   }
-  const recordDecoderPath = require.resolve(RECORD_DECODER_PATH);
-  const codecs: Record<number, () => KafkajsCodec> = require(CODECS_PATH).Codecs;
+  const compression = require(CODECS_PATH);
+  const codecs: Record<number, () => KafkajsCodec> = compression.Codecs;
+  const batchPath = require.resolve(BATCH_PATH);
   const originals = {
     groupMessagesPerPartition: require(groupPath),
     produceRequestV3: require(producePath),
-    recordDecoder: require(recordDecoderPath),
+    recordBatchDecoder: require(batchDecoderPath),
+    batchClass: require(batchPath),
     gzipCodec: codecs[GZIP](),
   };
   cache[groupPath]!.exports = groupMessagesPerPartition;
   cache[producePath]!.exports = produceRequestV3(loadInternals());
-  cache[recordDecoderPath]!.exports = recordDecoder(originals.recordDecoder);
+  cache[batchDecoderPath]!.exports = recordBatchDecoder(originals.recordBatchDecoder, {
+    lookupCodecByAttributes: compression.lookupCodecByAttributes,
+    KafkaJSPartialMessageError: require("kafkajs/src/errors").KafkaJSPartialMessageError,
+  });
+  cache[batchPath]!.exports = fetchBatchClass(originals.batchClass, {
+    Long: require("kafkajs/src/utils/long"),
+    filterAbortedMessages: require("kafkajs/src/consumer/filterAbortedMessages"),
+  });
   const gzip = gzipCodec(originals.gzipCodec);
   codecs[GZIP] = () => gzip;
   return { applied: true, originals };
