@@ -16,7 +16,7 @@ export const PARQUET = {
   convertedType: { UTF8: 0, TIMESTAMP_MILLIS: 9 },
   repetition: { OPTIONAL: 1 },
   encoding: { PLAIN: 0, RLE: 3, RLE_DICTIONARY: 8 },
-  codec: { SNAPPY: 1 },
+  codec: { UNCOMPRESSED: 0, SNAPPY: 1 },
   pageType: { DATA_PAGE: 0, DICTIONARY_PAGE: 2 },
 } as const;
 
@@ -230,6 +230,8 @@ export interface FooterChunk {
   compressedSize: number;
   /** Whether the data pages are dictionary-encoded. */
   dictionary: boolean;
+  /** How the chunk's pages are compressed. */
+  codec: "SNAPPY" | "UNCOMPRESSED";
   /** Nulls in the chunk. */
   nullCount: number;
   /** Minimum and maximum: bytes of a string, or a number (absent when every value is null). */
@@ -303,7 +305,7 @@ export function fileMetaData(
       for (const encoding of encodings) w.i32Element(encoding);
       w.list(3, "binary", 1);
       w.binaryElement(columns[c].name);
-      w.i32(4, PARQUET.codec.SNAPPY);
+      w.i32(4, PARQUET.codec[chunk.codec]);
       w.i64(5, chunk.values);
       w.i64(6, chunk.uncompressedSize);
       w.i64(7, chunk.compressedSize);

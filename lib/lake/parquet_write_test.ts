@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Buffer } from "node:buffer";
 import pl from "nodejs-polars";
-import { type ParquetColumn, writeParquet } from "./parquet_write.ts";
+import { codecFor, type ParquetColumn, writeParquet } from "./parquet_write.ts";
 import { runTestPython } from "../testing/lake.ts";
 
 /** 20 rows with nulls in every column, an all-null column, signed zeros and extreme values. */
@@ -148,6 +148,51 @@ Deno.test("writeParquet files read alike in pyarrow and duckdb, with v1 pages, S
   }
 });
 
+Deno.test("a column Snappy cannot shrink is stored uncompressed; pyarrow, duckdb and Polars read both alike", async () => {
+  const n = 3000;
+  let seed = 7;
+  // Prices of several symbols (10 to 10,000): the exponents vary and the mantissas are noise.
+  const noise = Float64Array.from({ length: n }, (_, i) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (1 + seed / 2 ** 32) * 10 ** (1 + (i % 4));
+  });
+  const steps = Float64Array.from({ length: n }, (_, i) => i % 10);
+  const ts = Float64Array.from({ length: n }, (_, i) => Date.UTC(2024, 0, 1) + i * 60_000);
+  const columns: ParquetColumn[] = [
+    { name: "symbol", type: "string", values: Array.from({ length: n }, (_, i) => `S${i % 3}`) },
+    { name: "ts", type: "timestamp_ms", values: ts },
+    { name: "noise", type: "double", values: noise },
+    { name: "steps", type: "double", values: steps },
+  ];
+  const rows = Array.from({ length: n }, (_, i) => ({
+    symbol: `S${i % 3}`,
+    ts: ts[i],
+    noise: noise[i],
+    steps: steps[i],
+  }));
+  const bytes = writeParquet({ columns, pageRows: 1000, rowGroupRows: 2000 });
+  assert.deepEqual(polarsRows(bytes), rows);
+  const dir = await Deno.makeTempDir({ prefix: "parquet_codec_" });
+  try {
+    const path = join(dir, "t.parquet");
+    await Deno.writeFile(path, bytes);
+    const report = JSON.parse(await runTestPython(READER, [path]));
+    assert.deepEqual(report.arrow_rows, rows);
+    assert.deepEqual(report.duckdb_rows, rows);
+    assert.deepEqual(report.column_codecs, {
+      symbol: ["SNAPPY"],
+      ts: ["SNAPPY"],
+      noise: ["UNCOMPRESSED"],
+      steps: ["SNAPPY"],
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  // Too little to judge: Snappy, as before.
+  assert.equal(codecFor(new Uint8Array(new Float64Array(noise.subarray(0, 31)).buffer)), "SNAPPY");
+  assert.equal(codecFor(new Uint8Array(noise.buffer)), "UNCOMPRESSED");
+});
+
 /** The UTF-8 bytes of a string, which Parquet statistics order byte by byte. */
 function utf8(value: string | number): Buffer {
   return Buffer.from(String(value), "utf8");
@@ -202,6 +247,9 @@ print(json.dumps({
   "row_groups": meta.num_row_groups,
   "codecs": sorted({meta.row_group(g).column(c).compression
     for g in range(meta.num_row_groups) for c in range(meta.num_columns)}),
+  "column_codecs": {meta.row_group(0).column(c).path_in_schema:
+    sorted({meta.row_group(g).column(c).compression for g in range(meta.num_row_groups)})
+    for c in range(meta.num_columns)},
   "page_types": page_types,
   "ts_logical": str(ts.logical_type).split(", is_from")[0] + ")",
   "ts_converted": ts.converted_type,
