@@ -405,7 +405,8 @@ class IngestRun {
    * the sink takes the rows. (A function of its own, so no closure of the caller keeps them.)
    */
   #split(messages: KafkaMessage[]): Promise<{ split: SplitBatch; poison: PoisonMessage[] }> {
-    const splitting = this.#splitter.split(packBatch(messages))
+    const splitter = this.#splitter;
+    const splitting = splitter.split(packBatch(messages, (size) => splitter.allocate(size)))
       .then((split) => ({ split, poison: poisonMessages(messages, split) }));
     splitting.catch(() => {}); // its failure is the step's
     return splitting;

@@ -52,7 +52,8 @@ export interface PackedBatch {
 }
 
 /**
- * Packs `messages` for {@linkcode splitPacked}.
+ * Packs `messages` for {@linkcode splitPacked}; `allocate` gives the buffer for their values (a
+ * zero-filled one of exactly `size` bytes, or a view of that length of a buffer used before).
  *
  * @example
  * ```ts
@@ -61,7 +62,10 @@ export interface PackedBatch {
  * packBatch([{ offset: "3", key: null, value: Buffer.from("{}"), timestamp: "0" }]).ends; // [2]
  * ```
  */
-export function packBatch(messages: readonly FetchedMessage[]): PackedBatch {
+export function packBatch(
+  messages: readonly FetchedMessage[],
+  allocate: (size: number) => Uint8Array = (size) => new Uint8Array(size),
+): PackedBatch {
   const n = messages.length;
   let total = 0;
   for (let i = 0; i < n; i++) {
@@ -71,7 +75,7 @@ export function packBatch(messages: readonly FetchedMessage[]): PackedBatch {
       : message.value?.length ?? 0;
   }
   const packed: PackedBatch = {
-    bytes: new Uint8Array(total),
+    bytes: allocate(total),
     ends: new Int32Array(n),
     nulls: new Uint8Array(n),
     offsets: new Float64Array(n),

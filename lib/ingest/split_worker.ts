@@ -22,8 +22,8 @@ export interface SplitRequest {
  * for the main thread to make, and one string per symbol in the rows it buffers.
  */
 export type SplitReply =
-  | { id: number; split: SplitBatch; symbols: string[]; codes: Uint16Array }
-  | { id: number; error: string };
+  | { id: number; split: SplitBatch; symbols: string[]; codes: Uint16Array; spare?: ArrayBuffer }
+  | { id: number; error: string; spare?: ArrayBuffer };
 
 /** The worker's side of the messages, so that a test can drive it without a Worker. */
 export interface SplitScope {
@@ -45,9 +45,11 @@ export function serveSplits(scope: SplitScope): void {
     const { symbols, codes } = dictionaryOf(rows.symbols);
     const columns = [rows.times, rows.offsets, rows.ingest, rows.sizes, ...rows.prices];
     const transfer = [...columns, ...rows.defined, codes].map((a) => a.buffer as ArrayBuffer);
+    // The values' buffer goes back for the next batch (the rows hold nothing of it).
+    const spare = packed.bytes.buffer as ArrayBuffer;
     scope.postMessage(
-      { id, split: { ...split, rows: { ...rows, symbols: [] } }, symbols, codes },
-      transfer,
+      { id, split: { ...split, rows: { ...rows, symbols: [] } }, symbols, codes, spare },
+      [...transfer, spare],
     );
   };
 }

@@ -16,6 +16,11 @@ import type { SplitReply, SplitRequest } from "./split_worker.ts";
 
 /** Splits packed batches. */
 export interface Splitter {
+  /**
+   * A buffer of `size` bytes for a packed batch's values, for {@linkcode packBatch}: a worker's
+   * splitter hands back the buffers of the batches it split, so the next batches reuse them.
+   */
+  allocate(size: number): Uint8Array;
   /** The ticks and poison of `packed` (which the splitter may take over: do not use it after). */
   split(packed: PackedBatch): Promise<SplitBatch>;
   /** Stops what the splitter runs (its worker); splits still pending fail. */
@@ -34,6 +39,7 @@ export interface Splitter {
  * ```
  */
 export const inlineSplitter: Splitter = {
+  allocate: (size) => new Uint8Array(size),
   split: (packed) => {
     try {
       return Promise.resolve(splitPacked(packed));
@@ -54,6 +60,10 @@ export class SplitWorkerError extends Error {
 }
 
 const WORKER_URL = new URL("./split_worker.ts", import.meta.url).href;
+/** Value buffers kept for reuse: one per partition waiting, and then some. */
+const SPARE_BUFFERS = 4;
+/** New value buffers are whole MiBs, so that a later batch a little larger reuses them too. */
+const roundUp = (size: number) => Math.ceil(Math.max(size, 1) / 2 ** 20) * 2 ** 20;
 
 /**
  * Splits in a Deno Worker (started at the first split). The packed batch is transferred to it and
@@ -79,10 +89,20 @@ export class WorkerSplitter implements Splitter {
   /** One string per symbol across batches, so buffered rows share them. */
   readonly #symbols = new Map<string, string>();
   #nextId = 0;
+  /** Value buffers the worker handed back, for the next batches (at most {@linkcode SPARE_BUFFERS}). */
+  readonly #spare: ArrayBuffer[] = [];
   readonly #pending = new Map<
     number,
     { resolve: (split: SplitBatch) => void; reject: (error: Error) => void }
   >();
+
+  /** A value buffer the worker handed back, when one is large enough; else a new one. */
+  allocate(size: number): Uint8Array {
+    const at = this.#spare.findIndex((buffer) => buffer.byteLength >= size);
+    if (at < 0) return new Uint8Array(new ArrayBuffer(roundUp(size)), 0, size);
+    const [buffer] = this.#spare.splice(at, 1);
+    return new Uint8Array(buffer, 0, size);
+  }
 
   /** Splits `packed` in the worker; its arrays are transferred (unusable here afterwards). */
   split(packed: PackedBatch): Promise<SplitBatch> {
@@ -121,6 +141,7 @@ export class WorkerSplitter implements Splitter {
       const pending = this.#pending.get(data.id);
       if (!pending) return;
       this.#pending.delete(data.id);
+      if (data.spare && this.#spare.length < SPARE_BUFFERS) this.#spare.push(data.spare);
       if ("split" in data) {
         const symbols = data.symbols.map((symbol) => this.#intern(symbol));
         data.split.rows.symbols = Array.from(data.codes, (code) => symbols[code]);

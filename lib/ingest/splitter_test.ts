@@ -38,6 +38,32 @@ Deno.test("the split worker gives the same rows and poison as the split on this 
   }
 });
 
+Deno.test("the split worker hands the values' buffers back, and batches packed into them split alike", async () => {
+  const splitter = new WorkerSplitter();
+  try {
+    const all = messages();
+    let handedBack = 0;
+    // Batches of different sizes, one after the other, each packed into a buffer handed back.
+    for (const size of [2000, 7, 1500, 0, 2000, 300]) {
+      const batch = all.slice(0, size);
+      const packed = packBatch(batch, (n) => {
+        const bytes = splitter.allocate(n);
+        // A buffer handed back still holds the last batch's values: packBatch overwrites them.
+        if (n > 0 && bytes.some((byte) => byte !== 0)) handedBack++;
+        return bytes;
+      });
+      const split = await splitter.split(packed);
+      assert.equal(packed.bytes.byteLength, 0, "transferred to the worker");
+      const expected = splitPacked(packBatch(batch));
+      assert.deepEqual(columnsToTicks(split.rows), columnsToTicks(expected.rows), `${size}`);
+      assert.deepEqual(split.poison, expected.poison, `${size}`);
+    }
+    assert.equal(handedBack, 4, "every batch after the first reused the buffer handed back");
+  } finally {
+    splitter.close();
+  }
+});
+
 Deno.test("the inline splitter is the split on this thread", async () => {
   const split = await inlineSplitter.split(packBatch(messages()));
   assert.deepEqual(split, splitPacked(packBatch(messages())));
