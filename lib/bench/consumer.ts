@@ -184,7 +184,7 @@ export async function benchConsumer(options: ConsumerBenchOptions): Promise<Cons
  * @example
  * ```ts
  * import { consumeTaskV8Flags } from "./consumer.ts";
- * await consumeTaskV8Flags(); // ["--v8-flags=--max-old-space-size=512,…"]
+ * await consumeTaskV8Flags(); // ["--v8-flags=--max-old-space-size=512,--max-semi-space-size=8"]
  * ```
  */
 export async function consumeTaskV8Flags(tree: string = ROOT): Promise<string[]> {

@@ -50,7 +50,6 @@ Deno.test("benchConsumer reports the child's error when the lake cannot be opene
 
 Deno.test("the bench runs the consumer with the consume task's heap cap", async () => {
   assert.deepEqual(await consumeTaskV8Flags(), [
-    "--v8-flags=--max-old-space-size=512,--max-semi-space-size=8," +
-    "--external-memory-max-growing-factor=2",
+    "--v8-flags=--max-old-space-size=512,--max-semi-space-size=8",
   ]);
 });
