@@ -29,10 +29,13 @@ const values: (Buffer | null)[] = [
   Buffer.from(" " + encodeTick(ticks[1])), // not the canonical text: the JSON path reads it
 ];
 
-/** The values as the records of one fetched (gzip) batch, decoded as the consumer decodes them. */
-async function fetched(): Promise<FetchedMessage[]> {
+/**
+ * The values as the records of one fetched batch (gzip unless said otherwise), decoded as the
+ * consumer decodes them: an uncompressed batch's values lie inside the fetch's bytes.
+ */
+async function fetched(compression: number = CompressionTypes.GZIP): Promise<FetchedMessage[]> {
   const batch = await RecordBatch({
-    compression: CompressionTypes.GZIP,
+    compression,
     firstOffset: "100",
     firstTimestamp: 1000,
     maxTimestamp: 1000 + values.length,
@@ -41,7 +44,11 @@ async function fetched(): Promise<FetchedMessage[]> {
       Record({ offsetDelta: i, timestampDelta: i, key: Buffer.from("k"), value })
     ),
   });
-  return (await decodeBatch(new Decoder(batch.buffer))).records;
+  // Behind 5 bytes of something else, as a batch inside a fetch response.
+  const fetch = Buffer.concat([Buffer.from("fetch"), batch.buffer]);
+  const decoder = new Decoder(fetch);
+  decoder.offset = 5;
+  return (await decodeBatch(decoder)).records;
 }
 
 /** The same records as plain objects, as kafkajs' own decoder makes them. */
@@ -73,20 +80,23 @@ Deno.test("a fetched batch splits into its valid ticks and its poison messages, 
 });
 
 Deno.test("a packed batch holds each value once, back to back, with its offset and timestamp", async () => {
-  const messages = await fetched();
-  assert.ok(messages.every((m) => m instanceof FetchedRecord), "packed from the fetched bytes");
-  const packed = packBatch(messages);
-  assert.deepEqual(packBatch(plainMessages(messages)), packed, "plain messages pack alike");
-  let start = 0;
-  values.forEach((value, i) => {
-    const bytes = packed.bytes.subarray(start, packed.ends[i]);
-    assert.equal(packed.nulls[i], value === null ? 1 : 0);
-    assert.deepEqual(Buffer.from(bytes), value ?? Buffer.alloc(0));
-    assert.equal(packed.offsets[i], 100 + i);
-    assert.equal(packed.timestamps[i], 1000 + i);
-    start = packed.ends[i];
-  });
-  assert.equal(packed.bytes.length, start);
+  for (const compression of [CompressionTypes.None, CompressionTypes.GZIP]) {
+    const messages = await fetched(compression);
+    assert.ok(messages.every((m) => m instanceof FetchedRecord), "packed from the fetched bytes");
+    const packed = packBatch(messages);
+    assert.deepEqual(packBatch(plainMessages(messages)), packed, "plain messages pack alike");
+    let start = 0;
+    values.forEach((value, i) => {
+      const bytes = packed.bytes.subarray(start, packed.ends[i]);
+      assert.equal(packed.nulls[i], value === null ? 1 : 0);
+      assert.deepEqual(Buffer.from(bytes), value ?? Buffer.alloc(0), `${compression} ${i}`);
+      assert.equal(packed.offsets[i], 100 + i);
+      assert.equal(packed.timestamps[i], 1000 + i);
+      start = packed.ends[i];
+    });
+    assert.equal(packed.bytes.length, start);
+  }
+  const packed = packBatch(await fetched());
   const copy = structuredClone(packed);
   assert.deepEqual(
     splitPacked(copy),

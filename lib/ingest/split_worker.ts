@@ -38,7 +38,11 @@ export function serveSplits(scope: SplitScope): void {
     try {
       split = splitPacked(packed);
     } catch (error) {
-      scope.postMessage({ id, error: error instanceof Error ? error.message : String(error) });
+      const spare = packed.bytes.buffer as ArrayBuffer;
+      scope.postMessage(
+        { id, error: error instanceof Error ? error.message : String(error), spare },
+        [spare],
+      );
       return;
     }
     const { rows } = split;

@@ -62,6 +62,8 @@ export class SplitWorkerError extends Error {
 const WORKER_URL = new URL("./split_worker.ts", import.meta.url).href;
 /** Value buffers kept for reuse: one per partition waiting, and then some. */
 const SPARE_BUFFERS = 4;
+/** Value buffers larger than this are not kept (a rare huge batch does not pin its memory). */
+const MAX_SPARE_BYTES = 64 * 2 ** 20;
 /** New value buffers are whole MiBs, so that a later batch a little larger reuses them too. */
 const roundUp = (size: number) => Math.ceil(Math.max(size, 1) / 2 ** 20) * 2 ** 20;
 
@@ -98,7 +100,13 @@ export class WorkerSplitter implements Splitter {
 
   /** A value buffer the worker handed back, when one is large enough; else a new one. */
   allocate(size: number): Uint8Array {
-    const at = this.#spare.findIndex((buffer) => buffer.byteLength >= size);
+    // The smallest that fits: a small batch leaves the large buffers to the large ones.
+    let at = -1;
+    this.#spare.forEach((buffer, i) => {
+      if (buffer.byteLength >= size && (at < 0 || buffer.byteLength < this.#spare[at].byteLength)) {
+        at = i;
+      }
+    });
     if (at < 0) return new Uint8Array(new ArrayBuffer(roundUp(size)), 0, size);
     const [buffer] = this.#spare.splice(at, 1);
     return new Uint8Array(buffer, 0, size);
@@ -127,6 +135,20 @@ export class WorkerSplitter implements Splitter {
     this.#stop(new SplitWorkerError("The splitter was closed while splitting."));
   }
 
+  /** Keeps a buffer handed back; a full pool trades its smallest for a larger one. */
+  #keep(buffer: ArrayBuffer): void {
+    if (buffer.byteLength < roundUp(1) || buffer.byteLength > MAX_SPARE_BYTES) return;
+    if (this.#spare.length < SPARE_BUFFERS) {
+      this.#spare.push(buffer);
+      return;
+    }
+    const smallest = this.#spare.reduce(
+      (s, b, i) => b.byteLength < this.#spare[s].byteLength ? i : s,
+      0,
+    );
+    if (this.#spare[smallest].byteLength < buffer.byteLength) this.#spare[smallest] = buffer;
+  }
+
   #intern(symbol: string): string {
     const known = this.#symbols.get(symbol);
     if (known !== undefined) return known;
@@ -141,7 +163,7 @@ export class WorkerSplitter implements Splitter {
       const pending = this.#pending.get(data.id);
       if (!pending) return;
       this.#pending.delete(data.id);
-      if (data.spare && this.#spare.length < SPARE_BUFFERS) this.#spare.push(data.spare);
+      if (data.spare) this.#keep(data.spare);
       if ("split" in data) {
         const symbols = data.symbols.map((symbol) => this.#intern(symbol));
         data.split.rows.symbols = Array.from(data.codes, (code) => symbols[code]);

@@ -441,9 +441,10 @@ function applyKafkajsOverride(): KafkajsOverride {
   const produceV4Path = require.resolve("kafkajs/src/protocol/requests/produce/v4/request.js");
   const cache = require.cache as Record<string, { exports: unknown } | undefined>;
   const batchDecoderPath = require.resolve(BATCH_DECODER_PATH);
+  const batchPath = require.resolve(BATCH_PATH);
   if (
     cache[sendMessagesPath] !== undefined || cache[produceV4Path] !== undefined ||
-    cache[batchDecoderPath] !== undefined
+    cache[batchDecoderPath] !== undefined || cache[batchPath] !== undefined
   ) {
     return {
       applied: false,
@@ -453,7 +454,6 @@ function applyKafkajsOverride(): KafkajsOverride {
   }
   const compression = require(CODECS_PATH);
   const codecs: Record<number, () => KafkajsCodec> = compression.Codecs;
-  const batchPath = require.resolve(BATCH_PATH);
   const originals = {
     groupMessagesPerPartition: require(groupPath),
     produceRequestV3: require(producePath),
@@ -463,9 +463,11 @@ function applyKafkajsOverride(): KafkajsOverride {
   };
   cache[groupPath]!.exports = groupMessagesPerPartition;
   cache[producePath]!.exports = produceRequestV3(loadInternals());
-  cache[batchDecoderPath]!.exports = recordBatchDecoder(originals.recordBatchDecoder, {
+  cache[batchDecoderPath]!.exports = recordBatchDecoder({
     lookupCodecByAttributes: compression.lookupCodecByAttributes,
     KafkaJSPartialMessageError: require("kafkajs/src/errors").KafkaJSPartialMessageError,
+    Decoder: require("kafkajs/src/protocol/decoder"),
+    decodeRecord: require("kafkajs/src/protocol/recordBatch/record/v0/decoder.js"),
   });
   cache[batchPath]!.exports = fetchBatchClass(originals.batchClass, {
     Long: require("kafkajs/src/utils/long"),

@@ -15,8 +15,13 @@
  * when first read, so a consumer that only packs the values
  * ({@linkcode ../ingest/split.ts}'s `packBatch`) never makes them. Where numbers cannot be exact
  * — an offset or timestamp past 2^53, a varint longer than kafkajs reads alike — or a record has
- * headers or does not fit its batch, the whole batch goes to kafkajs' own decoder, so every batch
- * decodes as kafkajs decodes it (`record_batch_decoder_test.ts` compares them record by record).
+ * headers or does not fit its batch, the batch's records are read by kafkajs' own record decoder,
+ * so every batch decodes as kafkajs decodes it (`record_batch_decoder_test.ts` compares them
+ * record by record).
+ *
+ * A `FetchedRecord`'s kafkajs fields are getters on its class: read them one by one (as kafkajs and
+ * this project do) or through `toJSON()`; a spread (`{ ...record }`) or `Object.keys` does not see
+ * them.
  *
  * @module
  */
@@ -35,6 +40,7 @@ export interface KafkajsDecoder {
   readInt32(): number;
   readInt64(): { toString(): string };
   readAll(): Buffer;
+  readVarIntBytes(): Buffer | null;
   slice(size: number): KafkajsDecoder;
   forward(size: number): void;
 }
@@ -66,6 +72,10 @@ export interface BatchDecoderInternals {
   ): { decompress(bytes: Buffer): Promise<Buffer> } | null;
   /** kafkajs' error for a batch cut short by the fetch size. */
   KafkaJSPartialMessageError: new (message: string) => Error;
+  /** kafkajs' `Decoder` class. */
+  Decoder: new (buffer: Buffer) => KafkajsDecoder;
+  /** kafkajs' record decoder (`recordBatch/record/v0/decoder.js`): one record from its bytes. */
+  decodeRecord(decoder: KafkajsDecoder, context: RecordBatchContext): Any;
 }
 
 const TIMESTAMP_TYPE_FLAG_MASK = 0x8;
@@ -74,8 +84,6 @@ const CONTROL_FLAG_MASK = 0x20;
 /** kafkajs' `TimestampTypes`. */
 const CREATE_TIME = 0;
 const LOG_APPEND_TIME = 1;
-/** kafkajs' `RECORD_BATCH_OVERHEAD` minus the 12 bytes of first offset and length. */
-const MAGIC_BYTE = 2;
 
 /**
  * One fetched record: what kafkajs' record decoder returns, with `offset`, `timestamp`, `key`,
@@ -164,6 +172,22 @@ export class FetchedRecord {
     return this.#headers ??= {};
   }
 
+  /** The record as kafkajs' plain record object (its fields are getters, which a spread skips). */
+  toJSON(): Record<string, unknown> {
+    const { magicByte, attributes, timestamp, offset, key, value, headers } = this;
+    return {
+      magicByte,
+      attributes,
+      timestamp,
+      offset,
+      key,
+      value,
+      headers,
+      isControlRecord: this.isControlRecord,
+      batchContext: this.batchContext,
+    };
+  }
+
   #bytes(start: number, length: number): Buffer | null {
     return length < 0 ? null : this.source.subarray(start, start + length);
   }
@@ -195,22 +219,21 @@ function decodeRecords(
   const records = new Array<FetchedRecord>(count);
   const size = source.length;
   for (let i = 0; i < count; i++) {
-    // A zig-zag varint of up to 4 bytes, as kafkajs reads it; `undefined` (-2) for longer.
     const length = varInt();
-    if (length < 0 || at + length > size) return undefined;
+    if (!(length >= 0) || at + length > size) return undefined;
     const end = at + length;
     if (at >= end) return undefined;
     const attributes = (source[at++] << 24) >> 24;
     const timestampDelta = varLong();
     if (timestampDelta === undefined) return undefined;
     const offsetDelta = varInt();
-    if (offsetDelta === -2) return undefined;
+    if (Number.isNaN(offsetDelta)) return undefined;
     const keyLength = varInt();
-    if (keyLength < -1) return undefined;
+    if (!(keyLength >= -1)) return undefined;
     const keyStart = at;
     if (keyLength > 0) at += keyLength;
     const valueLength = varInt();
-    if (valueLength < -1) return undefined;
+    if (!(valueLength >= -1)) return undefined;
     const valueStart = at;
     if (valueLength > 0) at += valueLength;
     // Headers: none is one zero byte; anything else is kafkajs' to read.
@@ -233,16 +256,16 @@ function decodeRecords(
   }
   return records;
 
-  /** kafkajs' `readVarInt` for up to 4 bytes (exact there); -2 for a longer one or past the end. */
+  /** kafkajs' `readVarInt` for up to 4 bytes (exact there); NaN for a longer one or past the end. */
   function varInt(): number {
     let result = 0;
     for (let shift = 0; shift < 28; shift += 7) {
-      if (at >= size) return -2;
+      if (at >= size) return NaN;
       const byte = source[at++];
       result += (byte & 0x7f) << shift;
       if (byte < 0x80) return (result >>> 1) ^ -(result & 1);
     }
-    return -2;
+    return NaN;
   }
 
   /** A zig-zag varint of up to 7 bytes (49 bits) as an exact number, or `undefined`. */
@@ -261,15 +284,20 @@ function decodeRecords(
 }
 
 /**
- * Makes the replacement batch decoder. `original` is kafkajs' own, which decodes what this one
- * does not (from the batch's first byte again).
+ * Makes the replacement batch decoder. The records it cannot read exactly are read by kafkajs' own
+ * record decoder, from the same (inflated) bytes, as kafkajs' batch decoder reads them.
  */
-export function recordBatchDecoder(
-  original: RecordBatchDecoder,
-  { lookupCodecByAttributes, KafkaJSPartialMessageError }: BatchDecoderInternals,
-): RecordBatchDecoder {
+export function recordBatchDecoder(internals: BatchDecoderInternals): RecordBatchDecoder {
+  const { lookupCodecByAttributes, KafkaJSPartialMessageError, Decoder, decodeRecord } = internals;
+  /** kafkajs' reading of `count` length-prefixed records from `decoder`. */
+  const byKafkajs = (decoder: KafkajsDecoder, count: number, context: RecordBatchContext) => {
+    const records = new Array(count);
+    for (let i = 0; i < count; i++) {
+      records[i] = decodeRecord(new Decoder(decoder.readVarIntBytes()!), context);
+    }
+    return records;
+  };
   return async (fetchDecoder) => {
-    const start = fetchDecoder.offset;
     // The batch header, read as kafkajs reads it.
     const firstOffset = fetchDecoder.readInt64().toString();
     const length = fetchDecoder.readInt32();
@@ -282,7 +310,7 @@ export function recordBatchDecoder(
       );
     }
     const partitionLeaderEpoch = decoder.readInt32();
-    decoder.readInt8(); // magic byte, read by the fetch already
+    const magicByte = decoder.readInt8();
     decoder.readInt32(); // CRC, not checked (as kafkajs)
     const attributes = decoder.readInt16();
     const lastOffsetDelta = decoder.readInt32();
@@ -304,22 +332,20 @@ export function recordBatchDecoder(
       maxTimestamp,
       timestampType: (attributes & TIMESTAMP_TYPE_FLAG_MASK) > 0 ? LOG_APPEND_TIME : CREATE_TIME,
     };
-    const context: RecordBatchContext = { ...recordContext, magicByte: MAGIC_BYTE };
+    const context: RecordBatchContext = { ...recordContext, magicByte };
     const codec = lookupCodecByAttributes(attributes);
     const count = decoder.readInt32();
-    let records: FetchedRecord[] | undefined;
     if (codec) {
-      if (count <= 0) records = [];
-      else {
-        const inflated = await codec.decompress(decoder.readAll());
-        records = decodeRecords(inflated, 0, count, context);
-      }
-    } else if (count === -1) records = [];
-    else if (count >= 0) records = decodeRecords(decoder.buffer, decoder.offset, count, context);
-    if (records === undefined) {
-      fetchDecoder.offset = start;
-      return original(fetchDecoder);
+      if (count <= 0) return { ...recordContext, records: [] };
+      const inflated = await codec.decompress(decoder.readAll());
+      const records = decodeRecords(inflated, 0, count, context) ??
+        byKafkajs(new Decoder(inflated), count, context);
+      return { ...recordContext, records };
     }
+    if (count === -1) return { ...recordContext, records: [] };
+    const records =
+      (count >= 0 ? decodeRecords(decoder.buffer, decoder.offset, count, context) : undefined) ??
+        byKafkajs(decoder, count, context);
     return { ...recordContext, records };
   };
 }

@@ -1,8 +1,8 @@
 /**
- * Turns ticks into lake objects and back: Parquet (Snappy-compressed) and JSON Lines (optionally
- * gzipped). Parquet is written by the pure-TypeScript {@linkcode writeParquet} (a 5-row object
- * in well under a millisecond; nodejs-polars' writer costs 4–5 ms per object) and read by
- * nodejs-polars.
+ * Turns ticks into lake objects and back: Parquet (Snappy-compressed, but for the columns Snappy
+ * cannot shrink, such as prices) and JSON Lines (optionally gzipped). Parquet is written by the
+ * pure-TypeScript {@linkcode writeParquet} (a 5-row object in well under a millisecond;
+ * nodejs-polars' writer costs 4–5 ms per object) and read by nodejs-polars.
  *
  * Parquet columns, in order: `symbol` (UTF-8 string), `ts` (INT64 timestamp, milliseconds,
  * adjusted to UTC), then `open`, `high`, `low`, `close`, `adj_close`, `volume`, `close_usd`
@@ -31,11 +31,15 @@ export class DecodeError extends Error {
   }
 }
 
-/** Parquet compression codec of lake objects: Snappy, the codec every Athena/Glue version reads. */
+/**
+ * Parquet compression codec of the objects Polars writes (the daily bars): Snappy, the codec every
+ * Athena/Glue version reads. Tick objects choose per column (`codecFor` in `parquet_write.ts`).
+ */
 export const PARQUET_COMPRESSION = "snappy";
 
 /**
- * Encodes ticks as one Parquet file (Snappy, with min/max statistics; see the module docs).
+ * Encodes ticks as one Parquet file (Snappy where it shrinks a column, with min/max statistics; see
+ * the module docs).
  *
  * @example
  * ```ts
