@@ -6,7 +6,7 @@
  *
  * The split runs on a second core while this thread fetches and decodes the next batches: a
  * fetched batch is handed on (packed, to the split worker, then to the sink) and kafkajs fetches
- * on. Each partition's batches reach the sink in fetch order, at most `MAX_BATCHES_AHEAD` (1)
+ * on. Each partition's batches reach the sink in fetch order, at most `MAX_BATCHES_AHEAD` (2)
  * of them waiting behind the one being added. The sink still decides where a partition
  * continues: a batch it refuses or fails to take ends the partition's chain, the batches behind
  * it are dropped and the consumer seeks back to what the sink holds; a rebalance drops every
@@ -136,10 +136,12 @@ interface Pipeline {
 
 /**
  * Batches of a partition that may wait (being split) while the one before is added to the sink.
- * Two measured no faster (`bench:ab`, 1.00× at the median of 5 rounds) and held 20–30 MiB more
- * (fetched batches with their inflated buffers): peak RSS at 1M rows 275–295 against 252–276 MiB.
+ * One was as fast as two while the consumer thread did most of the work; since fetched batches are
+ * decoded in place, two measured faster (`bench:ab`: 1.20× and 1.14× at the median of 5 rounds)
+ * for ~10 MiB more (peak RSS at 1M rows 239–253 against 225–237 MiB; 278 MiB at 10M rows, 1.02×
+ * the 1M figure, in `deno task bench --only memory`).
  */
-const MAX_BATCHES_AHEAD = 1;
+const MAX_BATCHES_AHEAD = 2;
 
 /**
  * Consumes the topic into the lake until idle, a message limit, or the signal.
