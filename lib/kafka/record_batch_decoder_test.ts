@@ -71,30 +71,9 @@ const BATCHES = [
   { firstOffset: "0", firstTimestamp: Long.fromValue("9007199254740000"), maxTimestamp: 0 },
 ];
 
-/** The fields kafkajs' record has, read into a plain object. */
+/** A record as a plain object: kafkajs' own, or a `FetchedRecord`'s `toJSON()` (its fields). */
 function plain(record: Record<string, unknown>) {
-  const {
-    magicByte,
-    attributes,
-    timestamp,
-    offset,
-    key,
-    value,
-    headers,
-    isControlRecord,
-    batchContext,
-  } = record;
-  return {
-    magicByte,
-    attributes,
-    timestamp,
-    offset,
-    key,
-    value,
-    headers,
-    isControlRecord,
-    batchContext,
-  };
+  return record instanceof FetchedRecord ? record.toJSON() : { ...record };
 }
 
 /** Decodes a fetch's bytes with `decode`: the batch (records as plain objects) and where it stopped. */
