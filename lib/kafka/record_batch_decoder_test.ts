@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createRequire } from "node:module";
 import { CompressionTypes } from "kafkajs";
-import { testKafka, testTopic } from "../testing/kafka.ts";
+import { runUntil, testKafka, testTopic } from "../testing/kafka.ts";
 import { KAFKAJS_OVERRIDE } from "./kafkajs_override.ts";
 import { createTickProducer } from "./producer.ts";
 import { FetchedRecord, recordBatchDecoder } from "./record_batch_decoder.ts";
@@ -321,25 +321,16 @@ Deno.test("a consumer resuming inside a fetched batch reads from its offset on, 
     const read: { offset: string; value: string; fetched: boolean }[] = [];
     try {
       await consumer.subscribe({ topics: [t.topic] });
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`read ${read.length} in 30 s`)), 30_000);
-        consumer.run({
-          eachBatch: ({ batch }) => {
-            for (const m of batch.messages) {
-              read.push({
-                offset: m.offset,
-                value: String(m.value),
-                fetched: (m as unknown) instanceof FetchedRecord,
-              });
-            }
-            if (Number(batch.lastOffset()) >= 79) {
-              clearTimeout(timer);
-              resolve();
-            }
-            return Promise.resolve();
-          },
-        }).catch(reject);
-      });
+      await runUntil(consumer, (batch) => {
+        for (const m of batch.messages) {
+          read.push({
+            offset: m.offset,
+            value: String(m.value),
+            fetched: (m as unknown) instanceof FetchedRecord,
+          });
+        }
+        return Number(batch.lastOffset()) >= 79;
+      }, { ms: 30_000, timeout: () => `read ${read.length} in 30 s` });
     } finally {
       await consumer.disconnect();
     }

@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import type { IHeaders, Kafka, KafkaMessage } from "kafkajs";
+import type { Batch, Consumer, IHeaders, Kafka, KafkaMessage } from "kafkajs";
 import { ensureTopic } from "../kafka/admin.ts";
 import { createKafka } from "../kafka/client.ts";
 import { createTickProducer, produceTicks } from "../kafka/producer.ts";
@@ -148,6 +148,32 @@ export interface ReadMessage {
 }
 
 /**
+ * Runs a connected, subscribed `consumer` until `handle` says a batch was the last it needs;
+ * rejects with `timeout()`'s message after `ms` (or when the consumer fails).
+ */
+export function runUntil(
+  consumer: Consumer,
+  handle: (batch: Batch) => boolean,
+  { ms, timeout }: { ms: number; timeout: () => string },
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(timeout())), ms);
+    consumer.run({
+      eachBatch: ({ batch }) => {
+        if (handle(batch)) {
+          clearTimeout(timer);
+          resolve();
+        }
+        return Promise.resolve();
+      },
+    }).catch((error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+/**
  * Reads every message of a topic from the beginning, up to its end offsets at the time of the call,
  * with a throwaway consumer group.
  */
@@ -161,22 +187,12 @@ export async function readTopic(kafka: Kafka, topic: string): Promise<ReadMessag
   await consumer.connect();
   try {
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(new Error(`Read ${messages.length} of ${total} messages of ${topic} in 60 s.`)),
-        60_000,
-      );
-      consumer.run({
-        eachMessage: ({ partition, message }) => {
-          messages.push(toReadMessage(partition, message));
-          if (BigInt(messages.length) >= total) {
-            clearTimeout(timer);
-            resolve();
-          }
-          return Promise.resolve();
-        },
-      }).catch(reject);
+    await runUntil(consumer, (batch) => {
+      for (const message of batch.messages) messages.push(toReadMessage(batch.partition, message));
+      return BigInt(messages.length) >= total;
+    }, {
+      ms: 60_000,
+      timeout: () => `Read ${messages.length} of ${total} messages of ${topic} in 60 s.`,
     });
   } finally {
     await consumer.disconnect();
